@@ -1,0 +1,120 @@
+//! Server settings: command-line flags, then `YUNSHOU_*` environment variables, then the
+//! TOML file given by `--config`, then defaults. Every default works without a file.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use yunshou_server::{ServerConfig, Tls};
+
+/// Flags of `serve` and `demo`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Data directory (database, audit anchor, certificates). Default `./data`.
+    #[arg(long, env = "YUNSHOU_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on. Default `127.0.0.1:8080`; port 0 picks a free port.
+    #[arg(long, env = "YUNSHOU_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// TOML configuration file.
+    #[arg(long, env = "YUNSHOU_CONFIG")]
+    config: Option<PathBuf>,
+    /// TLS certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate created once in the data directory.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
+    /// Seed the demo organisations before serving.
+    #[arg(long)]
+    demo: bool,
+    /// Minutes a console session or sign-in token may stay unused. Default 30.
+    #[arg(long, env = "YUNSHOU_SESSION_IDLE_MINUTES")]
+    session_idle_minutes: Option<i64>,
+}
+
+/// The `yunshou.toml` file. Unknown keys are an error, so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
+    demo: Option<bool>,
+    session_idle_minutes: Option<i64>,
+}
+
+/// Settings after every source was applied.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls: Tls,
+    pub demo: bool,
+    pub session_idle_minutes: i64,
+}
+
+impl Settings {
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            tls: self.tls.clone(),
+            session_idle_minutes: self.session_idle_minutes,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Applies the sources in order of precedence and validates the result.
+    pub fn resolve(&self) -> Result<Settings> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("{}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let cert = self.tls_cert.clone().or(file.tls_cert);
+        let key = self.tls_key.clone().or(file.tls_key);
+        let self_signed = self.tls_self_signed || file.tls_self_signed.unwrap_or(false);
+        let tls = match (cert, key, self_signed) {
+            (Some(_), Some(_), true) => {
+                bail!("choose either tls_cert/tls_key or tls_self_signed, not both")
+            }
+            (Some(cert), Some(key), false) => Tls::Files { cert, key },
+            (None, None, true) => Tls::SelfSigned,
+            (None, None, false) => Tls::Off,
+            _ => bail!("tls_cert and tls_key must be given together"),
+        };
+        let session_idle_minutes = self
+            .session_idle_minutes
+            .or(file.session_idle_minutes)
+            .unwrap_or(30);
+        if !(1..=720).contains(&session_idle_minutes) {
+            bail!("session_idle_minutes: must be between 1 and 720");
+        }
+        Ok(Settings {
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("literal")),
+            tls,
+            demo: self.demo || file.demo.unwrap_or(false),
+            session_idle_minutes,
+        })
+    }
+}

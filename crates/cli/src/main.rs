@@ -1,0 +1,398 @@
+//! `yunshou`: argument parsing and wiring. The work happens in the library crates.
+
+mod config;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use yunshou_model::{Actor, Role, TenantKind};
+use yunshou_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "yunshou",
+    version,
+    about = "云守 yunshou — security operations for government-cloud data centres"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: API, web console, everything on embedded storage.
+    Serve(config::ServeArgs),
+    /// Seed the demo organisations into the data directory, then serve them.
+    Demo {
+        #[command(flatten)]
+        serve: config::ServeArgs,
+        /// Seed and exit without serving.
+        #[arg(long)]
+        seed_only: bool,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args, Clone)]
+struct DataDir {
+    /// Data directory.
+    #[arg(long, env = "YUNSHOU_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Add a customer tenant.
+    Add {
+        /// Short name: 2–40 of a-z, 0-9, '-'.
+        name: String,
+        /// Name shown to people (defaults to the short name).
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to a tenant with a role; the password is read from standard input.
+    Add {
+        /// Sign-in name.
+        name: String,
+        /// The user's home tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Role in that tenant: admin, analyst, responder, asset_owner, auditor, viewer.
+        #[arg(long)]
+        role: Role,
+        /// Name shown to people (defaults to the sign-in name).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Set a user's password (read from standard input). Also unlocks the account.
+    Passwd {
+        /// Sign-in name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Grant a user a role in a tenant (provider staff working for a customer, for example).
+    Grant {
+        /// Sign-in name.
+        name: String,
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Role.
+        #[arg(long)]
+        role: Role,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// List users, with their roles per tenant.
+    List {
+        /// Only users holding a role in this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the SM3 hash chain; exits 0 when intact, 1 naming the first bad row otherwise.
+    Verify {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YUNSHOU_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve(args, false).await,
+        Command::Demo {
+            serve: args,
+            seed_only,
+        } => {
+            if seed_only {
+                let settings = args.resolve()?;
+                open_demo(&settings.data_dir).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            serve(args, true).await
+        }
+        Command::Tenant(c) => tenant(c).await,
+        Command::User(c) => user(c).await,
+        Command::Audit(AuditCommand::Verify { dir }) => verify(&dir.data_dir).await,
+    }
+}
+
+/// Opens the store, creating the provider tenant and `admin` on first start.
+async fn open_bootstrapped(
+    data_dir: &std::path::Path,
+    default_password: Option<&str>,
+) -> Result<Arc<Store>> {
+    let store = Store::open(data_dir)
+        .await
+        .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+    if let Some((from, to)) = store.audit_recover_anchor().await? {
+        eprintln!("warning: audit rows {from}..{to} were not anchored (interrupted write); re-anchored and recorded");
+    }
+    let env_password = std::env::var("YUNSHOU_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let password = env_password.as_deref().or(default_password);
+    if let Some(p) = password {
+        yunshou_model::check_password_policy(p)
+            .map_err(|e| anyhow::anyhow!("YUNSHOU_ADMIN_PASSWORD: {e}"))?;
+    }
+    if let Some(generated) = store.bootstrap(password).await? {
+        println!("首次启动：已创建租户 default 与管理员 admin。/ First start: created tenant `default` and user `admin`.");
+        println!("admin 的初始密码（仅显示这一次）/ initial password for admin (shown once): {generated}");
+    }
+    Ok(Arc::new(store))
+}
+
+async fn open_demo(data_dir: &std::path::Path) -> Result<Arc<Store>> {
+    let store = open_bootstrapped(data_dir, Some(yunshou_demo::DEMO_PASSWORD)).await?;
+    let summary = yunshou_demo::seed(&store).await?;
+    if summary.seeded {
+        println!(
+            "演示数据已写入 / demo data seeded: {} accounts",
+            summary.users
+        );
+    }
+    println!(
+        "演示账号 / demo accounts: admin, chen.jing, jn.admin, jn.analyst, qh.auditor … password: {}",
+        yunshou_demo::DEMO_PASSWORD
+    );
+    Ok(store)
+}
+
+async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
+    let settings = args.resolve()?;
+    let store = if demo || settings.demo {
+        open_demo(&settings.data_dir).await?
+    } else {
+        open_bootstrapped(&settings.data_dir, None).await?
+    };
+    yunshou_server::serve(store, settings.server_config()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password_stdin() -> Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input.lines().next().unwrap_or("").to_string();
+    if password.is_empty() {
+        bail!("--password-stdin: standard input held no password");
+    }
+    Ok(password)
+}
+
+async fn tenant(c: TenantCommand) -> Result<ExitCode> {
+    match c {
+        TenantCommand::Add {
+            name,
+            display_name,
+            dir,
+        } => {
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            let display = display_name.unwrap_or_else(|| name.clone());
+            let (_, provider_scope) = store.operator_scope("default").await?;
+            let t = store
+                .create_tenant(
+                    &name,
+                    &display,
+                    TenantKind::Customer,
+                    &Actor::cli(),
+                    Some(&provider_scope),
+                )
+                .await?;
+            println!("{}\t{}\t{}", t.id, t.name, t.display_name);
+        }
+        TenantCommand::List { dir } => {
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            for t in store.all_tenants().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    t.kind.as_str(),
+                    t.display_name
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user(c: UserCommand) -> Result<ExitCode> {
+    match c {
+        UserCommand::Add {
+            name,
+            tenant,
+            role,
+            display_name,
+            password_stdin: _,
+            dir,
+        } => {
+            let password = read_password_stdin()?;
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            let (_, scope) = store.operator_scope(&tenant).await?;
+            let display = display_name.unwrap_or_else(|| name.clone());
+            let u = store
+                .create_user(&scope, &name, &display, &password, role, &Actor::cli())
+                .await?;
+            println!("{}\t{}\t{}\t{}", u.user.id, u.user.username, tenant, role);
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin: _,
+            dir,
+        } => {
+            let password = read_password_stdin()?;
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            let u = store
+                .user_by_username(&name)
+                .await?
+                .with_context(|| format!("no user `{name}`"))?;
+            let home = store
+                .tenant_by_id(&u.home_tenant_id)
+                .await?
+                .context("user without home tenant")?;
+            let (_, scope) = store.operator_scope(&home.name).await?;
+            store
+                .set_password(&scope, &u.id, &password, &Actor::cli())
+                .await?;
+            println!("password set for {name}");
+        }
+        UserCommand::Grant {
+            name,
+            tenant,
+            role,
+            dir,
+        } => {
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            let u = store
+                .user_by_username(&name)
+                .await?
+                .with_context(|| format!("no user `{name}`"))?;
+            let (_, scope) = store.operator_scope(&tenant).await?;
+            let after = store
+                .grant_role(&scope, &u.id, role, true, &Actor::cli())
+                .await?;
+            println!(
+                "{name} in {tenant}: {}",
+                after
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        UserCommand::List { tenant, dir } => {
+            let store = open_bootstrapped(&dir.data_dir, None).await?;
+            let users = store.all_users().await?;
+            let now = yunshou_store::now_text();
+            for u in users {
+                let grants = store.accessible_tenants(&u.id).await?;
+                if let Some(t) = &tenant {
+                    if !grants.iter().any(|(g, _)| &g.name == t) {
+                        continue;
+                    }
+                }
+                let roles = grants
+                    .iter()
+                    .map(|(t, rs)| {
+                        format!(
+                            "{}:{}",
+                            t.name,
+                            rs.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("+")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let state = if u.disabled {
+                    "disabled"
+                } else if u.locked_until.as_deref().is_some_and(|t| t > now.as_str()) {
+                    "locked"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{}", u.username, u.display_name, state, roles);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(data_dir: &std::path::Path) -> Result<ExitCode> {
+    if !data_dir.join(yunshou_store::DB_FILE).exists() {
+        bail!("no yunshou database in {}", data_dir.display());
+    }
+    let store = Store::open(data_dir).await?;
+    let report = store.audit_verify().await?;
+    match report.first_bad {
+        None => {
+            println!("audit chain intact: {} rows verified (SM3)", report.rows);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((seq, why)) => {
+            println!("audit chain BROKEN at row {seq}: {why}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

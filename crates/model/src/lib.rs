@@ -1,0 +1,12 @@
+//! The core model of yunshou: plain data and the standards' taxonomies, no I/O.
+//!
+//! Stores, pipelines and the server depend on this crate, never the reverse.
+
+pub mod access;
+pub mod audit;
+pub mod identity;
+pub mod ids;
+
+pub use access::{Permission, Role, Scope, ScopeSet};
+pub use audit::{Actor, AuditEntry, AuditRecord, Outcome, GENESIS_HASH};
+pub use identity::{check_password_policy, PasswordPolicyError, Tenant, TenantKind, User};

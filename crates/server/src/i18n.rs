@@ -1,0 +1,273 @@
+//! Console text in zh-CN (the default) and English.
+//!
+//! One table, so a translator sees every string at once. A missing key shows itself
+//! (`[key]`) rather than falling back silently; a unit test checks that every key used by the
+//! templates exists in both languages.
+
+/// A console language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文 (default).
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From the `ys_lang` cookie value; anything unknown is Chinese.
+    pub fn from_code(code: Option<&str>) -> Lang {
+        match code {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    /// The BCP 47 tag for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The code stored in the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// Looks up console text in one language.
+#[derive(Debug, Clone, Copy)]
+pub struct I18n {
+    /// The language.
+    pub lang: Lang,
+}
+
+impl I18n {
+    /// The text for `key`.
+    pub fn get(&self, key: &str) -> &'static str {
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.lang {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "missing console text");
+                "[missing text]"
+            }
+        }
+    }
+
+    /// The label of a role.
+    pub fn role(&self, role: &yunshou_model::Role) -> &'static str {
+        self.get(&format!("role.{}", role.as_str()))
+    }
+
+    /// The label of an audit action, or the action itself when it has none.
+    pub fn action<'a>(&self, action: &'a str) -> std::borrow::Cow<'a, str> {
+        let key = format!("action.{action}");
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some(_) => std::borrow::Cow::Borrowed(self.get(&key)),
+            None => std::borrow::Cow::Borrowed(action),
+        }
+    }
+}
+
+/// (key, 中文, English)
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("app.name", "云守安全运营平台", "yunshou Security Operations"),
+    ("app.short", "云守", "yunshou"),
+    ("app.tagline", "政务云数据中心安全运维：识别 · 防护 · 监测 ·响应", "Government-cloud security operations: identify · protect · monitor · respond"),
+    ("lang.switch", "English", "中文"),
+    ("nav.overview", "总览", "Overview"),
+    ("nav.dashboard", "安全态势首页", "Dashboard"),
+    ("nav.admin", "平台管理", "Administration"),
+    ("nav.users", "用户与角色", "Users & roles"),
+    ("nav.tenants", "租户", "Tenants"),
+    ("nav.audit", "审计日志", "Audit trail"),
+    ("nav.tokens", "API 令牌", "API tokens"),
+    ("nav.account", "我的账户", "My account"),
+    ("nav.logout", "退出登录", "Sign out"),
+    ("nav.tenant", "当前租户", "Tenant"),
+    ("nav.switch", "切换", "Switch"),
+    ("login.title", "登录", "Sign in"),
+    ("login.username", "用户名", "Username"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Sign in"),
+    ("login.bad", "用户名或密码错误。", "Wrong username or password."),
+    ("login.locked_now", "用户名或密码错误。连续 5 次登录失败，账户已被锁定 15 分钟。", "Wrong username or password. After 5 failed sign-ins the account is locked for 15 minutes."),
+    ("login.locked", "账户已锁定：连续 5 次登录失败。请在以下分钟数后重试：", "Account locked after 5 failed sign-ins. Try again in minutes:"),
+    ("login.expired", "会话已过期或已退出，请重新登录。", "Your session ended; please sign in again."),
+    ("login.csrf", "登录表单已过期，请重试。", "The sign-in form expired; please try again."),
+    ("login.notice", "本系统仅限授权人员使用，所有操作均被审计。", "Authorised use only. Every action is audited."),
+    ("dash.title", "安全态势首页", "Dashboard"),
+    ("dash.users", "本租户用户", "Users in this tenant"),
+    ("dash.locked", "锁定账户", "Locked accounts"),
+    ("dash.disabled", "停用账户", "Disabled accounts"),
+    ("dash.tenants", "可访问租户", "Tenants you can reach"),
+    ("dash.chart", "近 14 天审计事件（成功 / 失败）", "Audit events, last 14 days (success / failure)"),
+    ("dash.success", "成功", "Success"),
+    ("dash.failure", "失败", "Failure"),
+    ("dash.recent", "最近的审计事件", "Recent audit events"),
+    ("dash.no_audit", "当前角色无权查看审计日志。", "Your roles do not include reading the audit trail."),
+    ("dash.mode", "运营模式", "Operation mode"),
+    ("dash.mode.provider", "平台运营方：自营 SOC，或联合 / 托管模式下的服务商", "Provider: self-run SOC, or the provider in joint / managed modes"),
+    ("dash.mode.customer", "服务对象单位：由服务商联合运营或托管运营", "Customer organisation: served by the provider (joint or managed)"),
+    ("dash.roles", "您在本租户的角色", "Your roles in this tenant"),
+    ("users.title", "用户与角色", "Users & roles"),
+    ("users.username", "用户名", "Username"),
+    ("users.display_name", "姓名", "Display name"),
+    ("users.roles", "角色", "Roles"),
+    ("users.status", "状态", "Status"),
+    ("users.last_login", "最近登录", "Last sign-in"),
+    ("users.home", "所属租户", "Home tenant"),
+    ("users.create", "新建用户", "New user"),
+    ("users.password", "初始密码", "Initial password"),
+    ("users.password_hint", "至少 12 位，包含大写、小写、数字、符号中的 3 类", "At least 12 characters, 3 of: upper case, lower case, digits, symbols"),
+    ("users.role", "角色", "Role"),
+    ("users.submit", "创建", "Create"),
+    ("users.created", "用户已创建。", "User created."),
+    ("users.active", "正常", "Active"),
+    ("users.locked", "已锁定", "Locked"),
+    ("users.disabled", "已停用", "Disabled"),
+    ("users.detail", "用户详情", "User"),
+    ("users.grant", "授予角色", "Grant role"),
+    ("users.revoke", "撤销", "Revoke"),
+    ("users.unlock", "解除锁定", "Unlock"),
+    ("users.disable", "停用账户", "Disable account"),
+    ("users.enable", "启用账户", "Enable account"),
+    ("users.reset", "重置密码", "Reset password"),
+    ("users.new_password", "新密码", "New password"),
+    ("users.updated", "已保存。", "Saved."),
+    ("users.other_home", "该账户由其所属租户管理；这里只能调整其在本租户的角色。", "This account is managed by its home tenant; here you can only change its roles in this tenant."),
+    ("users.grant_staff", "授权服务商人员进入本租户", "Grant provider staff access to this tenant"),
+    ("tenants.title", "租户", "Tenants"),
+    ("tenants.name", "标识", "Name"),
+    ("tenants.display_name", "名称", "Display name"),
+    ("tenants.kind", "类型", "Kind"),
+    ("tenants.kind.provider", "平台运营方", "Provider"),
+    ("tenants.kind.customer", "服务对象单位", "Customer"),
+    ("tenants.created", "创建时间", "Created"),
+    ("tenants.create", "新建租户", "New tenant"),
+    ("tenants.submit", "创建", "Create"),
+    ("tenants.done", "租户已创建，您已成为其管理员。", "Tenant created; you are its admin."),
+    ("tenants.name_hint", "2–40 位小写字母、数字或连字符，以字母开头", "2–40 of a-z, 0-9, '-', starting with a letter"),
+    ("tokens.title", "API 令牌", "API tokens"),
+    ("tokens.name", "名称", "Name"),
+    ("tokens.prefix", "前缀", "Prefix"),
+    ("tokens.scopes", "权限范围", "Scopes"),
+    ("tokens.expires", "过期时间", "Expires"),
+    ("tokens.last_used", "最近使用", "Last used"),
+    ("tokens.state", "状态", "State"),
+    ("tokens.revoked", "已吊销", "Revoked"),
+    ("tokens.expired", "已过期", "Expired"),
+    ("tokens.valid", "有效", "Valid"),
+    ("tokens.revoke", "吊销", "Revoke"),
+    ("tokens.create", "新建令牌", "New token"),
+    ("tokens.days", "有效天数（1–365）", "Valid for days (1–365)"),
+    ("tokens.submit", "生成", "Create"),
+    ("tokens.once", "请立即复制此令牌，它只显示这一次：", "Copy this token now; it is shown only once:"),
+    ("tokens.usage", "用法：Authorization: Bearer <令牌>；切换租户用 X-Tenant 头。", "Use: Authorization: Bearer <token>; pick a tenant with the X-Tenant header."),
+    ("tokens.none", "还没有令牌。", "No tokens yet."),
+    ("scope.read", "只读", "read"),
+    ("scope.write", "读写", "write"),
+    ("scope.admin", "管理", "admin"),
+    ("audit.title", "审计日志", "Audit trail"),
+    ("audit.chain", "日志按 SM3 哈希链防篡改，可用 yunshou audit verify 校验。", "Rows are chained with SM3 hashes; check them with `yunshou audit verify`."),
+    ("audit.verify", "校验哈希链", "Verify chain"),
+    ("audit.intact", "哈希链完整，已校验行数：", "Chain intact; rows checked:"),
+    ("audit.broken", "哈希链被破坏！首个异常行：", "Chain broken! First bad row:"),
+    ("audit.at", "时间 (UTC)", "Time (UTC)"),
+    ("audit.actor", "操作人", "Actor"),
+    ("audit.action", "操作", "Action"),
+    ("audit.object", "对象", "Object"),
+    ("audit.outcome", "结果", "Outcome"),
+    ("audit.source", "来源地址", "Source"),
+    ("audit.change", "变更前 → 变更后", "Before → after"),
+    ("audit.filter", "筛选", "Filter"),
+    ("audit.from", "起始日期", "From"),
+    ("audit.to", "截止日期", "To"),
+    ("audit.any", "全部", "Any"),
+    ("audit.export_csv", "导出 CSV", "Export CSV"),
+    ("audit.export_json", "导出 JSON", "Export JSON"),
+    ("audit.total", "条记录", "records"),
+    ("audit.prev", "上一页", "Previous"),
+    ("audit.next", "下一页", "Next"),
+    ("audit.seq", "序号", "Seq"),
+    ("account.title", "我的账户", "My account"),
+    ("account.change", "修改密码", "Change password"),
+    ("account.current", "当前密码", "Current password"),
+    ("account.new", "新密码", "New password"),
+    ("account.submit", "修改", "Change"),
+    ("account.changed", "密码已修改，请重新登录。", "Password changed; please sign in again."),
+    ("account.tenants", "已授权租户", "Tenants granted"),
+    ("error.title", "出错了", "Something went wrong"),
+    ("error.forbidden", "您的角色无权执行此操作。", "Your roles do not allow this."),
+    ("error.not_found", "未找到该记录。", "No such record."),
+    ("error.invalid", "输入有误：", "Invalid input:"),
+    ("error.internal", "服务器内部错误，请查看服务日志。", "Internal error; see the server log."),
+    ("error.back", "返回首页", "Back to the dashboard"),
+    ("common.yes", "是", "yes"),
+    ("common.no", "否", "no"),
+    ("common.never", "从未", "never"),
+    ("common.actions", "操作", "Actions"),
+    ("common.details", "详情", "Details"),
+    ("role.admin", "管理员", "Administrator"),
+    ("role.analyst", "安全分析员", "Analyst"),
+    ("role.responder", "应急响应员", "Responder"),
+    ("role.asset_owner", "资产责任人", "Asset owner"),
+    ("role.auditor", "审计员", "Auditor"),
+    ("role.viewer", "只读访客", "Viewer"),
+    ("outcome.success", "成功", "success"),
+    ("outcome.failure", "失败", "failure"),
+    ("action.auth.login", "登录", "sign-in"),
+    ("action.auth.logout", "退出", "sign-out"),
+    ("action.user.create", "创建用户", "create user"),
+    ("action.user.password_reset", "重置密码", "reset password"),
+    ("action.user.password_change", "修改密码", "change password"),
+    ("action.user.unlock", "解除锁定", "unlock account"),
+    ("action.user.disable", "停用账户", "disable account"),
+    ("action.user.enable", "启用账户", "enable account"),
+    ("action.role.grant", "授予角色", "grant role"),
+    ("action.role.revoke", "撤销角色", "revoke role"),
+    ("action.tenant.create", "创建租户", "create tenant"),
+    ("action.token.create", "创建令牌", "create token"),
+    ("action.token.revoke", "吊销令牌", "revoke token"),
+    ("action.session.switch_tenant", "切换租户", "switch tenant"),
+    ("action.audit.export", "导出审计日志", "export audit trail"),
+    ("action.audit.anchor_recovered", "恢复审计锚点", "audit anchor recovered"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_translated() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, zh, en) in TEXTS {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!zh.is_empty() && !en.is_empty(), "{k} lacks a translation");
+        }
+    }
+
+    #[test]
+    fn every_key_used_in_templates_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("t.get(\"").skip(1) {
+                let key = &part[..part.find('"').unwrap()];
+                assert!(
+                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    "{}: unknown key {key}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The yunshou server: the REST API, the web console, and the HTTP plumbing around them
+//! (TLS, security headers, metrics, graceful shutdown).
+
+pub mod api;
+pub mod auth;
+pub mod console;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+mod observe;
+pub mod state;
+mod tls;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use state::AppState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use yunshou_store::Store;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How the server is reached.
+#[derive(Debug, Clone)]
+pub enum Tls {
+    /// Plain HTTP (loopback or behind a TLS-terminating proxy).
+    Off,
+    /// Certificate and key files (PEM).
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// A self-signed certificate made once and kept in the data directory.
+    SelfSigned,
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Data directory (for the self-signed certificate).
+    pub data_dir: PathBuf,
+    /// TLS mode.
+    pub tls: Tls,
+    /// Minutes a session may stay unused.
+    pub session_idle_minutes: i64,
+}
+
+/// Builds the whole application: API, OpenAPI document, console, health and metrics.
+pub fn app(state: AppState) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    let api = api_router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { error::ApiError::not_found() });
+    Router::new()
+        .merge(api)
+        .merge(console::router())
+        .route("/healthz", get(observe::healthz))
+        .route("/metrics", get(observe::metrics))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// The shared state for a store.
+pub fn state(store: Arc<Store>, secure_cookies: bool, session_idle_minutes: i64) -> AppState {
+    AppState {
+        store,
+        auth_cache: Default::default(),
+        metrics: observe::metrics_handle(),
+        secure_cookies,
+        session_idle_minutes,
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to 30 s).
+/// Prints `listening on <url>` once the socket is bound.
+pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls_config = match &config.tls {
+        Tls::Off => None,
+        Tls::Files { cert, key } => Some(tls::from_files(cert, key).await?),
+        Tls::SelfSigned => Some(tls::self_signed(&config.data_dir).await?),
+    };
+    let state = state(
+        store.clone(),
+        tls_config.is_some(),
+        config.session_idle_minutes,
+    );
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, "listening");
+
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    tokio::spawn(expire_sessions(store.clone(), config.session_idle_minutes));
+    match tls_config {
+        None => {
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(app)
+                .await?
+        }
+        Some(tls) => {
+            axum_server::from_tcp_rustls(listener, tls)
+                .handle(handle)
+                .serve(app)
+                .await?
+        }
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    handle.graceful_shutdown(Some(Duration::from_secs(30)));
+}
+
+async fn expire_sessions(store: Arc<Store>, idle_minutes: i64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let cutoff =
+            yunshou_store::time_text(chrono::Utc::now() - chrono::Duration::minutes(idle_minutes));
+        if let Err(e) = store.expire_idle_sessions(&cutoff).await {
+            tracing::warn!(error = %e, "expiring idle sessions failed");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! What every request handler shares.
+
+use crate::auth::AuthCache;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use yunshou_store::Store;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The state store.
+    pub store: Arc<Store>,
+    /// Recently resolved credentials.
+    pub auth_cache: Arc<AuthCache>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Cookies get `Secure` when served over TLS.
+    pub secure_cookies: bool,
+    /// Minutes a session may stay unused.
+    pub session_idle_minutes: i64,
+}

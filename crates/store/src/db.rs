@@ -1,0 +1,200 @@
+//! Opening the database, running migrations, and serialised write transactions.
+
+use crate::audit;
+use crate::error::Result;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Transaction};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+use yunshou_model::{AuditEntry, AuditRecord};
+
+/// One versioned migration.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "identity_audit",
+    sql: include_str!("../migrations/sqlite/0001_identity_audit.sql"),
+}];
+
+/// The state store. Cheap to share behind an `Arc`.
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    /// SQLite has one writer; serialising write transactions here avoids `SQLITE_BUSY`
+    /// upgrades and gives the audit chain a single, gap-free order.
+    writer: Mutex<()>,
+    /// Where the head of the audit chain is mirrored outside the database.
+    pub(crate) anchor_path: Option<PathBuf>,
+    /// Bumped on every change to identities, grants or credentials, so caches of
+    /// authentication results know they are stale.
+    identity_generation: AtomicU64,
+}
+
+/// The file name of the embedded database inside the data directory.
+pub const DB_FILE: &str = "yunshou.db";
+/// The file name of the audit anchor inside the data directory.
+pub const ANCHOR_FILE: &str = "audit.anchor";
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite store in `data_dir` and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = data_dir.join(DB_FILE);
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        Self::open_url(&url, Some(data_dir.join(ANCHOR_FILE))).await
+    }
+
+    /// Opens the store at a database URL. `anchor_path` keeps the audit chain's head outside
+    /// the database so truncation is detectable.
+    pub async fn open_url(url: &str, anchor_path: Option<PathBuf>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let options: AnyConnectOptions = url.parse()?;
+        let is_sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        // FULL: a committed transaction survives power loss, not only a crash.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store {
+            pool,
+            writer: Mutex::new(()),
+            anchor_path,
+            identity_generation: AtomicU64::new(0),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let _w = self.writer.lock().await;
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+                 name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .await?;
+        for m in SQLITE_MIGRATIONS {
+            let checksum = crate::crypto::sm3_hex(m.sql.as_bytes());
+            let applied: Option<String> =
+                sqlx::query_scalar("SELECT checksum FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            match applied {
+                Some(c) if c == checksum => continue,
+                Some(_) => {
+                    return Err(crate::Error::Corrupt(format!(
+                        "migration {} ({}) was changed after it was applied",
+                        m.version, m.name
+                    )))
+                }
+                None => {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+                    sqlx::query(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(&checksum)
+                    .bind(crate::now_text())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    tracing::info!(version = m.version, name = m.name, "applied migration");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok()
+    }
+
+    /// Begins a write transaction whose commit appends one audit record, atomically.
+    pub async fn begin_write(&self) -> Result<WriteTx<'_>> {
+        let guard = self.writer.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            store: self,
+            _guard: guard,
+            tx,
+        })
+    }
+
+    /// Appends an audit record on its own (for events that change nothing else, such as a
+    /// failed sign-in).
+    pub async fn audit(&self, entry: AuditEntry) -> Result<AuditRecord> {
+        self.begin_write().await?.commit(entry).await
+    }
+
+    /// The current identity generation; see [`Store::bump_identity_generation`].
+    pub fn identity_generation(&self) -> u64 {
+        self.identity_generation.load(Ordering::Acquire)
+    }
+
+    /// Marks every cached authentication result stale.
+    pub fn bump_identity_generation(&self) {
+        self.identity_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A write transaction holding the store's writer lock. Committing it appends the audit
+/// record describing the change in the same transaction: no change without its record.
+pub struct WriteTx<'a> {
+    store: &'a Store,
+    _guard: MutexGuard<'a, ()>,
+    /// The open transaction; execute statements against `&mut *tx.tx`.
+    pub tx: Transaction<'static, sqlx::Any>,
+}
+
+impl WriteTx<'_> {
+    /// Appends `entry` to the audit chain, commits, and moves the chain's anchor.
+    pub async fn commit(mut self, entry: AuditEntry) -> Result<AuditRecord> {
+        let record = audit::append(&mut self.tx, entry).await?;
+        self.tx.commit().await?;
+        if let Some(path) = &self.store.anchor_path {
+            audit::write_anchor(path, record.seq, &record.hash)?;
+        }
+        Ok(record)
+    }
+}
