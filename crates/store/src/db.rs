@@ -34,6 +34,9 @@ pub struct Store {
     /// Bumped on every change to identities, grants or credentials, so caches of
     /// authentication results know they are stale.
     identity_generation: AtomicU64,
+    /// SQLite write transactions must take the write lock when they begin: a deferred one
+    /// that reads first fails with `SQLITE_BUSY_SNAPSHOT` if another connection wrote since.
+    begin_statement: &'static str,
 }
 
 /// The file name of the embedded database inside the data directory.
@@ -79,6 +82,7 @@ impl Store {
             writer: Mutex::new(()),
             anchor_path,
             identity_generation: AtomicU64::new(0),
+            begin_statement: if is_sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" },
         };
         store.migrate().await?;
         Ok(store)
@@ -148,7 +152,7 @@ impl Store {
     /// Begins a write transaction whose commit appends one audit record, atomically.
     pub async fn begin_write(&self) -> Result<WriteTx<'_>> {
         let guard = self.writer.lock().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.pool.begin_with(self.begin_statement).await?;
         Ok(WriteTx {
             store: self,
             _guard: guard,
