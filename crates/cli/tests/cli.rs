@@ -16,11 +16,33 @@ fn d(dir: &tempfile::TempDir) -> &str {
 /// A data directory with some history: a tenant and two users.
 fn populated() -> tempfile::TempDir {
     let dir = data_dir();
-    let (code, out, err) = cli(&["tenant", "add", "jiangning-dsj", "--display-name", "江宁市大数据管理局", "--data-dir", d(&dir)], None);
+    let (code, out, err) = cli(
+        &[
+            "tenant",
+            "add",
+            "jiangning-dsj",
+            "--display-name",
+            "江宁市大数据管理局",
+            "--data-dir",
+            d(&dir),
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{out}{err}");
     for (name, role) in [("jn.admin", "admin"), ("jn.auditor", "auditor")] {
         let (code, out, err) = cli(
-            &["user", "add", name, "--tenant", "jiangning-dsj", "--role", role, "--password-stdin", "--data-dir", d(&dir)],
+            &[
+                "user",
+                "add",
+                name,
+                "--tenant",
+                "jiangning-dsj",
+                "--role",
+                role,
+                "--password-stdin",
+                "--data-dir",
+                d(&dir),
+            ],
             Some("Cli-Passw0rd-2026\n"),
         );
         assert_eq!(code, 0, "{out}{err}");
@@ -30,9 +52,14 @@ fn populated() -> tempfile::TempDir {
 
 async fn tamper(dir: &tempfile::TempDir, statements: &[&str]) {
     let db = dir.path().join("yunshou.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
     for s in statements {
-        sqlx::query(s).execute(&pool).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+        sqlx::query(s)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
     }
     pool.close().await;
 }
@@ -47,13 +74,54 @@ fn tenants_and_users_from_the_cli() {
     let dir = populated();
     let (code, out, _) = cli(&["tenant", "list", "--data-dir", d(&dir)], None);
     assert_eq!(code, 0);
-    assert!(out.contains("default\tprovider") && out.contains("jiangning-dsj\tcustomer"), "{out}");
-    let (code, out, _) = cli(&["user", "list", "--tenant", "jiangning-dsj", "--data-dir", d(&dir)], None);
+    assert!(
+        out.contains("default\tprovider") && out.contains("jiangning-dsj\tcustomer"),
+        "{out}"
+    );
+    let (code, out, _) = cli(
+        &[
+            "user",
+            "list",
+            "--tenant",
+            "jiangning-dsj",
+            "--data-dir",
+            d(&dir),
+        ],
+        None,
+    );
     assert_eq!(code, 0);
-    assert!(out.contains("jn.admin") && out.contains("jiangning-dsj:admin") && !out.contains("\nadmin\t"), "{out}");
-    let (code, _, _) = cli(&["user", "passwd", "jn.admin", "--password-stdin", "--data-dir", d(&dir)], Some("New-Cli-Passw0rd-1\n"));
+    assert!(
+        out.contains("jn.admin")
+            && out.contains("jiangning-dsj:admin")
+            && !out.contains("\nadmin\t"),
+        "{out}"
+    );
+    let (code, _, _) = cli(
+        &[
+            "user",
+            "passwd",
+            "jn.admin",
+            "--password-stdin",
+            "--data-dir",
+            d(&dir),
+        ],
+        Some("New-Cli-Passw0rd-1\n"),
+    );
     assert_eq!(code, 0);
-    let (code, out, _) = cli(&["user", "grant", "admin", "--tenant", "jiangning-dsj", "--role", "analyst", "--data-dir", d(&dir)], None);
+    let (code, out, _) = cli(
+        &[
+            "user",
+            "grant",
+            "admin",
+            "--tenant",
+            "jiangning-dsj",
+            "--role",
+            "analyst",
+            "--data-dir",
+            d(&dir),
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.ends_with("admin in jiangning-dsj: analyst\n"), "{out}");
 }
@@ -62,12 +130,59 @@ fn tenants_and_users_from_the_cli() {
 fn bad_cli_input_is_refused_clearly() {
     let dir = populated();
     let bad = [
-        (vec!["user", "add", "x1", "--tenant", "jiangning-dsj", "--role", "root", "--password-stdin"], "unknown role"),
-        (vec!["user", "add", "x1", "--tenant", "nowhere", "--role", "viewer", "--password-stdin"], "no tenant named `nowhere`"),
-        (vec!["user", "add", "x1", "--tenant", "jiangning-dsj", "--role", "viewer"], "--password-stdin"),
+        (
+            vec![
+                "user",
+                "add",
+                "x1",
+                "--tenant",
+                "jiangning-dsj",
+                "--role",
+                "root",
+                "--password-stdin",
+            ],
+            "unknown role",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "x1",
+                "--tenant",
+                "nowhere",
+                "--role",
+                "viewer",
+                "--password-stdin",
+            ],
+            "no tenant named `nowhere`",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "x1",
+                "--tenant",
+                "jiangning-dsj",
+                "--role",
+                "viewer",
+            ],
+            "--password-stdin",
+        ),
         (vec!["tenant", "add", "Bad Name"], "tenant name"),
         (vec!["tenant", "add", "jiangning-dsj"], "already exists"),
-        (vec!["user", "add", "jn.admin", "--tenant", "jiangning-dsj", "--role", "viewer", "--password-stdin"], "is taken"),
+        (
+            vec![
+                "user",
+                "add",
+                "jn.admin",
+                "--tenant",
+                "jiangning-dsj",
+                "--role",
+                "viewer",
+                "--password-stdin",
+            ],
+            "is taken",
+        ),
     ];
     for (args, expected) in bad {
         let mut args: Vec<&str> = args;
@@ -76,11 +191,28 @@ fn bad_cli_input_is_refused_clearly() {
         assert_ne!(code, 0, "{args:?} should fail");
         assert!(err.contains(expected), "{args:?}: {out}{err}");
     }
-    let (code, _, err) = cli(&["user", "add", "x2", "--tenant", "jiangning-dsj", "--role", "viewer", "--password-stdin", "--data-dir", d(&dir)], Some("short\n"));
+    let (code, _, err) = cli(
+        &[
+            "user",
+            "add",
+            "x2",
+            "--tenant",
+            "jiangning-dsj",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            "--data-dir",
+            d(&dir),
+        ],
+        Some("short\n"),
+    );
     assert_eq!(code, 2);
     assert!(err.contains("at least 12 characters"), "{err}");
     let (_, out, _) = cli(&["user", "list", "--data-dir", d(&dir)], None);
-    assert!(!out.contains("x1") && !out.contains("x2"), "nothing written: {out}");
+    assert!(
+        !out.contains("x1") && !out.contains("x2"),
+        "nothing written: {out}"
+    );
     assert_eq!(verify(&dir).0, 0);
 }
 
@@ -98,10 +230,16 @@ fn verify_intact_chain() {
 async fn the_product_cannot_edit_or_delete_audit_rows() {
     let dir = populated();
     let db = dir.path().join("yunshou.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let update = sqlx::query("UPDATE audit_log SET actor_name = 'x' WHERE seq = 1").execute(&pool).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE audit_log SET actor_name = 'x' WHERE seq = 1")
+        .execute(&pool)
+        .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM audit_log WHERE seq = 1").execute(&pool).await;
+    let delete = sqlx::query("DELETE FROM audit_log WHERE seq = 1")
+        .execute(&pool)
+        .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     pool.close().await;
     assert_eq!(verify(&dir).0, 0);
@@ -110,7 +248,14 @@ async fn the_product_cannot_edit_or_delete_audit_rows() {
 #[tokio::test]
 async fn verify_names_an_altered_row() {
     let dir = populated();
-    tamper(&dir, &["DROP TRIGGER audit_log_append_only_update", "UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 3"]).await;
+    tamper(
+        &dir,
+        &[
+            "DROP TRIGGER audit_log_append_only_update",
+            "UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 3",
+        ],
+    )
+    .await;
     let (code, out) = verify(&dir);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("row 3") && out.contains("altered"), "{out}");
@@ -119,7 +264,14 @@ async fn verify_names_an_altered_row() {
 #[tokio::test]
 async fn verify_names_a_deleted_row() {
     let dir = populated();
-    tamper(&dir, &["DROP TRIGGER audit_log_append_only_delete", "DELETE FROM audit_log WHERE seq = 2"]).await;
+    tamper(
+        &dir,
+        &[
+            "DROP TRIGGER audit_log_append_only_delete",
+            "DELETE FROM audit_log WHERE seq = 2",
+        ],
+    )
+    .await;
     let (code, out) = verify(&dir);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("row 2") && out.contains("deleted"), "{out}");
@@ -128,7 +280,14 @@ async fn verify_names_a_deleted_row() {
 #[tokio::test]
 async fn verify_names_a_truncated_tail() {
     let dir = populated();
-    tamper(&dir, &["DROP TRIGGER audit_log_append_only_delete", "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"]).await;
+    tamper(
+        &dir,
+        &[
+            "DROP TRIGGER audit_log_append_only_delete",
+            "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+        ],
+    )
+    .await;
     let (code, out) = verify(&dir);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("deleted from the end"), "{out}");

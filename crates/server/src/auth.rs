@@ -53,6 +53,8 @@ pub struct Principal {
     pub source_ip: Option<String>,
     /// True when authenticated by the console cookie (so CSRF rules apply).
     pub via_cookie: bool,
+    /// Every tenant the user holds roles in (for `/me` and the console's tenant switch).
+    pub tenants: Vec<(yunshou_model::Tenant, Vec<yunshou_model::Role>)>,
 }
 
 impl Principal {
@@ -341,6 +343,7 @@ async fn resolve_uncached(
             }
         },
     };
+    let tenants = store.accessible_tenants(&user.id).await.map_err(internal)?;
     Ok(Principal {
         user,
         access,
@@ -348,6 +351,7 @@ async fn resolve_uncached(
         credential,
         source_ip,
         via_cookie,
+        tenants,
     })
 }
 

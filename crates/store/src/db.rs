@@ -82,7 +82,11 @@ impl Store {
             writer: Mutex::new(()),
             anchor_path,
             identity_generation: AtomicU64::new(0),
-            begin_statement: if is_sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" },
+            begin_statement: if is_sqlite {
+                "BEGIN IMMEDIATE"
+            } else {
+                "BEGIN"
+            },
         };
         store.migrate().await?;
         Ok(store)

@@ -64,12 +64,11 @@ pub enum LoginOutcome {
     Disabled,
 }
 
-fn hash_blocking(password: String) -> impl std::future::Future<Output = Result<String>> {
-    async move {
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
-    }
+/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU.
+async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
 }
 
 impl Store {

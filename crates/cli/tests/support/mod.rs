@@ -57,7 +57,10 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
-            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .expect("read stdout");
             if let Some(url) = line.strip_prefix("listening on ") {
                 break url.trim().to_string();
             }
@@ -79,15 +82,15 @@ impl Server {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        unsafe_kill(self.child.id(), "TERM");
-        wait_timeout(&mut self.child, Duration::from_secs(30)).expect("server did not stop after SIGTERM")
+        send_signal(self.child.id(), "TERM");
+        wait_timeout(&mut self.child, Duration::from_secs(30))
+            .expect("server did not stop after SIGTERM")
     }
 
     /// Stops the server and hands back its data directory (for restarts and tamper tests).
     pub fn stop_keep_dir(mut self) -> tempfile::TempDir {
         self.terminate();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
     }
 }
 
@@ -100,8 +103,11 @@ impl Drop for Server {
     }
 }
 
-fn unsafe_kill(pid: u32, signal: &str) {
-    let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+fn send_signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
@@ -117,7 +123,10 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<std::process::Ex
 
 /// An HTTP client that keeps no cookies.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 /// Signs in through the API and returns the bearer token.
@@ -128,7 +137,12 @@ pub async fn login(server: &Server, username: &str, password: &str) -> String {
         .send()
         .await
         .expect("login request");
-    assert_eq!(r.status(), 200, "login as {username} failed: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        r.status(),
+        200,
+        "login as {username} failed: {}",
+        r.text().await.unwrap_or_default()
+    );
     let body: serde_json::Value = r.json().await.expect("login json");
     body["token"].as_str().expect("token").to_string()
 }
@@ -137,11 +151,20 @@ pub async fn login(server: &Server, username: &str, password: &str) -> String {
 pub fn cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     use std::io::Write;
     let mut cmd = Command::new(bin());
-    cmd.args(args).env("YUNSHOU_ADMIN_PASSWORD", ADMIN_PASSWORD).env("YUNSHOU_LOG", "warn");
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env("YUNSHOU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("YUNSHOU_LOG", "warn");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run yunshou");
     if let Some(input) = stdin {
-        child.stdin.as_mut().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .as_mut()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().expect("wait");

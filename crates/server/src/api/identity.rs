@@ -181,17 +181,15 @@ const ALL_PERMISSIONS: [Permission; 6] = [
 #[utoipa::path(get, path = "/api/v1/me", tag = "identity",
     params(("X-Tenant" = Option<String>, Header, description = "Tenant name or id to act in")),
     responses((status = 200, body = MeResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn me(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-) -> ApiResult<Json<MeResponse>> {
+pub async fn me(ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<MeResponse>> {
     p.require_scope(Scope::Read)?;
-    let tenants = state
-        .store
-        .accessible_tenants(&p.user.id)
-        .await?
-        .into_iter()
-        .map(|(tenant, roles)| TenantRoles { tenant, roles })
+    let tenants = p
+        .tenants
+        .iter()
+        .map(|(tenant, roles)| TenantRoles {
+            tenant: tenant.clone(),
+            roles: roles.clone(),
+        })
         .collect();
     Ok(Json(MeResponse {
         user: p.user.clone(),

@@ -123,7 +123,7 @@ pub async fn export(
     Console(l): Console,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
-    Ok(export_response(&state, &l.p, &q)
+    export_response(&state, &l.p, &q)
         .await
-        .map_err(ConsoleError::back("/audit"))?)
+        .map_err(ConsoleError::back("/audit"))
 }

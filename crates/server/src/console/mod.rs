@@ -351,7 +351,7 @@ async fn layout(parts: &mut Parts, state: &AppState) -> Result<Layout, ConsoleEr
     let p = auth::resolve(state, parts)
         .await
         .map_err(|_| ConsoleError::Login)?;
-    let tenants = state.store.accessible_tenants(&p.user.id).await?;
+    let tenants = p.tenants.clone();
     Ok(Layout {
         t: I18n {
             lang: lang_of(&parts.headers),
