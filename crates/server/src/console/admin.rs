@@ -511,3 +511,28 @@ pub async fn change_password(
         .map_err(ConsoleError::back("/account"))?;
     Ok(done("/login", f.layout.t.get("account.changed")))
 }
+
+#[derive(Template)]
+#[template(path = "roles.html")]
+struct RolesPage {
+    l: Layout,
+    roles: [Role; 6],
+}
+
+impl RolesPage {
+    fn permissions(&self, role: &Role) -> Vec<(&'static str, &'static str)> {
+        role.permissions()
+            .iter()
+            .map(|p| {
+                let name = serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                (self.l.t.get(&format!("perm.{name}")), p.required_scope().as_str())
+            })
+            .collect()
+    }
+}
+
+/// `GET /roles`: the access policy, readable by everyone it applies to.
+pub async fn roles_page(Console(l): Console) -> Result<Response, ConsoleError> {
+    let flash = l.flash.is_some();
+    Ok(page(flash, RolesPage { l, roles: Role::ALL }.render()?))
+}

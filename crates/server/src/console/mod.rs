@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/unlock", post(admin::unlock))
         .route("/users/{id}/disabled", post(admin::set_disabled))
         .route("/users/{id}/password", post(admin::reset_password))
+        .route("/roles", get(admin::roles_page))
         .route(
             "/tenants",
             get(admin::tenants_page).post(admin::create_tenant),
