@@ -114,7 +114,6 @@ pub async fn create_user(
             &p.actor(),
         )
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back("/users"))?;
     Ok(done(
         &format!("/users/{}", user.user.id),
@@ -228,7 +227,6 @@ pub async fn revoke_role(
         .store
         .revoke_role(scope, &id, role_field(&f.form.role)?, &f.layout.p.actor())
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("users.updated")))
 }
@@ -248,7 +246,6 @@ pub async fn unlock(
         .store
         .unlock_user(scope, &id, &f.layout.p.actor())
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("users.updated")))
 }
@@ -271,7 +268,6 @@ pub async fn set_disabled(
         .store
         .set_disabled(scope, &id, disabled, &f.layout.p.actor())
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("users.updated")))
 }
@@ -293,7 +289,6 @@ pub async fn reset_password(
         .store
         .set_password(scope, &id, &f.form.password, &f.layout.p.actor())
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("users.updated")))
 }
@@ -361,7 +356,6 @@ pub async fn create_tenant(
             Some(scope),
         )
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back("/tenants"))?;
     Ok(done("/tenants", f.layout.t.get("tenants.done")))
 }
@@ -507,7 +501,6 @@ pub async fn change_password(
             &p.actor(),
         )
         .await
-        .map_err(ApiError::from)
         .map_err(ConsoleError::back("/account"))?;
     Ok(done("/login", f.layout.t.get("account.changed")))
 }
@@ -524,8 +517,14 @@ impl RolesPage {
         role.permissions()
             .iter()
             .map(|p| {
-                let name = serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-                (self.l.t.get(&format!("perm.{name}")), p.required_scope().as_str())
+                let name = serde_json::to_value(p)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                (
+                    self.l.t.get(&format!("perm.{name}")),
+                    p.required_scope().as_str(),
+                )
             })
             .collect()
     }
@@ -534,5 +533,12 @@ impl RolesPage {
 /// `GET /roles`: the access policy, readable by everyone it applies to.
 pub async fn roles_page(Console(l): Console) -> Result<Response, ConsoleError> {
     let flash = l.flash.is_some();
-    Ok(page(flash, RolesPage { l, roles: Role::ALL }.render()?))
+    Ok(page(
+        flash,
+        RolesPage {
+            l,
+            roles: Role::ALL,
+        }
+        .render()?,
+    ))
 }

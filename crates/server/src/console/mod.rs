@@ -101,12 +101,15 @@ pub enum ConsoleError {
 impl ConsoleError {
     /// Maps an API error to a redirect back to the form at `back` (for 400 and 409), or to
     /// an error page.
-    pub fn back(back: &str) -> impl Fn(ApiError) -> ConsoleError + '_ {
-        move |e| match e.status {
-            StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
-                ConsoleError::Back(back.to_string(), e.detail)
+    pub fn back<E: Into<ApiError>>(back: &str) -> impl Fn(E) -> ConsoleError + '_ {
+        move |e| {
+            let e: ApiError = e.into();
+            match e.status {
+                StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+                    ConsoleError::Back(back.to_string(), e.detail)
+                }
+                _ => e.into(),
             }
-            _ => e.into(),
         }
     }
 }
