@@ -329,3 +329,72 @@ async fn verify_names_an_inserted_row() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("row 3"), "{out}");
 }
+
+#[test]
+fn first_start_prints_a_generated_admin_password_once() {
+    let dir = data_dir();
+    let (code, out, _) =
+        support::cli_with_admin_password(&["tenant", "list", "--data-dir", d(&dir)], None, None);
+    assert_eq!(code, 0);
+    let line = out
+        .lines()
+        .find(|l| l.contains("shown once"))
+        .expect("the password is printed");
+    let password = line.rsplit(' ').next().unwrap();
+    yunshou_model::check_password_policy(password).unwrap();
+    let (_, again, _) =
+        support::cli_with_admin_password(&["tenant", "list", "--data-dir", d(&dir)], None, None);
+    assert!(
+        !again.contains("shown once"),
+        "printed only on the first start"
+    );
+    let (code, _, err) = support::cli_with_admin_password(
+        &["tenant", "list", "--data-dir", d(&data_dir())],
+        None,
+        Some("weak"),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("YUNSHOU_ADMIN_PASSWORD"), "{err}");
+}
+
+#[test]
+fn config_file_is_validated() {
+    let dir = data_dir();
+    let file = dir.path().join("yunshou.toml");
+    for (text, expected) in [
+        (
+            "listen = \"127.0.0.1:0\"\nport = 80\n",
+            "unknown field `port`",
+        ),
+        ("session_idle_minutes = 0\n", "session_idle_minutes"),
+        ("tls_cert = \"/nonexistent.pem\"\n", "tls_cert and tls_key"),
+        ("listen = 8080\n", "listen"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let (code, out, err) = cli(
+            &[
+                "serve",
+                "--config",
+                file.to_str().unwrap(),
+                "--data-dir",
+                d(&dir),
+            ],
+            None,
+        );
+        assert_eq!(code, 2, "{text}: {out}{err}");
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+    let (code, _, err) = cli(&["serve", "--listen", "not-an-address"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("--listen"), "{err}");
+}
+
+#[test]
+fn config_file_settings_apply() {
+    let dir = data_dir();
+    let file = dir.path().join("yunshou.toml");
+    std::fs::write(&file, "tls_self_signed = true\nsession_idle_minutes = 45\n").unwrap();
+    let server = support::Server::start_with(false, &["--config", file.to_str().unwrap()]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    assert!(server.data_dir().join("tls/self-signed.crt").exists());
+}

@@ -134,6 +134,48 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Waits until the element at `css` exists and its text contains `needle`: the way to
+    /// know that a navigation started by a click has finished.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(text) = el.text().await {
+                    if text.contains(needle) {
+                        return text;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "`{css}` never showed {needle:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `<html lang>` is `lang`.
+    async fn wait_lang(&self, lang: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.html_lang().await != lang {
+            assert!(
+                Instant::now() < deadline,
+                "page language never became {lang}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Picks a tenant in the header's switcher and waits for the dashboard to confirm it.
+    async fn switch_tenant(&self, name: &str, display: &str) {
+        let option = format!("#tenant-select option[data-name='{name}']");
+        self.find(&option).await.click().await.unwrap();
+        self.click("#tenant-switch-submit").await;
+        self.wait_text("#flash", display).await;
+    }
+
+    async fn sign_out(&self) {
+        self.click("#logout").await;
+        self.wait_path("/login").await;
+    }
+
     async fn sign_in(&self, server: &Server, username: &str, password: &str) {
         self.goto(&server.url("/login")).await;
         self.fill("#username", username).await;
@@ -151,8 +193,7 @@ async fn console_login_dashboard_and_logout() {
     b.wait_path("/").await;
     assert!(b.text("#current-user").await.contains("admin"));
     assert_eq!(b.text("#my-roles").await, "管理员");
-    b.click("#logout").await;
-    b.wait_path("/login").await;
+    b.sign_out().await;
     b.goto(&server.url("/users")).await;
     b.wait_path("/login").await;
 }
@@ -192,8 +233,7 @@ async fn console_language_switch() {
     assert_eq!(b.html_lang().await, "zh-CN");
     assert_eq!(b.text("#login-submit").await, "登录");
     b.click("#lang-switch").await;
-    b.wait_path("/login").await;
-    assert_eq!(b.html_lang().await, "en");
+    b.wait_lang("en").await;
     assert_eq!(b.text("#login-submit").await, "Sign in");
     b.sign_in(&server, "admin", "Wrong-Passw0rd-1").await;
     assert!(b
@@ -204,8 +244,7 @@ async fn console_language_switch() {
     b.wait_path("/").await;
     assert_eq!(b.text("#my-roles").await, "Administrator");
     b.click("#lang-switch").await;
-    b.wait_path("/").await;
-    assert_eq!(b.html_lang().await, "zh-CN");
+    b.wait_lang("zh-CN").await;
     assert_eq!(b.text("#my-roles").await, "管理员");
 }
 
@@ -231,14 +270,14 @@ async fn console_create_user() {
     assert_eq!(b.text("#user-roles").await, "审计员");
     b.click("#nav-users").await;
     assert!(b.text("#users-table").await.contains("zhou.hui"));
-    b.click("#logout").await;
-    b.wait_path("/login").await;
+    b.sign_out().await;
     b.sign_in(&server, "zhou.hui", "Zhou-Passw0rd-2026").await;
     b.wait_path("/").await;
     assert_eq!(b.text("#my-roles").await, "审计员");
     // A weak password is refused with the reason, and nothing is created.
-    b.click("#logout").await;
+    b.sign_out().await;
     b.sign_in(&server, "admin", ADMIN_PASSWORD).await;
+    b.wait_path("/").await;
     b.goto(&server.url("/users")).await;
     b.fill("#new-username", "weak.user").await;
     b.fill("#new-display-name", "Weak").await;
@@ -255,23 +294,11 @@ async fn console_switch_tenant() {
     let b = Browser::start().await;
     b.sign_in(&server, "admin", ADMIN_PASSWORD).await;
     b.wait_path("/").await;
-    b.find("#tenant-select option[data-name='jiangning-dsj']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.click("#tenant-switch-submit").await;
-    b.wait_path("/").await;
+    b.switch_tenant("jiangning-dsj", "江宁市大数据管理局").await;
     assert_eq!(b.text("h1 small").await, "江宁市大数据管理局");
     b.goto(&server.url("/users")).await;
     assert!(b.text("#users-table").await.contains("jn.admin"));
-    b.find("#tenant-select option[data-name='default']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.click("#tenant-switch-submit").await;
-    b.wait_path("/").await;
+    b.switch_tenant("default", "平台运营方").await;
     b.goto(&server.url("/users")).await;
     let users = b.text("#users-table").await;
     assert!(
@@ -279,7 +306,7 @@ async fn console_switch_tenant() {
         "{users}"
     );
     // The demo's locked account: the right password is refused with the lockout message.
-    b.click("#logout").await;
+    b.sign_out().await;
     b.sign_in(&server, "jn.viewer", DEMO_PASSWORD).await;
     assert!(b.text("#login-error").await.contains("账户已锁定"));
 }
@@ -305,6 +332,19 @@ async fn console_audit_viewer() {
         .await
         .unwrap();
     b.find("#audit-filter button").await.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .unwrap_or("")
+        .contains("outcome=failure")
+    {
+        assert!(Instant::now() < deadline, "the filter did not apply");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let rows = b
         .client
         .find_all(Locator::Css("#audit-table tbody tr"))
@@ -322,7 +362,7 @@ async fn console_audit_viewer() {
         .unwrap()
         .contains("format=csv"));
     // Users other than administrators and auditors do not see the audit menu.
-    b.click("#logout").await;
+    b.sign_out().await;
     b.sign_in(&server, "jn.analyst", DEMO_PASSWORD).await;
     b.wait_path("/").await;
     assert!(b.client.find(Locator::Css("#nav-audit")).await.is_err());

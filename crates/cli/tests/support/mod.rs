@@ -149,11 +149,23 @@ pub async fn login(server: &Server, username: &str, password: &str) -> String {
 
 /// Runs the CLI with arguments and optional standard input; returns (status code, stdout, stderr).
 pub fn cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    cli_with_admin_password(args, stdin, Some(ADMIN_PASSWORD))
+}
+
+/// Like [`cli`], choosing `YUNSHOU_ADMIN_PASSWORD` (`None`: unset, so a first start generates one).
+pub fn cli_with_admin_password(
+    args: &[&str],
+    stdin: Option<&str>,
+    admin_password: Option<&str>,
+) -> (i32, String, String) {
     use std::io::Write;
     let mut cmd = Command::new(bin());
     cmd.args(args)
-        .env("YUNSHOU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("YUNSHOU_ADMIN_PASSWORD")
         .env("YUNSHOU_LOG", "warn");
+    if let Some(p) = admin_password {
+        cmd.env("YUNSHOU_ADMIN_PASSWORD", p);
+    }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
