@@ -80,7 +80,7 @@ impl I18n {
 pub const TEXTS: &[(&str, &str, &str)] = &[
     ("app.name", "云守安全运营平台", "yunshou Security Operations"),
     ("app.short", "云守", "yunshou"),
-    ("app.tagline", "政务云数据中心安全运维：识别 · 防护 · 监测 ·响应", "Government-cloud security operations: identify · protect · monitor · respond"),
+    ("app.tagline", "政务云数据中心安全运维：识别 · 防护 · 监测 · 响应", "Government-cloud security operations: identify · protect · monitor · respond"),
     ("lang.switch", "English", "中文"),
     ("nav.overview", "总览", "Overview"),
     ("nav.dashboard", "安全态势首页", "Dashboard"),
