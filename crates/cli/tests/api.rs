@@ -512,6 +512,15 @@ async fn every_role_against_every_endpoint() {
             Some(json!({"password": "Reset-Passw0rd-1"})),
             vec!["admin"],
         ),
+        ("GET", "/api/v1/assets".into(), None, all.to_vec()),
+        ("GET", "/api/v1/assets/stats".into(), None, all.to_vec()),
+        ("GET", "/api/v1/assets/history".into(), None, all.to_vec()),
+        (
+            "POST",
+            "/api/v1/assets".into(),
+            Some(json!({"name": "asset-ROLE", "kind": "host"})),
+            vec!["admin", "owner"],
+        ),
         (
             "GET",
             "/api/v1/audit".into(),

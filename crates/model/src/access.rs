@@ -69,9 +69,12 @@ impl Role {
                 AuditRead,
                 AuditExport,
                 TenantsManage,
+                AssetsRead,
+                AssetsWrite,
             ],
-            Role::Auditor => &[DashboardRead, UsersRead, AuditRead, AuditExport],
-            Role::Analyst | Role::Responder | Role::AssetOwner | Role::Viewer => &[DashboardRead],
+            Role::Auditor => &[DashboardRead, UsersRead, AuditRead, AuditExport, AssetsRead],
+            Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite],
+            Role::Analyst | Role::Responder | Role::Viewer => &[DashboardRead, AssetsRead],
         }
     }
 }
@@ -108,16 +111,34 @@ pub enum Permission {
     AuditExport,
     /// Create tenants and grant staff across tenants. Only effective in a provider tenant.
     TenantsManage,
+    /// Read the asset ledger (I.1).
+    AssetsRead,
+    /// Add, change, move through the lifecycle and delete assets (I.1).
+    AssetsWrite,
 }
 
 impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 8] = [
+        Permission::DashboardRead,
+        Permission::UsersRead,
+        Permission::UsersManage,
+        Permission::AuditRead,
+        Permission::AuditExport,
+        Permission::TenantsManage,
+        Permission::AssetsRead,
+        Permission::AssetsWrite,
+    ];
+
     /// The token scope a request needs to use this permission.
     pub fn required_scope(self) -> Scope {
         match self {
             Permission::DashboardRead
             | Permission::UsersRead
             | Permission::AuditRead
-            | Permission::AuditExport => Scope::Read,
+            | Permission::AuditExport
+            | Permission::AssetsRead => Scope::Read,
+            Permission::AssetsWrite => Scope::Write,
             Permission::UsersManage | Permission::TenantsManage => Scope::Admin,
         }
     }

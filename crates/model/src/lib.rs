@@ -3,6 +3,7 @@
 //! Stores, pipelines and the server depend on this crate, never the reverse.
 
 pub mod access;
+pub mod asset;
 pub mod audit;
 pub mod identity;
 pub mod ids;

@@ -227,6 +227,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("perm.audit_read", "查看审计日志", "Read the audit trail"),
     ("perm.audit_export", "导出审计日志", "Export the audit trail"),
     ("perm.tenants_manage", "创建租户、跨租户授权服务商人员（仅平台运营方）", "Create tenants, grant provider staff across tenants (provider only)"),
+    ("perm.assets_read", "查看资产台账", "Read the asset ledger"),
+    ("perm.assets_write", "登记、变更资产并管理其生命周期", "Add and change assets, manage their lifecycle"),
     ("role.admin", "管理员", "Administrator"),
     ("role.analyst", "安全分析员", "Analyst"),
     ("role.responder", "应急响应员", "Responder"),

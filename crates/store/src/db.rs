@@ -17,11 +17,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "identity_audit",
-    sql: include_str!("../migrations/sqlite/0001_identity_audit.sql"),
-}];
+const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "identity_audit",
+        sql: include_str!("../migrations/sqlite/0001_identity_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "assets",
+        sql: include_str!("../migrations/sqlite/0002_assets.sql"),
+    },
+];
 
 /// The state store. Cheap to share behind an `Arc`.
 pub struct Store {

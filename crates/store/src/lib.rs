@@ -7,6 +7,7 @@
 //! Tenant filtering lives here: every method that reads or changes a tenant's data takes a
 //! [`TenantScope`], which only this crate can make, after it has checked the caller's grant.
 
+mod assets;
 mod audit;
 mod credentials;
 pub mod crypto;
@@ -16,6 +17,7 @@ mod scope;
 mod tenants;
 mod users;
 
+pub use assets::{AssetChange, AssetGroup, AssetQuery, AssetSort};
 pub use audit::{AuditFilter, VerifyReport};
 pub use credentials::{ApiToken, NewApiToken, NewSession, Session, SessionKind};
 pub use db::{Store, WriteTx, ANCHOR_FILE, DB_FILE};

@@ -168,15 +168,6 @@ pub struct MeResponse {
     pub tenants: Vec<TenantRoles>,
 }
 
-const ALL_PERMISSIONS: [Permission; 6] = [
-    Permission::DashboardRead,
-    Permission::UsersRead,
-    Permission::UsersManage,
-    Permission::AuditRead,
-    Permission::AuditExport,
-    Permission::TenantsManage,
-];
-
 /// The current user, tenant and roles.
 #[utoipa::path(get, path = "/api/v1/me", tag = "identity",
     params(("X-Tenant" = Option<String>, Header, description = "Tenant name or id to act in")),
@@ -195,7 +186,7 @@ pub async fn me(ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<MeResponse>> {
         user: p.user.clone(),
         tenant: p.access.tenant.clone(),
         roles: p.access.roles.clone(),
-        permissions: ALL_PERMISSIONS
+        permissions: Permission::ALL
             .into_iter()
             .filter(|perm| p.can(*perm))
             .collect(),

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one resource; the OpenAPI document is
 //! generated from the handlers' annotations.
 
+pub mod assets;
 pub mod audit;
 pub mod identity;
 pub mod tenants;
@@ -23,6 +24,7 @@ use utoipa_axum::routes;
         (name = "tenants", description = "Tenants (operation modes M.a–M.c)"),
         (name = "users", description = "Users and per-tenant roles"),
         (name = "audit", description = "The SM3 hash-chained audit trail"),
+        (name = "assets", description = "The asset ledger (I.1)"),
     )
 )]
 struct ApiDoc;
@@ -62,4 +64,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(audit::get_audit))
+        .routes(routes!(assets::list_assets, assets::create_asset))
+        .routes(routes!(assets::asset_stats))
+        .routes(routes!(assets::ledger_history))
+        .routes(routes!(
+            assets::get_asset,
+            assets::patch_asset,
+            assets::delete_asset
+        ))
+        .routes(routes!(assets::move_lifecycle))
+        .routes(routes!(assets::asset_history))
 }

@@ -275,6 +275,8 @@ impl Layout {
             "audit" => Permission::AuditRead,
             "audit_export" => Permission::AuditExport,
             "tenants_manage" => Permission::TenantsManage,
+            "assets" => Permission::AssetsRead,
+            "assets_write" => Permission::AssetsWrite,
             _ => Permission::DashboardRead,
         };
         self.p.can(p)
