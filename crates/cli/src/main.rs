@@ -207,8 +207,8 @@ async fn open_demo(data_dir: &std::path::Path) -> Result<Arc<Store>> {
     let summary = yunshou_demo::seed(&store).await?;
     if summary.seeded {
         println!(
-            "演示数据已写入 / demo data seeded: {} accounts",
-            summary.users
+            "演示数据已写入 / demo data seeded: {} accounts, {} assets",
+            summary.users, summary.assets
         );
     }
     println!(

@@ -6,6 +6,8 @@
 //! through the same store calls the product uses, so the audit trail is genuine.
 //! Later capabilities add their own seed data here.
 
+mod assets;
+
 use anyhow::Context;
 use yunshou_model::{Actor, Role, Scope, TenantKind};
 use yunshou_store::Store;
@@ -45,6 +47,8 @@ pub struct Summary {
     pub seeded: bool,
     /// Accounts created.
     pub users: usize,
+    /// Assets created.
+    pub assets: usize,
 }
 
 /// Seeds the demo into a store that has been bootstrapped. Does nothing if already seeded.
@@ -157,9 +161,28 @@ pub async fn seed(store: &Store) -> anyhow::Result<Summary> {
             &analyst_actor,
         )
         .await?;
+    let mut asset_count = 0;
+    for (i, (name, _)) in CUSTOMERS.iter().enumerate() {
+        let (_, scope) = store.operator_scope(name).await?;
+        let prefix = if i == 0 { "jn" } else { "qh" };
+        let owner = store
+            .user_by_username(&format!("{prefix}.owner"))
+            .await?
+            .context("seeded above")?;
+        let actor = Actor {
+            user_id: Some(owner.id.clone()),
+            name: owner.username.clone(),
+            source_ip: Some("10.20.3.30".into()),
+        };
+        asset_count += store
+            .import_assets(&scope, assets::ledger(i), "demo ledger", &actor)
+            .await?
+            .len();
+    }
     Ok(Summary {
         seeded: true,
         users,
+        assets: asset_count,
     })
 }
 
@@ -194,6 +217,7 @@ mod tests {
             locked.locked_until.is_some(),
             "the brute-force story locks jn.viewer"
         );
+        assert_eq!(first.assets, 500);
         assert!(store.audit_verify().await.unwrap().is_intact());
     }
 }

@@ -7,6 +7,7 @@ pub mod asset;
 pub mod audit;
 pub mod identity;
 pub mod ids;
+pub mod relation;
 
 pub use access::{Permission, Role, Scope, ScopeSet};
 pub use audit::{Actor, AuditEntry, AuditRecord, Outcome, GENESIS_HASH};

@@ -571,6 +571,60 @@ impl Store {
         Ok((asset, change))
     }
 
+    /// Adds many assets in one transaction — all or none — with one history entry each and
+    /// one audit record for the batch. Every entry is checked before anything is written;
+    /// the error names the entry (`rows[i]`) and field.
+    pub async fn import_assets(
+        &self,
+        scope: &TenantScope,
+        entries: Vec<(AssetFields, Lifecycle)>,
+        source: &str,
+        actor: &Actor,
+    ) -> Result<Vec<Asset>> {
+        for (i, (fields, lifecycle)) in entries.iter().enumerate() {
+            if !matches!(
+                lifecycle,
+                Lifecycle::Planned
+                    | Lifecycle::Onboarding
+                    | Lifecycle::InService
+                    | Lifecycle::Decommissioned
+            ) {
+                return Err(Error::Invalid(format!("rows[{i}].lifecycle: an imported asset is planned, onboarding, in_service or decommissioned")));
+            }
+            if lifecycle.in_use() {
+                if let Some(e) = fields.missing_for_service() {
+                    return Err(Error::Invalid(format!("rows[{i}].{e}")));
+                }
+            }
+        }
+        let now = crate::now_text();
+        let assets: Vec<Asset> = entries
+            .into_iter()
+            .map(|(fields, lifecycle)| Asset {
+                id: ids::new_id(),
+                tenant_id: scope.tenant_id().to_string(),
+                lifecycle,
+                value: fields.value(),
+                internet_facing: fields.internet_facing(),
+                priority: fields.priority(),
+                fields,
+                risk_note: None,
+                revision: 1,
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            })
+            .collect();
+        let mut w = self.begin_write().await?;
+        for asset in &assets {
+            Self::write_asset_rows(&mut w.tx, asset, true).await?;
+            Self::record_change(&mut w.tx, actor, "create", None, asset).await?;
+        }
+        let mut entry = actor.entry(Some(scope.tenant_id()), "asset.import", "asset", None);
+        entry.after = Some(serde_json::json!({ "source": source, "count": assets.len() }));
+        w.commit(entry).await?;
+        Ok(assets)
+    }
+
     /// One asset of the tenant.
     pub async fn get_asset(&self, scope: &TenantScope, id: &str) -> Result<Asset> {
         let row = sqlx::query(&format!(

@@ -30,6 +30,9 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The schema version this build migrates to.
+pub const SCHEMA_VERSION: i64 = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.len() - 1].version;
+
 /// The state store. Cheap to share behind an `Arc`.
 pub struct Store {
     pub(crate) pool: AnyPool,

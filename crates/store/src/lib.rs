@@ -20,7 +20,7 @@ mod users;
 pub use assets::{AssetChange, AssetGroup, AssetQuery, AssetSort};
 pub use audit::{AuditFilter, VerifyReport};
 pub use credentials::{ApiToken, NewApiToken, NewSession, Session, SessionKind};
-pub use db::{Store, WriteTx, ANCHOR_FILE, DB_FILE};
+pub use db::{Store, WriteTx, ANCHOR_FILE, DB_FILE, SCHEMA_VERSION};
 pub use error::{Error, Result};
 pub use scope::{TenantAccess, TenantScope};
 pub use users::{LoginOutcome, UserWithRoles, LOCKOUT_MINUTES, MAX_FAILED_LOGINS};

@@ -1,7 +1,7 @@
 //! The store on a real SQLite file: sign-in rules, grants, scoping and the audit chain.
 
 use yunshou_model::{Actor, Role, TenantKind};
-use yunshou_store::{AuditFilter, Error, LoginOutcome, Page, Store};
+use yunshou_store::{AuditFilter, Error, LoginOutcome, Page, Store, SCHEMA_VERSION};
 
 const PASSWORD: &str = "Store-Test-Passw0rd";
 
@@ -31,7 +31,7 @@ async fn bootstrap_runs_once_and_generates_a_password_when_none_is_given() {
     );
     drop(store);
     let reopened = Store::open(dir.path()).await.unwrap();
-    assert_eq!(reopened.schema_version().await.unwrap(), 1);
+    assert_eq!(reopened.schema_version().await.unwrap(), SCHEMA_VERSION);
     assert!(reopened.audit_verify().await.unwrap().is_intact());
 }
 

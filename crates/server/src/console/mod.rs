@@ -3,6 +3,7 @@
 //! (post/redirect/get), carrying a one-shot message in a short-lived cookie.
 
 mod admin;
+mod assets;
 mod audit;
 mod dashboard;
 mod session;
@@ -46,6 +47,12 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/disabled", post(admin::set_disabled))
         .route("/users/{id}/password", post(admin::reset_password))
         .route("/roles", get(admin::roles_page))
+        .route("/assets", get(assets::list).post(assets::create))
+        .route("/assets/new", get(assets::new_form))
+        .route("/assets/exposure", get(assets::exposure))
+        .route("/assets/{id}", get(assets::detail).post(assets::update))
+        .route("/assets/{id}/edit", get(assets::edit_form))
+        .route("/assets/{id}/lifecycle", post(assets::move_lifecycle))
         .route(
             "/tenants",
             get(admin::tenants_page).post(admin::create_tenant),

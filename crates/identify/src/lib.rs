@@ -1,0 +1,8 @@
+//! The identify stage (clauses I.1–I.3) as pure logic: what the asset ledger decides, drawn
+//! apart from where it is stored (`yunshou-store`) and how it is served (`yunshou-server`).
+//!
+//! - [`change_rules`]: which asset changes raise change alerts or need approval (I.1.d);
+//! - [`graph`]: the relations graph, laid out and drawn as SVG (I.1.b).
+
+pub mod change_rules;
+pub mod graph;
