@@ -596,6 +596,25 @@ pub fn ledger(index: usize) -> Vec<(AssetFields, Lifecycle)> {
                 &mut pick,
             );
         }
+        // The business system itself, which its parts belong to (part_of relations).
+        out.push((
+            AssetFields {
+                name: sys.name.into(),
+                kind: "application".into(),
+                applications: vec![sys.name.into()],
+                business_system: Some(sys.name.into()),
+                business_type: Some(sys.business_type.into()),
+                business_importance: Some(sys.importance),
+                sensitivity: Some(sys.sensitivity),
+                owner: Some(owner.clone()),
+                department: Some("信息中心".into()),
+                confidentiality: Some(4),
+                integrity: Some(4),
+                availability: Some(sys.importance.min(5)),
+                ..Default::default()
+            },
+            Lifecycle::InService,
+        ));
     }
     // Shared security devices of the tenant's cloud zone.
     let devices = [

@@ -6,6 +6,7 @@
 //! through the same store calls the product uses, so the audit trail is genuine.
 //! Later capabilities add their own seed data here.
 
+mod asset_story;
 mod assets;
 
 use anyhow::Context;
@@ -174,10 +175,23 @@ pub async fn seed(store: &Store) -> anyhow::Result<Summary> {
             name: owner.username.clone(),
             source_ip: Some("10.20.3.30".into()),
         };
-        asset_count += store
+        let ledger = store
             .import_assets(&scope, assets::ledger(i), "demo ledger", &actor)
+            .await?;
+        asset_count += ledger.len();
+        let admin = store
+            .user_by_username(&format!("{prefix}.admin"))
             .await?
-            .len();
+            .context("seeded above")?;
+        let admin = Actor {
+            user_id: Some(admin.id.clone()),
+            name: admin.username.clone(),
+            source_ip: Some("10.20.3.5".into()),
+        };
+        asset_story::relate(store, &scope, &ledger, &actor).await?;
+        asset_story::changes(store, &scope, &ledger, &actor, &admin).await?;
+        asset_story::saved_queries(store, &scope, &actor).await?;
+        asset_story::exposure_history(store, &scope, &admin).await?;
     }
     Ok(Summary {
         seeded: true,

@@ -71,9 +71,11 @@ impl Role {
                 TenantsManage,
                 AssetsRead,
                 AssetsWrite,
+                AssetsApprove,
+                AssetRulesManage,
             ],
             Role::Auditor => &[DashboardRead, UsersRead, AuditRead, AuditExport, AssetsRead],
-            Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite],
+            Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite, AssetsApprove],
             Role::Analyst | Role::Responder | Role::Viewer => &[DashboardRead, AssetsRead],
         }
     }
@@ -115,11 +117,15 @@ pub enum Permission {
     AssetsRead,
     /// Add, change, move through the lifecycle and delete assets (I.1).
     AssetsWrite,
+    /// Acknowledge change alerts; approve or reject held changes — never one's own (I.1.d).
+    AssetsApprove,
+    /// Define the change rules of the ledger (I.1.d).
+    AssetRulesManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::DashboardRead,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -128,6 +134,8 @@ impl Permission {
         Permission::TenantsManage,
         Permission::AssetsRead,
         Permission::AssetsWrite,
+        Permission::AssetsApprove,
+        Permission::AssetRulesManage,
     ];
 
     /// The token scope a request needs to use this permission.
@@ -138,8 +146,10 @@ impl Permission {
             | Permission::AuditRead
             | Permission::AuditExport
             | Permission::AssetsRead => Scope::Read,
-            Permission::AssetsWrite => Scope::Write,
-            Permission::UsersManage | Permission::TenantsManage => Scope::Admin,
+            Permission::AssetsWrite | Permission::AssetsApprove => Scope::Write,
+            Permission::UsersManage | Permission::TenantsManage | Permission::AssetRulesManage => {
+                Scope::Admin
+            }
         }
     }
 }

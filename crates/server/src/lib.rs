@@ -7,6 +7,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+mod notify;
 mod observe;
 pub mod state;
 mod tls;
@@ -126,6 +127,7 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     tokio::spawn(expire_sessions(store.clone(), config.session_idle_minutes));
+    tokio::spawn(notify::deliver_forever(store.clone()));
     match tls_config {
         None => {
             axum_server::from_tcp(listener)

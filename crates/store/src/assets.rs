@@ -2,12 +2,15 @@
 //! counts and per-asset history. Lifecycle rules come from the model and are checked here,
 //! under the writer lock, so two requests cannot race past them.
 
+use crate::asset_control::{check_rules, hold_change, needs_approval, raise_alerts, ChangeOutcome};
+use crate::asset_views::{record_exposure_today, refresh_exposure};
 use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::{Page, TenantScope};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use yunshou_identify::change_rules::changed_fields;
 use yunshou_model::asset::{cidr_range, ip_key, Asset, AssetFields, Lifecycle};
 use yunshou_model::{ids, Actor};
 
@@ -267,10 +270,10 @@ impl AssetQuery {
     }
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "a.id, a.tenant_id, a.lifecycle, a.doc, a.risk_note, a.revision, a.created_at, a.updated_at";
 
-fn from_row(r: &AnyRow) -> Result<Asset> {
+pub(crate) fn from_row(r: &AnyRow) -> Result<Asset> {
     let doc: String = r.try_get(3)?;
     let fields: AssetFields =
         serde_json::from_str(&doc).map_err(|e| Error::Corrupt(format!("asset doc: {e}")))?;
@@ -319,22 +322,8 @@ fn search_text(f: &AssetFields) -> String {
     parts.join(" \u{1f} ").to_lowercase()
 }
 
-/// Field names whose values differ between two records.
-fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
-    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else {
-        return vec![];
-    };
-    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| b.get(*k) != a.get(*k))
-        .cloned()
-        .collect()
-}
-
 impl Store {
-    async fn write_asset_rows(
+    pub(crate) async fn write_asset_rows(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         asset: &Asset,
         insert: bool,
@@ -453,7 +442,7 @@ impl Store {
         Ok(())
     }
 
-    async fn record_change(
+    pub(crate) async fn record_change(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         actor: &Actor,
         action: &str,
@@ -566,6 +555,19 @@ impl Store {
         let mut w = self.begin_write().await?;
         Self::write_asset_rows(&mut w.tx, &asset, true).await?;
         let change = Self::record_change(&mut w.tx, actor, "create", None, &asset).await?;
+        // A new asset has nothing to hold back: rules requiring approval raise an alert.
+        let matches = check_rules(&mut w.tx, scope, None, &asset).await?;
+        raise_alerts(
+            &mut w.tx,
+            scope,
+            &asset,
+            &matches,
+            Some(&change.id),
+            None,
+            actor,
+        )
+        .await?;
+        refresh_exposure(&mut w.tx, scope, None, &asset).await?;
         w.commit(Self::audit_entry(actor, scope, "asset.create", &change))
             .await?;
         Ok((asset, change))
@@ -619,6 +621,7 @@ impl Store {
             Self::write_asset_rows(&mut w.tx, asset, true).await?;
             Self::record_change(&mut w.tx, actor, "create", None, asset).await?;
         }
+        record_exposure_today(&mut w.tx, scope.tenant_id()).await?;
         let mut entry = actor.entry(Some(scope.tenant_id()), "asset.import", "asset", None);
         entry.after = Some(serde_json::json!({ "source": source, "count": assets.len() }));
         w.commit(entry).await?;
@@ -690,7 +693,7 @@ impl Store {
             .collect()
     }
 
-    async fn locked_asset(
+    pub(crate) async fn locked_asset(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         scope: &TenantScope,
         id: &str,
@@ -708,7 +711,8 @@ impl Store {
 
     /// Replaces an asset's fields (validated by the caller). `expected_revision`, when given,
     /// must match the stored one, so a stale edit cannot overwrite a newer one. A change that
-    /// changes nothing records nothing (`None`).
+    /// changes nothing records nothing. A change that a rule holds for approval is stored as
+    /// pending instead ([`ChangeOutcome::Held`]).
     pub async fn update_asset(
         &self,
         scope: &TenantScope,
@@ -716,7 +720,7 @@ impl Store {
         fields: AssetFields,
         expected_revision: Option<i64>,
         actor: &Actor,
-    ) -> Result<(Asset, Option<AssetChange>)> {
+    ) -> Result<ChangeOutcome> {
         let mut w = self.begin_write().await?;
         let before = Self::locked_asset(&mut w.tx, scope, id).await?;
         if let Some(rev) = expected_revision {
@@ -745,13 +749,14 @@ impl Store {
             ..before.clone()
         };
         if after.fields == before.fields {
-            return Ok((before, None));
+            return Ok(ChangeOutcome::Applied {
+                asset: before,
+                change: None,
+                alerts: vec![],
+            });
         }
-        Self::write_asset_rows(&mut w.tx, &after, false).await?;
-        let change = Self::record_change(&mut w.tx, actor, "update", Some(&before), &after).await?;
-        w.commit(Self::audit_entry(actor, scope, "asset.update", &change))
-            .await?;
-        Ok((after, Some(change)))
+        self.gate_change(w, scope, "update", before, after, actor)
+            .await
     }
 
     /// Moves an asset through its lifecycle (I.1.a, I.1.e). Going into service needs an owner
@@ -763,7 +768,7 @@ impl Store {
         to: Lifecycle,
         risk_note: Option<&str>,
         actor: &Actor,
-    ) -> Result<(Asset, AssetChange)> {
+    ) -> Result<ChangeOutcome> {
         let mut w = self.begin_write().await?;
         let before = Self::locked_asset(&mut w.tx, scope, id).await?;
         if !before.lifecycle.next_states().contains(&to) {
@@ -806,12 +811,72 @@ impl Store {
             updated_at: crate::now_text(),
             ..before.clone()
         };
-        Self::write_asset_rows(&mut w.tx, &after, false).await?;
-        let change =
-            Self::record_change(&mut w.tx, actor, "lifecycle", Some(&before), &after).await?;
-        w.commit(Self::audit_entry(actor, scope, "asset.lifecycle", &change))
+        self.gate_change(w, scope, "lifecycle", before, after, actor)
+            .await
+    }
+
+    /// Checks a change against the tenant's rules and either holds it for approval or applies
+    /// it, raising the rules' alerts either way — all in the caller's transaction.
+    async fn gate_change(
+        &self,
+        mut w: crate::WriteTx<'_>,
+        scope: &TenantScope,
+        action: &str,
+        before: Asset,
+        after: Asset,
+        actor: &Actor,
+    ) -> Result<ChangeOutcome> {
+        let matches = check_rules(&mut w.tx, scope, Some(&before), &after).await?;
+        if needs_approval(&matches) {
+            let pending = hold_change(&mut w.tx, scope, action, &before, &after, actor).await?;
+            let alerts = raise_alerts(
+                &mut w.tx,
+                scope,
+                &after,
+                &matches,
+                None,
+                Some(&pending.id),
+                actor,
+            )
             .await?;
-        Ok((after, change))
+            let mut entry = actor.entry(
+                Some(scope.tenant_id()),
+                "asset.change_held",
+                "asset",
+                Some(&before.id),
+            );
+            entry.after = Some(serde_json::json!({
+                "pending": pending.id,
+                "rules": matches.iter().map(|m| m.rule_name.as_str()).collect::<Vec<_>>(),
+            }));
+            w.commit(entry).await?;
+            return Ok(ChangeOutcome::Held { pending, alerts });
+        }
+        Self::write_asset_rows(&mut w.tx, &after, false).await?;
+        let change = Self::record_change(&mut w.tx, actor, action, Some(&before), &after).await?;
+        let alerts = raise_alerts(
+            &mut w.tx,
+            scope,
+            &after,
+            &matches,
+            Some(&change.id),
+            None,
+            actor,
+        )
+        .await?;
+        refresh_exposure(&mut w.tx, scope, Some(&before), &after).await?;
+        w.commit(Self::audit_entry(
+            actor,
+            scope,
+            &format!("asset.{action}"),
+            &change,
+        ))
+        .await?;
+        Ok(ChangeOutcome::Applied {
+            asset: after,
+            change: Some(change),
+            alerts,
+        })
     }
 
     /// Deletes an asset that never went beyond `planned` (a mistaken entry). Anything that was
@@ -830,11 +895,16 @@ impl Store {
                 asset.lifecycle.as_str()
             )));
         }
-        for table in ["asset_ips", "asset_ports", "asset_terms", "asset_history"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
+        for sql in [
+            "DELETE FROM asset_relations WHERE from_id = $1 OR to_id = $1",
+            "DELETE FROM asset_change_alerts WHERE asset_id = $1",
+            "DELETE FROM asset_pending_changes WHERE asset_id = $1",
+            "DELETE FROM asset_ips WHERE asset_id = $1",
+            "DELETE FROM asset_ports WHERE asset_id = $1",
+            "DELETE FROM asset_terms WHERE asset_id = $1",
+            "DELETE FROM asset_history WHERE asset_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *w.tx).await?;
         }
         sqlx::query("DELETE FROM assets WHERE id = $1")
             .bind(id)

@@ -28,6 +28,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "assets",
         sql: include_str!("../migrations/sqlite/0002_assets.sql"),
     },
+    Migration {
+        version: 3,
+        name: "asset_control",
+        sql: include_str!("../migrations/sqlite/0003_asset_control.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.
@@ -172,6 +177,12 @@ impl Store {
             _guard: guard,
             tx,
         })
+    }
+
+    /// Takes the writer lock for bookkeeping that no one's action caused (such as a
+    /// notification's delivery status), written without an audit record.
+    pub(crate) async fn writer_lock(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().await
     }
 
     /// Appends an audit record on its own (for events that change nothing else, such as a

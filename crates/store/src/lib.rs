@@ -7,16 +7,25 @@
 //! Tenant filtering lives here: every method that reads or changes a tenant's data takes a
 //! [`TenantScope`], which only this crate can make, after it has checked the caller's grant.
 
+mod asset_control;
+mod asset_relations;
+mod asset_views;
 mod assets;
 mod audit;
 mod credentials;
 pub mod crypto;
 mod db;
 mod error;
+pub mod outbox;
 mod scope;
 mod tenants;
 mod users;
 
+pub use asset_control::{
+    AlertFilter, AlertStatus, ChangeAlert, ChangeOutcome, Decision, PendingChange,
+};
+pub use asset_relations::{NeighbourAsset, Neighbourhood, MAX_DEPTH, MAX_NODES};
+pub use asset_views::{ExposedPort, ExposurePoint, SavedQuery};
 pub use assets::{AssetChange, AssetGroup, AssetQuery, AssetSort};
 pub use audit::{AuditFilter, VerifyReport};
 pub use credentials::{ApiToken, NewApiToken, NewSession, Session, SessionKind};

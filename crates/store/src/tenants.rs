@@ -61,6 +61,7 @@ impl Store {
                 e.into()
             });
         }
+        crate::asset_control::seed_change_rules(&mut w.tx, &tenant.id).await?;
         if let Some(user_id) = &creator.user_id {
             sqlx::query("INSERT INTO role_grants (tenant_id, user_id, role, granted_at) VALUES ($1, $2, $3, $4)")
                 .bind(&tenant.id)

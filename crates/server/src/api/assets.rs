@@ -6,12 +6,46 @@ use crate::extract::{ApiJson, ApiQuery, IdPath, ListOf, PageQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use yunshou_model::asset::{Asset, AssetFields, Lifecycle};
 use yunshou_model::Permission;
-use yunshou_store::{AssetChange, AssetGroup, AssetQuery, AssetSort};
+use yunshou_store::{
+    AssetChange, AssetGroup, AssetQuery, AssetSort, ChangeAlert, ChangeOutcome, PendingChange,
+};
+
+/// A change that a change rule holds until someone else approves it (I.1.d).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldChange {
+    /// Always `pending_approval`.
+    pub status: &'static str,
+    /// The held change.
+    pub pending: PendingChange,
+    /// The alerts raised; approve or reject one at `/api/v1/assets/change-alerts/{id}/decision`.
+    pub alerts: Vec<ChangeAlert>,
+}
+
+/// The answer to a change: 200 with the asset, or 202 with the held change.
+pub struct Changed(pub ChangeOutcome);
+
+impl IntoResponse for Changed {
+    fn into_response(self) -> Response {
+        match self.0 {
+            ChangeOutcome::Applied { asset, .. } => Json(asset).into_response(),
+            ChangeOutcome::Held { pending, alerts } => (
+                StatusCode::ACCEPTED,
+                Json(HeldChange {
+                    status: "pending_approval",
+                    pending,
+                    alerts,
+                }),
+            )
+                .into_response(),
+        }
+    }
+}
 
 /// Filters of `GET /api/v1/assets` and `GET /api/v1/assets/stats`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -114,7 +148,7 @@ impl AssetFilter {
         })
     }
 
-    fn sort(&self) -> ApiResult<AssetSort> {
+    pub fn sort(&self) -> ApiResult<AssetSort> {
         match self.sort.as_deref().unwrap_or("priority") {
             "priority" => Ok(AssetSort::Priority),
             "name" => Ok(AssetSort::Name),
@@ -235,7 +269,7 @@ pub async fn patch(
     id: &str,
     patch: &serde_json::Value,
     revision: Option<i64>,
-) -> ApiResult<Asset> {
+) -> ApiResult<ChangeOutcome> {
     let scope = p.require(Permission::AssetsWrite)?;
     if !patch.is_object() {
         return Err(ApiError::bad_request(
@@ -249,22 +283,22 @@ pub async fn patch(
     Ok(state
         .store
         .update_asset(scope, id, fields, revision, &p.actor())
-        .await?
-        .0)
+        .await?)
 }
 
 /// Change an asset: a JSON merge patch (RFC 7396) of its fields; `null` clears a field.
 /// Send `If-Match: <revision>` to refuse the change if someone changed the asset meanwhile.
+/// A change that a change rule holds for approval answers 202 and changes nothing yet.
 #[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path), ("If-Match" = Option<i64>, Header)),
     request_body = serde_json::Value,
-    responses((status = 200, body = Asset), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Asset), (status = 202, body = HeldChange), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn patch_asset(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
     IdPath(id): IdPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
-) -> ApiResult<Json<Asset>> {
+) -> ApiResult<Changed> {
     let revision = match headers.get("if-match") {
         None => None,
         Some(v) => Some(
@@ -277,7 +311,7 @@ pub async fn patch_asset(
                 })?,
         ),
     };
-    Ok(Json(patch(&state, &p, &id, &body, revision).await?))
+    Ok(Changed(patch(&state, &p, &id, &body, revision).await?))
 }
 
 /// Delete an asset that never went beyond `planned`; others are decommissioned or disposed.
@@ -303,22 +337,21 @@ pub struct LifecycleRequest {
     pub risk_note: Option<String>,
 }
 
-/// Move an asset through its lifecycle.
+/// Move an asset through its lifecycle; 202 when a change rule holds the move for approval.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/lifecycle", tag = "assets", params(("id" = String, Path)), request_body = LifecycleRequest,
-    responses((status = 200, body = Asset), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Asset), (status = 202, body = HeldChange), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn move_lifecycle(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
     IdPath(id): IdPath,
     ApiJson(req): ApiJson<LifecycleRequest>,
-) -> ApiResult<Json<Asset>> {
+) -> ApiResult<Changed> {
     let scope = p.require(Permission::AssetsWrite)?;
-    Ok(Json(
+    Ok(Changed(
         state
             .store
             .set_lifecycle(scope, &id, req.to, req.risk_note.as_deref(), &p.actor())
-            .await?
-            .0,
+            .await?,
     ))
 }
 

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one resource; the OpenAPI document is
 //! generated from the handlers' annotations.
 
+pub mod asset_control;
 pub mod assets;
 pub mod audit;
 pub mod identity;
@@ -74,4 +75,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(assets::move_lifecycle))
         .routes(routes!(assets::asset_history))
+        .routes(routes!(
+            asset_control::list_relations,
+            asset_control::create_relation
+        ))
+        .routes(routes!(asset_control::delete_relation))
+        .routes(routes!(asset_control::neighbourhood))
+        .routes(routes!(asset_control::graph_svg))
+        .routes(routes!(
+            asset_control::list_rules,
+            asset_control::create_rule
+        ))
+        .routes(routes!(
+            asset_control::update_rule,
+            asset_control::delete_rule
+        ))
+        .routes(routes!(asset_control::list_alerts))
+        .routes(routes!(asset_control::get_alert))
+        .routes(routes!(asset_control::decide_alert))
+        .routes(routes!(
+            asset_control::list_queries,
+            asset_control::create_query
+        ))
+        .routes(routes!(asset_control::delete_query))
+        .routes(routes!(asset_control::exposure))
 }

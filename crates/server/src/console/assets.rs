@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use yunshou_model::asset::{Asset, Exposure, Lifecycle, Port, KNOWN_KINDS};
 use yunshou_model::Permission;
-use yunshou_store::{AssetChange, AssetGroup, Page};
+use yunshou_store::{AssetChange, AssetGroup, ChangeOutcome, Page};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -615,13 +615,10 @@ pub async fn update(
 ) -> Result<Response, ConsoleError> {
     let back = format!("/assets/{id}/edit");
     let patch = f.form.to_patch().map_err(ConsoleError::back(&back))?;
-    api::patch(&state, &f.layout.p, &id, &patch, None)
+    let outcome = api::patch(&state, &f.layout.p, &id, &patch, None)
         .await
         .map_err(ConsoleError::back(&back))?;
-    Ok(done(
-        &format!("/assets/{id}"),
-        f.layout.t.get("users.updated"),
-    ))
+    Ok(changed(&format!("/assets/{id}"), &f.layout.t, &outcome))
 }
 
 #[derive(Deserialize)]
@@ -646,12 +643,20 @@ pub async fn move_lifecycle(
         )
     })?;
     let note = Some(f.form.risk_note.as_str()).filter(|n| !n.trim().is_empty());
-    state
+    let outcome = state
         .store
         .set_lifecycle(scope, &id, to, note, &f.layout.p.actor())
         .await
         .map_err(ConsoleError::back(&back))?;
-    Ok(done(&back, f.layout.t.get("users.updated")))
+    Ok(changed(&back, &f.layout.t, &outcome))
+}
+
+/// Back to `to`, saying whether the change took effect or waits for approval.
+fn changed(to: &str, t: &crate::i18n::I18n, outcome: &ChangeOutcome) -> Response {
+    match outcome {
+        ChangeOutcome::Applied { .. } => done(to, t.get("users.updated")),
+        ChangeOutcome::Held { .. } => done(to, t.get("asset.change_held")),
+    }
 }
 
 #[cfg(test)]

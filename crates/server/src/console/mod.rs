@@ -7,7 +7,7 @@ mod assets;
 mod audit;
 mod dashboard;
 mod session;
-mod svg;
+pub mod svg;
 
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::error::ApiError;

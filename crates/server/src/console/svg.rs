@@ -1,6 +1,8 @@
 //! Charts drawn as SVG on the server: no script, nothing the CSP must allow.
 
 use std::fmt::Write;
+use yunshou_identify::graph::{short_label, Layout};
+use yunshou_model::relation::RelationKind;
 
 /// One bar of a stacked bar chart.
 pub struct Bar {
@@ -73,6 +75,229 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> String {
     s
 }
 
+/// One series of a line chart.
+pub struct Series<'a> {
+    /// Legend text.
+    pub name: &'a str,
+    /// CSS class of the line (`line-a`, `line-b`).
+    pub class: &'a str,
+    /// One value per label.
+    pub values: Vec<i64>,
+}
+
+/// A line chart over `labels` (e.g. days), 640×200, first and last labels on the axis.
+pub fn line_chart(title: &str, labels: &[String], series: &[Series]) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 200.0;
+    const TOP: f64 = 24.0;
+    const BOTTOM: f64 = 24.0;
+    const LEFT: f64 = 40.0;
+    const RIGHT: f64 = 10.0;
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let n = labels.len().max(2) as f64;
+    let x_of = |i: usize| LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1.0);
+    let y_of = |v: i64| H - BOTTOM - (H - TOP - BOTTOM) * v as f64 / max;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = esc(title)
+    );
+    for frac in [0.0, 0.5, 1.0] {
+        let v = (frac * max).round() as i64;
+        let y = y_of(v);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{LEFT}" x2="{x2}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{x}" y="{ty:.1}" text-anchor="end">{v}</text>"#,
+            x2 = W - RIGHT,
+            x = LEFT - 4.0,
+            ty = y + 4.0,
+        );
+    }
+    if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+        let _ = write!(
+            s,
+            r#"<text class="axis" x="{LEFT}" y="{y}">{a}</text><text class="axis" x="{x}" y="{y}" text-anchor="end">{b}</text>"#,
+            y = H - 6.0,
+            x = W - RIGHT,
+            a = esc(first),
+            b = esc(last)
+        );
+    }
+    for (k, series) in series.iter().enumerate() {
+        let points: Vec<String> = series
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), y_of(*v)))
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline class="{c}" fill="none" points="{p}"/><rect class="{c}" x="{lx}" y="6" width="10" height="10"/><text class="axis" x="{tx}" y="15">{name} {last}</text>"#,
+            c = esc(series.class),
+            p = points.join(" "),
+            lx = LEFT + 160.0 * k as f64,
+            tx = LEFT + 14.0 + 160.0 * k as f64,
+            name = esc(series.name),
+            last = series.values.last().copied().unwrap_or(0)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Texts of the relations graph, in the reader's language.
+pub struct GraphTexts<'a> {
+    /// Title for screen readers.
+    pub title: &'a str,
+    /// Legend entry per relation kind, in [`RelationKind::ALL`] order.
+    pub kinds: [&'a str; 4],
+    /// Legend of the node colours ("asset value").
+    pub value: &'a str,
+}
+
+fn value_class(value: Option<u8>) -> &'static str {
+    match value {
+        Some(5) => "v5",
+        Some(4) => "v4",
+        Some(3) => "v3",
+        Some(2) => "v2",
+        Some(_) => "v1",
+        None => "v0",
+    }
+}
+
+/// Draws a laid-out relations graph. Each node links to its asset page and carries its full
+/// name, kind and value as a tooltip; edges are coloured and arrowed by relation kind;
+/// internet-facing assets have a heavy outline.
+pub fn relation_graph(g: &Layout, t: &GraphTexts) -> String {
+    let r = g.radius.max(220.0);
+    let size = 2.0 * r;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="graph" viewBox="{x0:.0} {x0:.0} {size:.0} {size:.0}" width="{w:.0}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><defs>"#,
+        x0 = -r,
+        w = size.min(1400.0),
+        t = esc(t.title)
+    );
+    for kind in RelationKind::ALL {
+        let _ = write!(
+            s,
+            r#"<marker id="arrow-{k}" viewBox="0 0 10 10" refX="18" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path class="edge-{k}" d="M0,0 L10,5 L0,10 z"/></marker>"#,
+            k = kind.as_str()
+        );
+    }
+    s.push_str("</defs>");
+    for e in &g.edges {
+        let (Some(a), Some(b)) = (
+            g.nodes.iter().find(|n| n.node.id == e.from),
+            g.nodes.iter().find(|n| n.node.id == e.to),
+        ) else {
+            continue;
+        };
+        let _ = write!(
+            s,
+            r#"<line class="edge edge-{k}" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" marker-end="url(#arrow-{k})"/>"#,
+            a.x,
+            a.y,
+            b.x,
+            b.y,
+            k = e.kind.as_str()
+        );
+    }
+    for (i, p) in g.nodes.iter().enumerate() {
+        let centre = i == 0;
+        let radius = if centre { 14.0 } else { 8.0 };
+        let label = esc(&short_label(&p.node.label));
+        let tip = format!(
+            "{} ({}{})",
+            p.node.label,
+            p.node.kind,
+            p.node.value.map(|v| format!(", {v}")).unwrap_or_default()
+        );
+        let _ = write!(
+            s,
+            r#"<a href="/assets/{id}"><g class="node {vc}{ext}"><title>{tip}</title><circle cx="{x:.1}" cy="{y:.1}" r="{radius}"/>"#,
+            id = esc(&p.node.id),
+            vc = value_class(p.node.value),
+            ext = if p.node.internet_facing {
+                " internet"
+            } else {
+                ""
+            },
+            tip = esc(&tip),
+            x = p.x,
+            y = p.y,
+        );
+        if centre {
+            let _ = write!(
+                s,
+                r#"<text class="label centre" x="{x:.1}" y="{y:.1}" text-anchor="middle">{label}</text>"#,
+                x = p.x,
+                y = p.y + radius + 14.0
+            );
+        } else {
+            // Labels run outwards along the radius, flipped on the left half to stay upright.
+            let deg = p.angle.to_degrees();
+            let left = p.angle.cos() < 0.0;
+            let (rot, anchor, dx) = if left {
+                (deg + 180.0, "end", -(radius + 3.0))
+            } else {
+                (deg, "start", radius + 3.0)
+            };
+            let _ = write!(
+                s,
+                r#"<text class="label" x="{x:.1}" y="{y:.1}" dx="{dx:.1}" dy="4" text-anchor="{anchor}" transform="rotate({rot:.1} {x:.1} {y:.1})">{label}</text>"#,
+                x = p.x,
+                y = p.y,
+            );
+        }
+        s.push_str("</g></a>");
+    }
+    // Legend, top left.
+    let (lx, ly) = (-r + 12.0, -r + 18.0);
+    for (k, kind) in RelationKind::ALL.iter().enumerate() {
+        let y = ly + 18.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<line class="edge edge-{c}" x1="{lx:.1}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}"/><text class="legend" x="{tx:.1}" y="{ty:.1}">{name}</text>"#,
+            c = kind.as_str(),
+            x2 = lx + 24.0,
+            tx = lx + 30.0,
+            ty = y + 4.0,
+            name = esc(t.kinds[k])
+        );
+    }
+    let y = ly + 18.0 * 4.0 + 6.0;
+    let _ = write!(
+        s,
+        r#"<text class="legend" x="{lx:.1}" y="{y:.1}">{v}</text>"#,
+        v = esc(t.value)
+    );
+    for (k, v) in [None, Some(1), Some(2), Some(3), Some(4), Some(5)]
+        .into_iter()
+        .enumerate()
+    {
+        let x = lx + 8.0 + 22.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<g class="node {c}"><circle cx="{x:.1}" cy="{cy:.1}" r="7"/></g><text class="legend" x="{x:.1}" y="{ty:.1}" text-anchor="middle">{v}</text>"#,
+            c = value_class(v),
+            cy = y + 14.0,
+            ty = y + 34.0,
+            v = v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +315,58 @@ mod tests {
         assert!(svg.contains("&lt;t&gt;"));
         assert!(!svg.contains("<b>"));
         assert_eq!(svg.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn graph_nodes_link_to_assets_and_escape_names() {
+        use yunshou_identify::graph::{layout, Edge, Node};
+        let node = |id: &str, label: &str, depth| Node {
+            id: id.into(),
+            label: label.into(),
+            kind: "host".into(),
+            value: Some(4),
+            internet_facing: depth == 0,
+            depth,
+        };
+        let g = layout(
+            vec![node("a", "<script>", 0), node("b", "数据库", 1)],
+            vec![Edge {
+                from: "a".into(),
+                to: "b".into(),
+                kind: RelationKind::DependsOn,
+            }],
+        );
+        let svg = relation_graph(
+            &g,
+            &GraphTexts {
+                title: "关系图",
+                kinds: ["运行于", "依赖", "连接", "属于"],
+                value: "资产价值",
+            },
+        );
+        assert!(!svg.contains("<script>"));
+        assert!(svg.contains("&lt;script&gt;"));
+        assert!(svg.contains(r#"href="/assets/b""#));
+        assert_eq!(
+            svg.matches("class=\"edge edge-depends_on\"").count(),
+            2,
+            "edge and legend"
+        );
+        assert!(svg.contains("node v4 internet"));
+    }
+
+    #[test]
+    fn line_chart_draws_each_series() {
+        let svg = line_chart(
+            "t",
+            &["2026-11-01".into(), "2026-11-02".into()],
+            &[Series {
+                name: "资产",
+                class: "line-a",
+                values: vec![3, 5],
+            }],
+        );
+        assert!(svg.contains("<polyline class=\"line-a\""));
+        assert!(svg.contains("资产 5"));
     }
 }
