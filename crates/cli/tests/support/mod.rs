@@ -191,3 +191,99 @@ pub fn cli_with_admin_password(
 pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
+
+/// A signed-in API caller.
+pub struct Api<'a> {
+    /// The server.
+    pub server: &'a Server,
+    /// Bearer token.
+    pub token: String,
+}
+
+impl Api<'_> {
+    /// Sends a request; the body parsed as JSON (or a string, or null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut r = client()
+            .request(method.parse().unwrap(), self.server.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+            },
+        )
+    }
+
+    /// A request that must succeed.
+    pub async fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, v) = self.call(method, path, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+
+    /// Creates an asset.
+    pub async fn create(&self, body: serde_json::Value) -> serde_json::Value {
+        let (status, v) = self.call("POST", "/api/v1/assets", Some(body)).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// Names of the assets a filter returns, sorted.
+    pub async fn names(&self, query: &str) -> Vec<String> {
+        let v = self
+            .ok("GET", &format!("/api/v1/assets?limit=1000&{query}"), None)
+            .await;
+        let mut names: Vec<String> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(
+            v["total"].as_u64().unwrap() as usize,
+            names.len(),
+            "{query}"
+        );
+        names
+    }
+
+    /// A request that must fail with `status`; the problem's detail.
+    pub async fn problem(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        status: reqwest::StatusCode,
+    ) -> String {
+        let (s, v) = self.call(method, path, body).await;
+        assert_eq!(s, status, "{method} {path}: {v}");
+        v["detail"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Signs in as `user`.
+pub async fn api<'a>(server: &'a Server, user: &str, password: &str) -> Api<'a> {
+    Api {
+        server,
+        token: login(server, user, password).await,
+    }
+}
