@@ -17,7 +17,7 @@ pub const FIRST_RING: f64 = 150.0;
 /// Distance between rings: room for a label of [`LABEL_CHARS`] characters.
 pub const RING_GAP: f64 = 140.0;
 /// Labels are cut to this many characters.
-pub const LABEL_CHARS: usize = 10;
+pub const LABEL_CHARS: usize = 12;
 
 /// A node to place.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,7 +253,7 @@ mod tests {
     fn labels_are_cut_by_characters() {
         assert_eq!(
             short_label("政务服务网统一身份认证平台"),
-            "政务服务网统一身份…"
+            "政务服务网统一身份认证…"
         );
         assert_eq!(short_label("OA"), "OA");
     }

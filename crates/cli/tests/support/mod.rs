@@ -2,6 +2,8 @@
 //! and talks HTTP to it. Each server is stopped (SIGTERM) and its directory removed on drop.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

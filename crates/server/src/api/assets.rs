@@ -58,6 +58,7 @@ pub struct AssetFilter {
     /// Domain; matches subdomains too.
     pub domain: Option<String>,
     /// Open port.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub port: Option<u16>,
     /// Middleware name prefix.
     pub middleware: Option<String>,
@@ -81,9 +82,25 @@ pub struct AssetFilter {
     /// department, zone, value, priority, exposure, sensitivity.
     pub group_by: Option<String>,
     /// Page size 1–1000 (lists only).
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub limit: Option<i64>,
     /// Items to skip (lists only).
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub offset: Option<i64>,
+}
+
+/// Reads a number that an HTML form may send as an empty string (meaning: not given).
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 impl AssetFilter {

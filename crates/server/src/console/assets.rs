@@ -32,9 +32,15 @@ struct LedgerPage {
     query_string: String,
     can_write: bool,
     exposure_view: bool,
+    saved: Vec<yunshou_store::SavedQuery>,
+    trend: String,
+    exposed_ports: Vec<yunshou_store::ExposedPort>,
 }
 
 impl LedgerPage {
+    fn mine(&self, q: &yunshou_store::SavedQuery) -> bool {
+        q.user_id == self.l.p.user.id
+    }
     fn v<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
@@ -165,6 +171,30 @@ async fn ledger(
         ..f.clone()
     });
     let can_write = l.p.can(Permission::AssetsWrite);
+    let saved = state.store.saved_queries(&scope, &l.p.user.id).await?;
+    let (trend, exposed_ports) = if exposure_view {
+        let points = state.store.exposure_trend(&scope, 30).await?;
+        let labels: Vec<String> = points.iter().map(|p| p.day[5..].to_string()).collect();
+        let svg = super::svg::line_chart(
+            l.t.get("exposure.trend"),
+            &labels,
+            &[
+                super::svg::Series {
+                    name: l.t.get("exposure.assets"),
+                    class: "line-a",
+                    values: points.iter().map(|p| p.internet_assets).collect(),
+                },
+                super::svg::Series {
+                    name: l.t.get("asset.internet_ports"),
+                    class: "line-b",
+                    values: points.iter().map(|p| p.internet_ports).collect(),
+                },
+            ],
+        );
+        (svg, state.store.exposed_ports(&scope).await?)
+    } else {
+        (String::new(), vec![])
+    };
     let flash = l.flash.is_some();
     let html = LedgerPage {
         l,
@@ -177,6 +207,9 @@ async fn ledger(
         query_string,
         can_write,
         exposure_view,
+        saved,
+        trend,
+        exposed_ports,
     }
     .render()?;
     Ok(page(flash, html))
@@ -208,6 +241,19 @@ struct AssetPage {
     history: Vec<AssetChange>,
     can_write: bool,
     next_states: Vec<Lifecycle>,
+    relations: Vec<RelationRow>,
+    graph: String,
+    alerts: Vec<yunshou_store::ChangeAlert>,
+}
+
+/// A relation as the asset page lists it: seen from the asset.
+struct RelationRow {
+    id: String,
+    outgoing: bool,
+    label: &'static str,
+    other_id: String,
+    other_name: String,
+    note: String,
 }
 
 impl AssetPage {
@@ -304,6 +350,44 @@ pub async fn detail(
         .await?;
     let can_write = l.p.can(Permission::AssetsWrite);
     let next_states = a.lifecycle.next_states().to_vec();
+    let (graph, n) = super::asset_control::graph_svg(&state, &l, &id, 1).await?;
+    let name_of = |id: &str| {
+        n.nodes
+            .iter()
+            .find(|x| x.asset.id == id)
+            .map(|x| x.asset.fields.name.clone())
+            .unwrap_or_default()
+    };
+    let relations = n
+        .relations
+        .iter()
+        .map(|r| {
+            let outgoing = r.from_id == id;
+            let other = if outgoing { &r.to_id } else { &r.from_id };
+            RelationRow {
+                id: r.id.clone(),
+                outgoing,
+                label: l.t.get(&format!("relation.{}", r.kind.as_str())),
+                other_id: other.clone(),
+                other_name: name_of(other),
+                note: r.note.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let (alerts, _) = state
+        .store
+        .change_alerts(
+            &scope,
+            &yunshou_store::AlertFilter {
+                status: None,
+                asset_id: Some(id.clone()),
+            },
+            Page {
+                limit: 20,
+                offset: 0,
+            },
+        )
+        .await?;
     let flash = l.flash.is_some();
     Ok(page(
         flash,
@@ -313,6 +397,9 @@ pub async fn detail(
             history,
             can_write,
             next_states,
+            relations,
+            graph,
+            alerts,
         }
         .render()?,
     ))

@@ -3,6 +3,7 @@
 //! (post/redirect/get), carrying a one-shot message in a short-lived cookie.
 
 mod admin;
+mod asset_control;
 mod assets;
 mod audit;
 mod dashboard;
@@ -53,6 +54,27 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{id}", get(assets::detail).post(assets::update))
         .route("/assets/{id}/edit", get(assets::edit_form))
         .route("/assets/{id}/lifecycle", post(assets::move_lifecycle))
+        .route("/assets/{id}/graph", get(asset_control::graph_page))
+        .route("/assets/{id}/relations", post(asset_control::add_relation))
+        .route(
+            "/assets/{id}/relations/{relation_id}/delete",
+            post(asset_control::delete_relation),
+        )
+        .route("/assets/alerts", get(asset_control::alerts_page))
+        .route(
+            "/assets/alerts/{id}",
+            get(asset_control::alert_page).post(asset_control::decide),
+        )
+        .route(
+            "/assets/rules",
+            get(asset_control::rules_page).post(asset_control::create_rule),
+        )
+        .route("/assets/rules/{id}", post(asset_control::change_rule))
+        .route("/assets/queries", post(asset_control::save_query))
+        .route(
+            "/assets/queries/{id}/delete",
+            post(asset_control::delete_query),
+        )
         .route(
             "/tenants",
             get(admin::tenants_page).post(admin::create_tenant),
