@@ -145,8 +145,8 @@ async fn console_audit_viewer() {
     b.click("#nav-audit").await;
     b.wait_path("/audit").await;
     assert!(
-        b.text("#audit-table").await.contains("jn.viewer"),
-        "the demo's failed sign-ins are visible"
+        b.text("#audit-table").await.contains("jn.owner"),
+        "the demo's ledger work is visible"
     );
     b.fill("#audit-filter input[name='actor']", "jn.viewer")
         .await;

@@ -70,7 +70,7 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-const FORMS: [&str; 9] = [
+const FORMS: [&str; 20] = [
     "/users",
     "/tenants",
     "/tokens",
@@ -80,6 +80,17 @@ const FORMS: [&str; 9] = [
     "/logout",
     "/users/grant-staff",
     "/users/01900000-0000-7000-8000-000000000000/roles",
+    "/assets",
+    "/assets/01900000-0000-7000-8000-000000000000",
+    "/assets/01900000-0000-7000-8000-000000000000/lifecycle",
+    "/assets/01900000-0000-7000-8000-000000000000/relations",
+    "/assets/01900000-0000-7000-8000-000000000000/relations/01900000-0000-7000-8000-000000000001/delete",
+    "/assets/alerts/01900000-0000-7000-8000-000000000000",
+    "/assets/rules",
+    "/assets/rules/01900000-0000-7000-8000-000000000000",
+    "/assets/queries",
+    "/assets/queries/01900000-0000-7000-8000-000000000000/delete",
+    "/users/01900000-0000-7000-8000-000000000000/password",
 ];
 
 /// Every console form refuses a missing or wrong CSRF token, and changes nothing.

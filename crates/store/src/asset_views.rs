@@ -203,7 +203,7 @@ impl Store {
         let owner: String = row.try_get(0)?;
         let shared = row.try_get::<i64, _>(1)? != 0;
         let mine = actor.user_id.as_deref() == Some(owner.as_str());
-        if !mine && !(shared && may_delete_others) {
+        if !(mine || (shared && may_delete_others)) {
             return Err(Error::NotFound);
         }
         sqlx::query("DELETE FROM asset_saved_queries WHERE id = $1")
