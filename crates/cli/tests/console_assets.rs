@@ -8,11 +8,18 @@ use std::time::{Duration, Instant};
 use support::browser::Browser;
 use support::{Server, DEMO_PASSWORD};
 
-/// Texts of every element matching `css`.
+/// Texts of every element matching `css`; empty while the page is being replaced (the
+/// elements found go stale), so callers poll.
 async fn texts(b: &Browser, css: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for el in b.client.find_all(Locator::Css(css)).await.unwrap() {
-        out.push(el.text().await.unwrap());
+    let Ok(elements) = b.client.find_all(Locator::Css(css)).await else {
+        return out;
+    };
+    for el in elements {
+        match el.text().await {
+            Ok(t) => out.push(t),
+            Err(_) => return Vec::new(),
+        }
     }
     out
 }

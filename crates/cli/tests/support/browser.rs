@@ -19,9 +19,14 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and every Chromium process it started (chromedriver does not take
+    /// them down when killed): they are the ones whose command line names this profile.
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &self._profile.path().display().to_string()])
+            .status();
     }
 }
 
