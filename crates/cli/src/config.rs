@@ -35,6 +35,15 @@ pub struct ServeArgs {
     /// Minutes a console session or sign-in token may stay unused. Default 30.
     #[arg(long, env = "YUNSHOU_SESSION_IDLE_MINUTES")]
     session_idle_minutes: Option<i64>,
+    /// Receive syslog over TCP on this address (newline or octet-counted framing).
+    #[arg(long)]
+    syslog_tcp: Option<SocketAddr>,
+    /// Receive syslog over UDP on this address.
+    #[arg(long)]
+    syslog_udp: Option<SocketAddr>,
+    /// Tenant the syslog listeners' events belong to. Default `default`.
+    #[arg(long)]
+    syslog_tenant: Option<String>,
 }
 
 /// The `yunshou.toml` file. Unknown keys are an error, so typos do not pass silently.
@@ -48,6 +57,9 @@ struct FileConfig {
     tls_self_signed: Option<bool>,
     demo: Option<bool>,
     session_idle_minutes: Option<i64>,
+    syslog_tcp: Option<SocketAddr>,
+    syslog_udp: Option<SocketAddr>,
+    syslog_tenant: Option<String>,
 }
 
 /// Settings after every source was applied.
@@ -58,6 +70,9 @@ pub struct Settings {
     pub tls: Tls,
     pub demo: bool,
     pub session_idle_minutes: i64,
+    pub syslog_tcp: Option<SocketAddr>,
+    pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tenant: String,
 }
 
 impl Settings {
@@ -67,6 +82,16 @@ impl Settings {
             data_dir: self.data_dir.clone(),
             tls: self.tls.clone(),
             session_idle_minutes: self.session_idle_minutes,
+            syslog_tcp: self
+                .syslog_tcp
+                .map(|a| (a, self.syslog_tenant.clone()))
+                .into_iter()
+                .collect(),
+            syslog_udp: self
+                .syslog_udp
+                .map(|a| (a, self.syslog_tenant.clone()))
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -115,6 +140,13 @@ impl ServeArgs {
             tls,
             demo: self.demo || file.demo.unwrap_or(false),
             session_idle_minutes,
+            syslog_tcp: self.syslog_tcp.or(file.syslog_tcp),
+            syslog_udp: self.syslog_udp.or(file.syslog_udp),
+            syslog_tenant: self
+                .syslog_tenant
+                .clone()
+                .or(file.syslog_tenant)
+                .unwrap_or_else(|| "default".into()),
         })
     }
 }

@@ -8,6 +8,7 @@
 //! files ──────────┘      │ acknowledge            └─ event store (tantivy) ─► checkpoint
 //! ```
 
+pub mod normalise;
 pub mod pipeline;
 pub mod syslog;
 pub mod wal;

@@ -73,10 +73,23 @@ impl Role {
                 AssetsWrite,
                 AssetsApprove,
                 AssetRulesManage,
+                EventsRead,
+                EventsRawRead,
+                IngestManage,
             ],
-            Role::Auditor => &[DashboardRead, UsersRead, AuditRead, AuditExport, AssetsRead],
+            Role::Auditor => &[
+                DashboardRead,
+                UsersRead,
+                AuditRead,
+                AuditExport,
+                AssetsRead,
+                EventsRead,
+            ],
             Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite, AssetsApprove],
-            Role::Analyst | Role::Responder | Role::Viewer => &[DashboardRead, AssetsRead],
+            Role::Analyst | Role::Responder => {
+                &[DashboardRead, AssetsRead, EventsRead, EventsRawRead]
+            }
+            Role::Viewer => &[DashboardRead, AssetsRead],
         }
     }
 }
@@ -121,11 +134,17 @@ pub enum Permission {
     AssetsApprove,
     /// Define the change rules of the ledger (I.1.d).
     AssetRulesManage,
+    /// Search and count the tenant's events (normalised fields).
+    EventsRead,
+    /// See events' original raw text; every such read is audited.
+    EventsRawRead,
+    /// Manage ingest tokens and event retention.
+    IngestManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 13] = [
         Permission::DashboardRead,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -136,6 +155,9 @@ impl Permission {
         Permission::AssetsWrite,
         Permission::AssetsApprove,
         Permission::AssetRulesManage,
+        Permission::EventsRead,
+        Permission::EventsRawRead,
+        Permission::IngestManage,
     ];
 
     /// The token scope a request needs to use this permission.
@@ -145,11 +167,14 @@ impl Permission {
             | Permission::UsersRead
             | Permission::AuditRead
             | Permission::AuditExport
-            | Permission::AssetsRead => Scope::Read,
+            | Permission::AssetsRead
+            | Permission::EventsRead
+            | Permission::EventsRawRead => Scope::Read,
             Permission::AssetsWrite | Permission::AssetsApprove => Scope::Write,
-            Permission::UsersManage | Permission::TenantsManage | Permission::AssetRulesManage => {
-                Scope::Admin
-            }
+            Permission::UsersManage
+            | Permission::TenantsManage
+            | Permission::AssetRulesManage
+            | Permission::IngestManage => Scope::Admin,
         }
     }
 }

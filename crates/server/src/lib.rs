@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod i18n;
 mod notify;
@@ -53,6 +54,10 @@ pub struct ServerConfig {
     pub tls: Tls,
     /// Minutes a session may stay unused.
     pub session_idle_minutes: i64,
+    /// Syslog listeners: (address, tenant name); TCP and UDP. Off unless given.
+    pub syslog_tcp: Vec<(SocketAddr, String)>,
+    /// Syslog over UDP.
+    pub syslog_udp: Vec<(SocketAddr, String)>,
 }
 
 /// Builds the whole application: API, OpenAPI document, console, health and metrics.
@@ -93,6 +98,7 @@ pub fn state(store: Arc<Store>, secure_cookies: bool, session_idle_minutes: i64)
         metrics: observe::metrics_handle(),
         secure_cookies,
         session_idle_minutes,
+        pipeline: None,
     }
 }
 
@@ -105,11 +111,45 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
         Tls::Files { cert, key } => Some(tls::from_files(cert, key).await?),
         Tls::SelfSigned => Some(tls::self_signed(&config.data_dir).await?),
     };
-    let state = state(
+    let enricher = Arc::new(events::AssetEnricher::default());
+    enricher.refresh(&store).await?;
+    let pipeline = yunshou_ingest::Pipeline::start(
+        &config.data_dir,
+        Arc::new(yunshou_ingest::normalise::Parsers),
+        enricher.clone(),
+    )
+    .context("starting the event pipeline")?;
+    tokio::spawn(enricher.refresh_forever(store.clone()));
+    tokio::spawn(events::seal_and_retain_forever(
+        store.clone(),
+        pipeline.clone(),
+    ));
+    for (addr, tenant) in &config.syslog_tcp {
+        let id = tenant_id(&store, tenant).await?;
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("syslog tcp: cannot listen on {addr}"))?;
+        println!("syslog tcp on {} for tenant {tenant}", l.local_addr()?);
+        tokio::spawn(yunshou_ingest::syslog::serve_tcp(l, id, pipeline.clone()));
+    }
+    for (addr, tenant) in &config.syslog_udp {
+        let id = tenant_id(&store, tenant).await?;
+        let sock = tokio::net::UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("syslog udp: cannot listen on {addr}"))?;
+        println!("syslog udp on {} for tenant {tenant}", sock.local_addr()?);
+        tokio::spawn(yunshou_ingest::syslog::serve_udp(
+            sock,
+            id,
+            pipeline.clone(),
+        ));
+    }
+    let mut state = state(
         store.clone(),
         tls_config.is_some(),
         config.session_idle_minutes,
     );
+    state.pipeline = Some(pipeline);
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
 
     let listener = std::net::TcpListener::bind(config.listen)
@@ -145,6 +185,14 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn tenant_id(store: &Store, name: &str) -> anyhow::Result<String> {
+    let (tenant, _) = store
+        .operator_scope(name)
+        .await
+        .with_context(|| format!("syslog: no tenant named `{name}`"))?;
+    Ok(tenant.id)
 }
 
 async fn shutdown_on_signal(handle: axum_server::Handle) {

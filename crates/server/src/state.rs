@@ -18,4 +18,6 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Minutes a session may stay unused.
     pub session_idle_minutes: i64,
+    /// The event pipeline (absent in tools that only serve the API on a store).
+    pub pipeline: Option<yunshou_ingest::Pipeline>,
 }

@@ -33,6 +33,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "asset_control",
         sql: include_str!("../migrations/sqlite/0003_asset_control.sql"),
     },
+    Migration {
+        version: 5,
+        name: "events",
+        sql: include_str!("../migrations/sqlite/0005_events.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

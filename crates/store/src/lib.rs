@@ -16,6 +16,7 @@ mod credentials;
 pub mod crypto;
 mod db;
 mod error;
+mod events;
 pub mod outbox;
 mod scope;
 mod tenants;
@@ -31,6 +32,7 @@ pub use audit::{AuditFilter, VerifyReport};
 pub use credentials::{ApiToken, NewApiToken, NewSession, Session, SessionKind};
 pub use db::{Store, WriteTx, ANCHOR_FILE, DB_FILE, SCHEMA_VERSION};
 pub use error::{Error, Result};
+pub use events::{AddressedAsset, IngestGrant, IngestToken, Retention, DEFAULT_RETENTION_DAYS};
 pub use scope::{TenantAccess, TenantScope};
 pub use users::{LoginOutcome, UserWithRoles, LOCKOUT_MINUTES, MAX_FAILED_LOGINS};
 

@@ -89,6 +89,13 @@ impl Server {
             .expect("server did not stop after SIGTERM")
     }
 
+    /// Kills the server with SIGKILL (a crash) and hands back its data directory.
+    pub fn crash_keep_dir(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
+    }
+
     /// Stops the server and hands back its data directory (for restarts and tamper tests).
     pub fn stop_keep_dir(mut self) -> tempfile::TempDir {
         self.terminate();
@@ -280,6 +287,15 @@ impl Api<'_> {
         assert_eq!(s, status, "{method} {path}: {v}");
         v["detail"].as_str().unwrap_or_default().to_string()
     }
+}
+
+/// A free loopback port (for listeners given on the command line).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Signs in as `user`.

@@ -4,6 +4,7 @@
 pub mod asset_control;
 pub mod assets;
 pub mod audit;
+pub mod events;
 pub mod identity;
 pub mod tenants;
 pub mod tokens;
@@ -13,6 +14,7 @@ use crate::state::AppState;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
 
 #[derive(OpenApi)]
@@ -26,6 +28,7 @@ use utoipa_axum::routes;
         (name = "users", description = "Users and per-tenant roles"),
         (name = "audit", description = "The SM3 hash-chained audit trail"),
         (name = "assets", description = "The asset ledger (I.1)"),
+        (name = "events", description = "Event intake, search and counts (MO.1, MO.2.a, MO.4.d)"),
     )
 )]
 struct ApiDoc;
@@ -99,4 +102,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(asset_control::delete_query))
         .routes(routes!(asset_control::exposure))
+        .routes(
+            routes!(events::ingest).layer(axum::extract::DefaultBodyLimit::max(
+                events::INGEST_BODY_LIMIT,
+            )),
+        )
+        .routes(routes!(events::search))
+        .routes(routes!(events::aggregate))
+        .routes(routes!(events::get_retention, events::set_retention))
+        .routes(routes!(
+            events::list_ingest_tokens,
+            events::create_ingest_token
+        ))
+        .routes(routes!(events::revoke_ingest_token))
 }
