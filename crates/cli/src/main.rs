@@ -1,6 +1,7 @@
 //! `yunshou`: argument parsing and wiring. The work happens in the library crates.
 
 mod config;
+mod import;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -43,6 +44,12 @@ enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import data from files into a tenant.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Export a tenant's data to files.
+    #[command(subcommand)]
+    Export(import::ExportCommand),
 }
 
 #[derive(Args, Clone)]
@@ -173,6 +180,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tenant(c) => tenant(c).await,
         Command::User(c) => user(c).await,
         Command::Audit(AuditCommand::Verify { dir }) => verify(&dir.data_dir).await,
+        Command::Import(c) => import::import(c).await,
+        Command::Export(c) => import::export(c).await,
     }
 }
 

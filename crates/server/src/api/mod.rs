@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one resource; the OpenAPI document is
 //! generated from the handlers' annotations.
 
+pub mod asset_transfer;
 pub mod assets;
 pub mod audit;
 pub mod identity;
@@ -66,6 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::get_audit))
         .routes(routes!(assets::list_assets, assets::create_asset))
         .routes(routes!(assets::asset_stats))
+        .routes(routes!(asset_transfer::import_assets))
+        .routes(routes!(asset_transfer::export))
         .routes(routes!(assets::ledger_history))
         .routes(routes!(
             assets::get_asset,
