@@ -105,8 +105,8 @@ pub async fn import(c: ImportCommand) -> Result<ExitCode> {
 }
 
 async fn import_assets(args: ImportAssets) -> Result<ExitCode> {
-    let data = std::fs::read(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
+    let data =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let store = open_bootstrapped(&args.dir.data_dir, None).await?;
     let (_, scope) = store.operator_scope(&args.tenant).await?;
     let format = match args.format {

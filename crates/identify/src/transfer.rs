@@ -1092,6 +1092,26 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_examples_import() {
+        let doc = include_str!("../../../docs/asset-import.md");
+        let block = |fence: &str| {
+            let start = doc.find(fence).expect("example in the doc") + fence.len();
+            &doc[start..start + doc[start..].find("```").unwrap()]
+        };
+        let csv = parse_csv(block("```csv\n").as_bytes()).unwrap();
+        assert_eq!(csv.errors, vec![]);
+        assert_eq!(csv.rows.len(), 3);
+        assert_eq!(csv.rows[0].fields.controls.len(), 2);
+        let json = parse_json(block("```json\n").as_bytes()).unwrap();
+        assert_eq!(json.errors, vec![]);
+        assert_eq!(json.rows.len(), 2);
+        // The column table documents every column.
+        for c in CSV_COLUMNS {
+            assert!(doc.contains(&format!("| `{c}` |")), "{c} undocumented");
+        }
+    }
+
+    #[test]
     fn escapes_split_and_join() {
         assert_eq!(
             split_escaped(r"a\;b; c ;;d\\", ';', true),

@@ -343,7 +343,10 @@ pub async fn export(
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"yunshou-assets.{}\"", format.as_str()),
+                format!(
+                    "attachment; filename=\"yunshou-assets.{}\"",
+                    format.as_str()
+                ),
             ),
         ],
         data,
