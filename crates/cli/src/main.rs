@@ -1,6 +1,7 @@
 //! `yunshou`: argument parsing and wiring. The work happens in the library crates.
 
 mod config;
+mod import;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -46,6 +47,12 @@ enum Command {
     /// Work with the event store.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Import data from files into a tenant.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Export a tenant's data to files.
+    #[command(subcommand)]
+    Export(import::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -187,6 +194,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::User(c) => user(c).await,
         Command::Audit(AuditCommand::Verify { dir }) => verify(&dir.data_dir).await,
         Command::Events(EventsCommand::Verify { dir }) => verify_events(&dir.data_dir),
+        Command::Import(c) => import::import(c).await,
+        Command::Export(c) => import::export(c).await,
     }
 }
 

@@ -583,6 +583,20 @@ impl Store {
         source: &str,
         actor: &Actor,
     ) -> Result<Vec<Asset>> {
+        self.import_assets_with_progress(scope, entries, source, actor, &|_| {})
+            .await
+    }
+
+    /// [`Store::import_assets`], calling `progress(n)` after the `n`th asset is written (a
+    /// 100,000-row import takes a while; the CLI draws a progress bar). Still one transaction.
+    pub async fn import_assets_with_progress(
+        &self,
+        scope: &TenantScope,
+        entries: Vec<(AssetFields, Lifecycle)>,
+        source: &str,
+        actor: &Actor,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<Vec<Asset>> {
         for (i, (fields, lifecycle)) in entries.iter().enumerate() {
             if !matches!(
                 lifecycle,
@@ -617,9 +631,10 @@ impl Store {
             })
             .collect();
         let mut w = self.begin_write().await?;
-        for asset in &assets {
+        for (n, asset) in assets.iter().enumerate() {
             Self::write_asset_rows(&mut w.tx, asset, true).await?;
             Self::record_change(&mut w.tx, actor, "create", None, asset).await?;
+            progress(n + 1);
         }
         record_exposure_today(&mut w.tx, scope.tenant_id()).await?;
         let mut entry = actor.entry(Some(scope.tenant_id()), "asset.import", "asset", None);

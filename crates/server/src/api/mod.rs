@@ -2,6 +2,7 @@
 //! generated from the handlers' annotations.
 
 pub mod asset_control;
+pub mod asset_transfer;
 pub mod assets;
 pub mod audit;
 pub mod events;
@@ -70,6 +71,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::get_audit))
         .routes(routes!(assets::list_assets, assets::create_asset))
         .routes(routes!(assets::asset_stats))
+        .routes(routes!(asset_transfer::import_assets))
+        .routes(routes!(asset_transfer::export))
         .routes(routes!(assets::ledger_history))
         .routes(routes!(
             assets::get_asset,
