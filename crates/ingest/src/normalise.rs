@@ -1,43 +1,142 @@
 //! The pipeline's parsing step: a raw record becomes an ECS document.
+//!
+//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE and Zeek recognised
+//! by their fields), `CEF:` ArcSight CEF, `<` a syslog priority, then the syslog timestamp
+//! shapes; a syslog message body goes on to the program parsers (sshd, sudo, su, pam,
+//! iptables/nftables). A line nothing understands is kept as a `raw` event.
+
+mod access;
+mod auth;
+mod json;
+mod syslog;
 
 use crate::{Normaliser, RawRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-/// Parses JSON documents (keeping their fields, `@timestamp` recognised) and keeps any
-/// other line as a raw event with its `message`.
+/// The built-in parsers.
 pub struct Parsers;
 
-fn json_time(doc: &Map<String, Value>) -> Option<DateTime<Utc>> {
-    ["@timestamp", "timestamp", "time"]
-        .iter()
-        .find_map(|k| doc.get(*k)?.as_str())
-        .and_then(yunshou_eventstore::parse_time)
+/// Sets `a.b.c = v` in a nested document.
+pub(crate) fn put(doc: &mut Map<String, Value>, path: &str, v: impl Into<Value>) {
+    let mut parts = path.split('.').peekable();
+    let mut cur = doc;
+    while let Some(p) = parts.next() {
+        if parts.peek().is_none() {
+            cur.insert(p.to_string(), v.into());
+            return;
+        }
+        let next = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        cur = next.as_object_mut().expect("object");
+    }
+}
+
+/// Adds `v` to the array at `path`.
+pub(crate) fn push(doc: &mut Map<String, Value>, path: &str, v: &str) {
+    let existing = crate::normalise::get(doc, path).cloned();
+    let mut list = match existing {
+        Some(Value::Array(a)) => a,
+        _ => vec![],
+    };
+    if !list.iter().any(|x| x == v) {
+        list.push(v.into());
+    }
+    put(doc, path, Value::Array(list));
+}
+
+/// Reads `a.b.c`.
+pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    yunshou_eventstore::schema::get_path(doc, path)
+}
+
+/// Parses one record. `format` is `auto` or a dataset family (`json`, `syslog`, `cef`,
+/// `nginx`, `apache`, `raw`).
+pub fn parse(
+    line: &str,
+    format: &str,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Map<String, Value>) {
+    let trimmed = line.trim();
+    let parsed = match format {
+        "raw" => None,
+        "json" => json::parse(trimmed),
+        "cef" => syslog::cef(trimmed, Map::new()),
+        "nginx" | "apache" => access::parse(trimmed),
+        _ => {
+            if trimmed.starts_with('{') {
+                json::parse(trimmed)
+            } else if trimmed.starts_with("CEF:") {
+                syslog::cef(trimmed, Map::new())
+            } else {
+                syslog::parse(trimmed, now).or_else(|| access::parse(trimmed))
+            }
+        }
+    };
+    match parsed {
+        Some(p) => p,
+        None => {
+            let mut doc = Map::new();
+            doc.insert("message".into(), line.into());
+            put(&mut doc, "event.dataset", "raw");
+            (None, doc)
+        }
+    }
 }
 
 impl Normaliser for Parsers {
     fn normalise(
         &self,
         record: &RawRecord,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> (Option<DateTime<Utc>>, Map<String, Value>) {
-        let line = record.line.trim_start();
-        if record.format != "raw" && line.starts_with('{') {
-            if let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(line) {
-                let ts = json_time(&doc);
-                doc.remove("@timestamp");
-                let event = doc
-                    .entry("event")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Some(ev) = event.as_object_mut() {
-                    ev.entry("dataset").or_insert_with(|| "json".into());
-                }
-                return (ts, doc);
-            }
+        parse(&record.line, &record.format, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T08:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn unknown_lines_stay_raw_and_nothing_panics_on_noise() {
+        let (ts, doc) = parse("something nobody logs like this", "auto", now());
+        assert!(ts.is_none());
+        assert_eq!(doc["event"]["dataset"], "raw");
+        for junk in [
+            "",
+            "<",
+            "<999>",
+            "{",
+            "CEF:",
+            "CEF:0|a",
+            "Nov",
+            "Nov 99 99:99:99 x",
+            "<34>1",
+            "\u{0}\u{ffff}",
+        ] {
+            let _ = parse(junk, "auto", now());
         }
-        let mut doc = Map::new();
-        doc.insert("message".into(), record.line.clone().into());
-        doc.insert("event".into(), serde_json::json!({"dataset": "raw"}));
-        (None, doc)
+    }
+
+    #[test]
+    fn put_builds_nested_objects() {
+        let mut d = Map::new();
+        put(&mut d, "source.ip", "10.0.0.1");
+        put(&mut d, "source.port", 22);
+        push(&mut d, "event.category", "authentication");
+        push(&mut d, "event.category", "authentication");
+        assert_eq!(
+            Value::Object(d),
+            serde_json::json!({"source": {"ip": "10.0.0.1", "port": 22}, "event": {"category": ["authentication"]}})
+        );
     }
 }
