@@ -92,6 +92,7 @@ impl Settings {
                 .map(|a| (a, self.syslog_tenant.clone()))
                 .into_iter()
                 .collect(),
+            initial_events: vec![],
         }
     }
 }

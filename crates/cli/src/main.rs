@@ -159,7 +159,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("YUNSHOU_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn,tantivy=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -225,10 +225,14 @@ async fn open_bootstrapped(
     Ok(Arc::new(store))
 }
 
-async fn open_demo(data_dir: &std::path::Path) -> Result<Arc<Store>> {
+/// Opens the data directory with the demo seeded; when it was seeded just now, also returns
+/// the demo's day of logs to feed through the pipeline.
+async fn open_demo(data_dir: &std::path::Path) -> Result<(Arc<Store>, Vec<(String, Vec<String>)>)> {
     let store = open_bootstrapped(data_dir, Some(yunshou_demo::DEMO_PASSWORD)).await?;
     let summary = yunshou_demo::seed(&store).await?;
+    let mut events = vec![];
     if summary.seeded {
+        events = yunshou_demo::event_days(&store, chrono::Utc::now()).await?;
         println!(
             "演示数据已写入 / demo data seeded: {} accounts, {} assets",
             summary.users, summary.assets
@@ -238,17 +242,20 @@ async fn open_demo(data_dir: &std::path::Path) -> Result<Arc<Store>> {
         "演示账号 / demo accounts: admin, chen.jing, jn.admin, jn.analyst, qh.auditor … password: {}",
         yunshou_demo::DEMO_PASSWORD
     );
-    Ok(store)
+    Ok((store, events))
 }
 
 async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     let settings = args.resolve()?;
+    let mut config = settings.server_config();
     let store = if demo || settings.demo {
-        open_demo(&settings.data_dir).await?
+        let (store, events) = open_demo(&settings.data_dir).await?;
+        config.initial_events = events;
+        store
     } else {
         open_bootstrapped(&settings.data_dir, None).await?
     };
-    yunshou_server::serve(store, settings.server_config()).await?;
+    yunshou_server::serve(store, config).await?;
     Ok(ExitCode::SUCCESS)
 }
 

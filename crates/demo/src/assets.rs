@@ -213,20 +213,20 @@ const MAINTAINERS: [&str; 3] = [
 ];
 
 /// A small deterministic generator (64-bit LCG), so the demo is the same every time.
-struct Pick(u64);
+pub(crate) struct Pick(pub(crate) u64);
 
 impl Pick {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
-    fn of<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn of<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() as usize) % items.len()]
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 }

@@ -8,6 +8,7 @@
 
 mod asset_story;
 mod assets;
+pub mod events;
 
 use anyhow::Context;
 use yunshou_model::{Actor, Role, Scope, TenantKind};
@@ -50,6 +51,30 @@ pub struct Summary {
     pub users: usize,
     /// Assets created.
     pub assets: usize,
+}
+
+/// A day of logs for each customer organisation, ending `end`: (tenant id, lines).
+pub async fn event_days(
+    store: &Store,
+    end: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for (i, (name, _)) in CUSTOMERS.iter().enumerate() {
+        let (tenant, scope) = store.operator_scope(name).await?;
+        let (ledger, _) = store
+            .list_assets(
+                &scope,
+                &Default::default(),
+                Default::default(),
+                yunshou_store::Page {
+                    limit: 1000,
+                    offset: 0,
+                },
+            )
+            .await?;
+        out.push((tenant.id, events::day(&ledger, 0xE7E7 + i as u64, end)));
+    }
+    Ok(out)
 }
 
 /// Seeds the demo into a store that has been bootstrapped. Does nothing if already seeded.

@@ -31,7 +31,9 @@ fn linux_syslog_lines_all_parse() {
     // The file is mostly an SSH brute-force story: hundreds of failed authentications.
     assert!(auth_failures > 300, "{auth_failures}");
     let (_, doc) = parse(
-        text.lines().find(|l| l.contains("rhost=218.188.2.4")).unwrap(),
+        text.lines()
+            .find(|l| l.contains("rhost=218.188.2.4"))
+            .unwrap(),
         "auto",
         now(),
     );

@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub syslog_tcp: Vec<(SocketAddr, String)>,
     /// Syslog over UDP.
     pub syslog_udp: Vec<(SocketAddr, String)>,
+    /// Lines to feed the pipeline once at start: (tenant id, lines) — the demo's day of logs.
+    pub initial_events: Vec<(String, Vec<String>)>,
 }
 
 /// Builds the whole application: API, OpenAPI document, console, health and metrics.
@@ -124,6 +126,9 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
         store.clone(),
         pipeline.clone(),
     ));
+    if !config.initial_events.is_empty() {
+        tokio::spawn(feed(pipeline.clone(), config.initial_events.clone()));
+    }
     for (addr, tenant) in &config.syslog_tcp {
         let id = tenant_id(&store, tenant).await?;
         let l = tokio::net::TcpListener::bind(addr)
@@ -185,6 +190,30 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Feeds lines through the pipeline like any source (the demo's day of logs).
+async fn feed(pipeline: yunshou_ingest::Pipeline, events: Vec<(String, Vec<String>)>) {
+    for (tenant, lines) in events {
+        for chunk in lines.chunks(500) {
+            let now = chrono::Utc::now().timestamp_micros();
+            let batch = chunk
+                .iter()
+                .map(|line| yunshou_ingest::RawRecord {
+                    tenant: tenant.clone(),
+                    source: "demo".into(),
+                    format: "auto".into(),
+                    peer: None,
+                    received_us: now,
+                    line: line.clone(),
+                })
+                .collect();
+            if let Err(e) = pipeline.submit_waiting(batch).await {
+                tracing::warn!(error = %e, "feeding the demo's events failed");
+                return;
+            }
+        }
+    }
 }
 
 async fn tenant_id(store: &Store, name: &str) -> anyhow::Result<String> {

@@ -7,6 +7,7 @@ mod asset_control;
 mod assets;
 mod audit;
 mod dashboard;
+mod events;
 mod session;
 pub mod svg;
 
@@ -83,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/revoke", post(admin::revoke_token))
         .route("/account", get(admin::account_page))
         .route("/account/password", post(admin::change_password))
+        .route("/events", get(events::search_page))
         .route("/audit", get(audit::page_route))
         .route("/audit/export", get(audit::export))
         .route(
@@ -306,6 +308,7 @@ impl Layout {
             "tenants_manage" => Permission::TenantsManage,
             "assets" => Permission::AssetsRead,
             "assets_write" => Permission::AssetsWrite,
+            "events" => Permission::EventsRead,
             _ => Permission::DashboardRead,
         };
         self.p.can(p)

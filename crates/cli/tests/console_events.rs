@@ -1,0 +1,61 @@
+//! Event search in the console, end to end in headless Chromium, over the demo's day of logs.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::browser::Browser;
+use support::{Server, DEMO_PASSWORD};
+
+#[tokio::test]
+async fn search_pivot_and_raw_text() {
+    let server = Server::demo();
+    let b = Browser::start().await;
+    b.sign_in(&server, "jn.analyst", DEMO_PASSWORD).await;
+    b.wait_path("/").await;
+    b.click("#nav-events").await;
+    b.wait_path("/events").await;
+    // The demo's logs arrive through the pipeline within seconds of the start.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        b.goto(&server.url("/events")).await;
+        let total: u64 = b.text("#events-total").await.parse().unwrap();
+        if total > 1000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo's events never arrived ({total})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The brute-forcer's failed logins, by CIDR and field.
+    b.fill(
+        "#events-q",
+        "source.ip:198.51.100.0/24 AND event.outcome:failure",
+    )
+    .await;
+    b.click("#events-search").await;
+    let table = b.wait_text("#events-table", "Failed password").await;
+    assert!(table.contains("198.51.100.23"), "{table}");
+    let total: u64 = b.text("#events-total").await.parse().unwrap();
+    assert!(total > 10, "{total}");
+    // Pivot from the sidebar: the top user names of these events.
+    let fields = b.text("#events-fields").await;
+    assert!(
+        fields.contains("user.name") && fields.contains("root"),
+        "{fields}"
+    );
+    // A bad query says what is wrong instead of failing.
+    b.fill("#events-q", "(user.name:root").await;
+    b.click("#events-search").await;
+    assert!(b
+        .wait_text("#events-error", "missing )")
+        .await
+        .contains("q:"));
+    // Raw text is shown on request (and audited).
+    b.goto(&server.url("/events?q=event.dataset:suricata.eve&raw=1"))
+        .await;
+    b.wait_text("#events-table", "SQL Injection").await;
+    let original = b.find("pre.original").await.attr("class").await.unwrap();
+    assert_eq!(original.as_deref(), Some("original"));
+}
