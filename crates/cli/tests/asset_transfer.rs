@@ -69,6 +69,28 @@ async fn import(
 }
 
 /// Names of the tenant's assets matching a filter, sorted.
+/// The `count` of each audit record of `action`, newest first.
+async fn audited_counts(server: &Server, token: &str, action: &str) -> Vec<u64> {
+    let a = send(
+        server,
+        token,
+        "GET",
+        &format!("/api/v1/audit?action={action}"),
+        None,
+    )
+    .await;
+    a.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            // The audit trail keeps `after` as the JSON text it hashed.
+            let after: Value = serde_json::from_str(r["after"].as_str().unwrap()).unwrap();
+            after["count"].as_u64().unwrap()
+        })
+        .collect()
+}
+
 async fn names(server: &Server, token: &str, query: &str) -> Vec<String> {
     let a = send(
         server,
@@ -240,25 +262,10 @@ async fn imports_csv_and_json_and_refuses_bad_files_whole() {
     assert_eq!(total(&server, &token).await, 2006);
 
     // Each import is one audit record naming the source and count.
-    let a = send(
-        &server,
-        &token,
-        "GET",
-        "/api/v1/audit?action=asset.import",
-        None,
-    )
-    .await;
-    let counts: Vec<u64> = a.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            // The audit trail keeps `after` as the JSON text it hashed.
-            let after: Value = serde_json::from_str(r["after"].as_str().unwrap()).unwrap();
-            after["count"].as_u64().unwrap()
-        })
-        .collect();
-    assert_eq!(counts, [2000, 2, 2, 2]);
+    assert_eq!(
+        audited_counts(&server, &token, "asset.import").await,
+        [2000, 2, 2, 2]
+    );
 }
 
 #[tokio::test]
@@ -351,25 +358,10 @@ async fn export_then_import_round_trips_and_is_audited() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let audit = send(
-        &a_server,
-        &a,
-        "GET",
-        "/api/v1/audit?action=asset.export",
-        None,
-    )
-    .await;
-    let counts: Vec<u64> = audit.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            // The audit trail keeps `after` as the JSON text it hashed.
-            let after: Value = serde_json::from_str(r["after"].as_str().unwrap()).unwrap();
-            after["count"].as_u64().unwrap()
-        })
-        .collect();
-    assert_eq!(counts, [1, 3, 3]);
+    assert_eq!(
+        audited_counts(&a_server, &a, "asset.export").await,
+        [1, 3, 3]
+    );
 
     // Import the CSV into a fresh server: both exports come out identical.
     let b_server = Server::start();

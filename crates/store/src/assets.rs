@@ -203,8 +203,10 @@ fn like_contains(s: &str) -> String {
     format!("%{}", like_prefix(s))
 }
 
-fn term_exists(field: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM asset_terms t WHERE t.tenant_id = a.tenant_id AND t.asset_id = a.id AND t.field = '{field}' AND t.term LIKE ? ESCAPE '\\')")
+/// Assets with a term of `field` starting with the bound prefix: a range over the
+/// `(tenant_id, field, term)` index (terms are lower case; U+FFFF sorts after any BMP text).
+fn term_prefix(field: &str) -> String {
+    format!("a.id IN (SELECT t.asset_id FROM asset_terms t WHERE t.tenant_id = $1 AND t.field = '{field}' AND t.term >= ? AND t.term < ?)")
 }
 
 impl AssetQuery {
@@ -219,7 +221,7 @@ impl AssetQuery {
         if let Some(ip) = &self.ip {
             let (lo, hi) = cidr_range(ip).map_err(|e| Error::Invalid(e.to_string()))?;
             w.add(
-                "EXISTS (SELECT 1 FROM asset_ips i WHERE i.tenant_id = a.tenant_id AND i.asset_id = a.id AND i.ip_key >= ? AND i.ip_key <= ?)",
+                "a.id IN (SELECT i.asset_id FROM asset_ips i WHERE i.tenant_id = $1 AND i.ip_key >= ? AND i.ip_key <= ?)",
                 vec![Arg::Text(lo), Arg::Text(hi)],
             );
         }
@@ -232,13 +234,13 @@ impl AssetQuery {
                     .replace('_', "\\_")
             );
             w.add(
-                "EXISTS (SELECT 1 FROM asset_terms t WHERE t.tenant_id = a.tenant_id AND t.asset_id = a.id AND t.field = 'domain' AND (t.term = ? OR t.term LIKE ? ESCAPE '\\'))",
+                "a.id IN (SELECT t.asset_id FROM asset_terms t WHERE t.tenant_id = $1 AND t.field = 'domain' AND (t.term = ? OR t.term LIKE ? ESCAPE '\\'))",
                 vec![Arg::Text(d), Arg::Text(sub)],
             );
         }
         if let Some(p) = self.port {
             w.add(
-                "EXISTS (SELECT 1 FROM asset_ports p WHERE p.tenant_id = a.tenant_id AND p.asset_id = a.id AND p.port = ?)",
+                "a.id IN (SELECT p.asset_id FROM asset_ports p WHERE p.tenant_id = $1 AND p.port = ?)",
                 vec![Arg::Int(p.into())],
             );
         }
@@ -248,7 +250,9 @@ impl AssetQuery {
             ("tech", &self.tech),
         ] {
             if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                w.add(&term_exists(field), vec![Arg::Text(like_prefix(v))]);
+                let lo = v.to_lowercase();
+                let hi = format!("{lo}\u{ffff}");
+                w.add(&term_prefix(field), vec![Arg::Text(lo), Arg::Text(hi)]);
             }
         }
         if let Some(s) = self.state {
@@ -267,6 +271,23 @@ impl AssetQuery {
             w.add("a.internet_facing = ?", vec![Arg::Int(i.into())]);
         }
         Ok(w)
+    }
+}
+
+/// A new asset record (revision 1) with its computed values.
+fn new_asset(scope: &TenantScope, fields: AssetFields, lifecycle: Lifecycle, now: &str) -> Asset {
+    Asset {
+        id: ids::new_id(),
+        tenant_id: scope.tenant_id().to_string(),
+        lifecycle,
+        value: fields.value(),
+        internet_facing: fields.internet_facing(),
+        priority: fields.priority(),
+        fields,
+        risk_note: None,
+        revision: 1,
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
     }
 }
 
@@ -538,20 +559,7 @@ impl Store {
                 return Err(Error::Invalid(e.to_string()));
             }
         }
-        let now = crate::now_text();
-        let asset = Asset {
-            id: ids::new_id(),
-            tenant_id: scope.tenant_id().to_string(),
-            lifecycle,
-            value: fields.value(),
-            internet_facing: fields.internet_facing(),
-            priority: fields.priority(),
-            fields,
-            risk_note: None,
-            revision: 1,
-            created_at: now.clone(),
-            updated_at: now,
-        };
+        let asset = new_asset(scope, fields, lifecycle, &crate::now_text());
         let mut w = self.begin_write().await?;
         Self::write_asset_rows(&mut w.tx, &asset, true).await?;
         let change = Self::record_change(&mut w.tx, actor, "create", None, &asset).await?;
@@ -616,19 +624,7 @@ impl Store {
         let now = crate::now_text();
         let assets: Vec<Asset> = entries
             .into_iter()
-            .map(|(fields, lifecycle)| Asset {
-                id: ids::new_id(),
-                tenant_id: scope.tenant_id().to_string(),
-                lifecycle,
-                value: fields.value(),
-                internet_facing: fields.internet_facing(),
-                priority: fields.priority(),
-                fields,
-                risk_note: None,
-                revision: 1,
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
+            .map(|(fields, lifecycle)| new_asset(scope, fields, lifecycle, &now))
             .collect();
         let mut w = self.begin_write().await?;
         for (n, asset) in assets.iter().enumerate() {

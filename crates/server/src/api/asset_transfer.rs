@@ -193,79 +193,16 @@ pub async fn import_assets(
     Ok(Json(report).into_response())
 }
 
-/// Parameters of `GET /api/v1/assets/export`: the list's filters plus the format.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ExportParams {
-    /// `csv` (default) or `json`.
-    pub format: Option<String>,
-    /// Free text anywhere in the asset's attributes.
-    pub q: Option<String>,
-    /// IP address or CIDR block, IPv4 or IPv6.
-    pub ip: Option<String>,
-    /// Domain; matches subdomains too.
-    pub domain: Option<String>,
-    /// Open port.
-    pub port: Option<u16>,
-    /// Middleware name prefix.
-    pub middleware: Option<String>,
-    /// Application name prefix.
-    pub application: Option<String>,
-    /// Technology prefix.
-    pub tech: Option<String>,
-    /// Lifecycle state.
-    pub state: Option<String>,
-    /// Business type.
-    pub business_type: Option<String>,
-    /// Accountable owner.
-    pub owner: Option<String>,
-    /// Kind.
-    pub kind: Option<String>,
-    /// `internet` or `internal`.
-    pub exposure: Option<String>,
-    /// `priority` (default), `name` or `updated`.
-    pub sort: Option<String>,
-    /// Accepted and ignored, so the console can pass its whole filter on.
-    pub group_by: Option<String>,
-}
-
-impl ExportParams {
-    /// The validated format, store query and order.
-    pub fn parse(&self) -> ApiResult<(Format, AssetQuery, AssetSort)> {
-        let format = match self.format.as_deref().unwrap_or("csv") {
-            "" => Format::Csv,
-            f => Format::parse(f).ok_or_else(|| {
-                ApiError::bad_request(format!("format: must be csv or json, got `{f}`"))
-            })?,
-        };
-        let query = AssetFilter {
-            q: self.q.clone(),
-            ip: self.ip.clone(),
-            domain: self.domain.clone(),
-            port: self.port,
-            middleware: self.middleware.clone(),
-            application: self.application.clone(),
-            tech: self.tech.clone(),
-            state: self.state.clone(),
-            business_type: self.business_type.clone(),
-            owner: self.owner.clone(),
-            kind: self.kind.clone(),
-            exposure: self.exposure.clone(),
-            ..Default::default()
-        }
-        .query()?;
-        let sort = match self.sort.as_deref().unwrap_or("priority") {
-            "priority" | "" => AssetSort::Priority,
-            "name" => AssetSort::Name,
-            "updated" => AssetSort::Updated,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "sort: must be priority, name or updated, got `{other}`"
-                )))
-            }
-        };
-        Ok((format, query, sort))
-    }
+/// The export's format, store query and order from the list's filters (`format` is `csv`,
+/// the default, or `json`).
+pub fn export_params(f: &AssetFilter) -> ApiResult<(Format, AssetQuery, AssetSort)> {
+    let format = match f.format.as_deref().unwrap_or("csv") {
+        "" => Format::Csv,
+        x => Format::parse(x).ok_or_else(|| {
+            ApiError::bad_request(format!("format: must be csv or json, got `{x}`"))
+        })?,
+    };
+    Ok((format, f.query()?, f.sort()?))
 }
 
 /// Writes the tenant's matching assets as a file and records the export in the audit trail
@@ -323,16 +260,16 @@ pub async fn export_assets(
 
 /// Export the tenant's assets matching the list's filters as CSV (the import columns, so the
 /// file imports again) or JSON. Recorded in the audit trail as `asset.export`.
-#[utoipa::path(get, path = "/api/v1/assets/export", tag = "assets", params(ExportParams),
+#[utoipa::path(get, path = "/api/v1/assets/export", tag = "assets", params(AssetFilter),
     responses((status = 200, description = "The file, as an attachment", content_type = "text/csv"),
         (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn export(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    ApiQuery(q): ApiQuery<ExportParams>,
+    ApiQuery(q): ApiQuery<AssetFilter>,
 ) -> ApiResult<Response> {
     let scope = p.require(Permission::AssetsRead)?;
-    let (format, query, sort) = q.parse()?;
+    let (format, query, sort) = export_params(&q)?;
     let (data, _) = export_assets(&state.store, scope, &query, sort, format, &p.actor()).await?;
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",

@@ -87,6 +87,8 @@ pub struct AssetFilter {
     /// Items to skip (lists only).
     #[serde(default, deserialize_with = "empty_as_none")]
     pub offset: Option<i64>,
+    /// `csv` (default) or `json` (exports only).
+    pub format: Option<String>,
 }
 
 /// Reads a number that an HTML form may send as an empty string (meaning: not given).
@@ -165,9 +167,10 @@ impl AssetFilter {
         })
     }
 
+    /// The validated list order.
     pub fn sort(&self) -> ApiResult<AssetSort> {
         match self.sort.as_deref().unwrap_or("priority") {
-            "priority" => Ok(AssetSort::Priority),
+            "priority" | "" => Ok(AssetSort::Priority),
             "name" => Ok(AssetSort::Name),
             "updated" => Ok(AssetSort::Updated),
             other => Err(ApiError::bad_request(format!(
