@@ -80,13 +80,16 @@ impl Enricher for AssetEnricher {
 }
 
 /// Once an hour: seals every tenant's finished days and removes days past the tenant's
-/// retention, auditing each removal.
+/// retention, auditing each removal; refreshes the database's planner statistics.
 pub async fn seal_and_retain_forever(store: Arc<Store>, pipeline: Pipeline) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         if let Err(e) = seal_and_retain(&store, &pipeline).await {
             tracing::warn!(error = %e, "sealing or retention failed");
+        }
+        if let Err(e) = store.analyze().await {
+            tracing::warn!(error = %e, "refreshing planner statistics failed");
         }
     }
 }

@@ -636,6 +636,9 @@ impl Store {
         let mut entry = actor.entry(Some(scope.tenant_id()), "asset.import", "asset", None);
         entry.after = Some(serde_json::json!({ "source": source, "count": assets.len() }));
         w.commit(entry).await?;
+        if assets.len() >= 1000 {
+            self.analyze().await?;
+        }
         Ok(assets)
     }
 
