@@ -131,7 +131,7 @@ impl EventStore {
                 hits.push((ts.into_timestamp_micros(), SearchHit { timestamp, event }));
             }
         }
-        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         let items = hits
             .into_iter()
             .skip(offset)

@@ -14,6 +14,9 @@ use crate::{Normaliser, RawRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+/// A parsed record: when it happened (if it says) and its ECS document.
+pub type Normalised = (Option<DateTime<Utc>>, Map<String, Value>);
+
 /// The built-in parsers.
 pub struct Parsers;
 

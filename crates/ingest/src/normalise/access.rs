@@ -3,10 +3,10 @@
 
 use super::{push, put};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 /// Parses an access or error line; `None` when it is neither.
-pub fn parse(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+pub fn parse(line: &str) -> Option<super::Normalised> {
     access(line)
         .or_else(|| apache_error(line))
         .or_else(|| nginx_error(line))
@@ -27,7 +27,7 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
 }
 
 /// `1.2.3.4 - user [25/Nov/2026:08:00:00 +0800] "GET /p?q HTTP/1.1" 200 123 "ref" "ua"`
-fn access(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+fn access(line: &str) -> Option<super::Normalised> {
     let mut parts = line.splitn(4, ' ');
     let client = parts.next()?;
     client.parse::<std::net::IpAddr>().ok()?;
@@ -86,7 +86,7 @@ fn access(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
 }
 
 /// `[Sun Dec 04 04:47:44 2005] [error] msg` or `[Wed Nov 25 08:00:00.123456 2026] [core:error] [pid 1:tid 2] [client 1.2.3.4:5] msg`
-fn apache_error(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+fn apache_error(line: &str) -> Option<super::Normalised> {
     let r = line.strip_prefix('[')?;
     let close = r.find(']')?;
     let t = &r[..close];
@@ -121,7 +121,7 @@ fn apache_error(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>
 }
 
 /// `2026/11/25 08:00:00 [error] 123#0: *1 msg, client: 1.2.3.4, server: x, request: "GET / HTTP/1.1"`
-fn nginx_error(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+fn nginx_error(line: &str) -> Option<super::Normalised> {
     let ts = NaiveDateTime::parse_from_str(line.get(..19)?, "%Y/%m/%d %H:%M:%S").ok()?;
     let rest = line.get(20..)?.strip_prefix('[')?;
     let close = rest.find(']')?;

@@ -24,7 +24,7 @@ fn time(doc: &Map<String, Value>) -> Option<DateTime<Utc>> {
 }
 
 /// Parses a JSON object.
-pub fn parse(line: &str) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+pub fn parse(line: &str) -> Option<super::Normalised> {
     let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(line) else {
         return None;
     };

@@ -66,10 +66,7 @@ fn take_word(s: &str) -> (&str, &str) {
 }
 
 /// Parses a syslog line; `None` when it does not look like one.
-pub fn parse(
-    line: &str,
-    now: DateTime<Utc>,
-) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+pub fn parse(line: &str, now: DateTime<Utc>) -> Option<super::Normalised> {
     let mut d = Map::new();
     let mut rest = line;
     if let Some(r) = rest.strip_prefix('<') {
@@ -306,10 +303,7 @@ fn cef_unescape(s: &str) -> String {
 }
 
 /// ArcSight CEF: `CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|key=value …`.
-pub fn cef(
-    line: &str,
-    mut d: Map<String, Value>,
-) -> Option<(Option<DateTime<Utc>>, Map<String, Value>)> {
+pub fn cef(line: &str, mut d: Map<String, Value>) -> Option<super::Normalised> {
     let body = line.strip_prefix("CEF:")?;
     // Header fields are split on unescaped pipes.
     let mut fields = Vec::new();

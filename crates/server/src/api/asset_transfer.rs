@@ -216,12 +216,12 @@ pub async fn export_assets(
     actor: &Actor,
 ) -> yunshou_store::Result<(Vec<u8>, usize)> {
     enum Out {
-        Csv(CsvWriter<Vec<u8>>),
+        Csv(Box<CsvWriter<Vec<u8>>>),
         Json(JsonWriter<Vec<u8>>),
     }
     let io = |e: std::io::Error| yunshou_store::Error::Corrupt(format!("export: {e}"));
     let mut out = match format {
-        Format::Csv => Out::Csv(CsvWriter::new(Vec::new()).map_err(io)?),
+        Format::Csv => Out::Csv(Box::new(CsvWriter::new(Vec::new()).map_err(io)?)),
         Format::Json => Out::Json(JsonWriter::new(Vec::new()).map_err(io)?),
     };
     let mut count = 0usize;
