@@ -85,7 +85,8 @@ pub enum ExportFormatArg {
 }
 
 /// A bar on standard error, hidden when standard error is not a terminal (scripts, CI).
-fn bar(len: u64, template: &str) -> ProgressBar {
+/// A progress bar on a terminal; hidden otherwise (scripts, tests).
+pub(crate) fn bar(len: u64, template: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     if std::io::stderr().is_terminal() {
         pb.set_draw_target(ProgressDrawTarget::stderr());

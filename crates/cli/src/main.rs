@@ -1,6 +1,7 @@
 //! `yunshou`: argument parsing and wiring. The work happens in the library crates.
 
 mod config;
+mod events;
 mod import;
 
 use anyhow::{bail, Context, Result};
@@ -47,6 +48,10 @@ enum Command {
     /// Work with the event store.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Import log files into a tenant's event store, offline (no server on the data directory).
+    Ingest(events::IngestArgs),
+    /// Send log files to a receiver over TCP, UDP or HTTP (tests, benchmarks).
+    Replay(events::ReplayArgs),
     /// Import data from files into a tenant.
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -195,6 +200,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { dir }) => verify(&dir.data_dir).await,
         Command::Events(EventsCommand::Verify { dir }) => verify_events(&dir.data_dir),
         Command::Import(c) => import::import(c).await,
+        Command::Ingest(a) => events::ingest(a).await,
+        Command::Replay(a) => events::replay(a).await,
         Command::Export(c) => import::export(c).await,
     }
 }

@@ -409,3 +409,33 @@ async fn sealed_days_are_verified_and_tampering_is_named() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn replay_to_syslog_and_offline_ingest() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/logs/Linux_2k.log");
+    let fixture = fixture.to_str().unwrap().to_string();
+    let tcp = free_port();
+    let server = Server::start_with(false, &["--syslog-tcp", &format!("127.0.0.1:{tcp}")]);
+    let (code, out, err) = cli(
+        &["replay", "--to", &format!("tcp://127.0.0.1:{tcp}"), &fixture],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("2000 lines sent"), "{out}");
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    // Its lines carry year-less times (RFC 3164): they are placed in the current year.
+    wait_total(&a, "host.hostname:combo", 2000).await;
+    // Offline: into a stopped server's data directory, then searchable after the start.
+    let dir = server.stop_keep_dir();
+    let data = dir.path().to_str().unwrap().to_string();
+    let (code, out, err) = cli(
+        &["ingest", "--data-dir", &data, "--tenant", "default", &fixture],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("2000 events ingested"), "{out}");
+    let server = Server::start_in(dir, false, &[]);
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    wait_total(&a, "host.hostname:combo", 4000).await;
+}

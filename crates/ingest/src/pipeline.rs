@@ -52,6 +52,8 @@ impl Enricher for NoEnrichment {
 pub struct Pipeline {
     wal: WalHandle,
     store: Arc<EventStore>,
+    /// Highest sequence number committed to the event store.
+    indexed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Pipeline {
@@ -69,7 +71,9 @@ impl Pipeline {
         );
         let checkpoint = wal::read_checkpoint(&wal_dir);
         let (replayed, next) = wal::replay(&wal_dir, checkpoint)?;
+        let indexed = Arc::new(std::sync::atomic::AtomicU64::new(checkpoint));
         let mut indexer = Indexer {
+            indexed: indexed.clone(),
             store: store.clone(),
             normaliser,
             enricher,
@@ -87,7 +91,23 @@ impl Pipeline {
         std::thread::Builder::new()
             .name("indexer".into())
             .spawn(move || indexer.run(rx))?;
-        Ok(Pipeline { wal, store })
+        Ok(Pipeline {
+            wal,
+            store,
+            indexed,
+        })
+    }
+
+    /// Waits until everything up to `seq` is searchable (or `timeout` passes; false then).
+    pub async fn wait_indexed(&self, seq: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.indexed.load(std::sync::atomic::Ordering::Acquire) < seq {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// The event store (for search).
@@ -133,6 +153,7 @@ fn source_label(source: &str) -> String {
 }
 
 struct Indexer {
+    indexed: Arc<std::sync::atomic::AtomicU64>,
     store: Arc<EventStore>,
     normaliser: Arc<dyn Normaliser>,
     enricher: Arc<dyn Enricher>,
@@ -224,6 +245,8 @@ impl Indexer {
                 if let Err(e) = wal::write_checkpoint(&self.wal_dir, upto) {
                     tracing::error!(error = %e, "moving the write-ahead log checkpoint failed");
                 }
+                self.indexed
+                    .store(upto, std::sync::atomic::Ordering::Release);
             }
             Err(e) => tracing::error!(error = %e, "committing the event store failed"),
         }
