@@ -57,7 +57,10 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         Arc::new(yunshou_ingest::NoEnrichment),
     )
     .context("opening the event store (is a server running on this data directory?)")?;
-    let pb = bar(all.len() as u64, "{bar:40} {pos}/{len} events {per_sec} {eta}");
+    let pb = bar(
+        all.len() as u64,
+        "{bar:40} {pos}/{len} events {per_sec} {eta}",
+    );
     let started = Instant::now();
     let mut last = 0;
     for chunk in all.chunks(1000) {
@@ -113,7 +116,10 @@ pub struct ReplayArgs {
 /// Sends files' lines to a receiver.
 pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let all = lines(&args.files)?;
-    let pb = bar(all.len() as u64, "{bar:40} {pos}/{len} lines {per_sec} {eta}");
+    let pb = bar(
+        all.len() as u64,
+        "{bar:40} {pos}/{len} lines {per_sec} {eta}",
+    );
     let started = Instant::now();
     let pace = |sent: usize| async move {
         if args.rate > 0 {
@@ -141,14 +147,19 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         sock.shutdown().await?;
     } else if let Some(addr) = args.to.strip_prefix("udp://") {
         let sock = tokio::net::UdpSocket::bind("0.0.0.0:0").await?;
-        sock.connect(addr).await.with_context(|| format!("udp {addr}"))?;
+        sock.connect(addr)
+            .await
+            .with_context(|| format!("udp {addr}"))?;
         for (i, l) in all.iter().enumerate() {
             sock.send(l.as_bytes()).await?;
             pb.inc(1);
             pace(i + 1).await;
         }
     } else if args.to.starts_with("http://") || args.to.starts_with("https://") {
-        let token = args.token.clone().context("--token: HTTP needs an ingest token")?;
+        let token = args
+            .token
+            .clone()
+            .context("--token: HTTP needs an ingest token")?;
         let client = reqwest::Client::builder()
             .danger_accept_invalid_certs(args.insecure)
             .build()?;
@@ -168,7 +179,11 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
                 match r.status().as_u16() {
                     202 => break,
                     429 | 503 => tokio::time::sleep(Duration::from_millis(200)).await,
-                    s => bail!("{}: HTTP {s}: {}", args.to, r.text().await.unwrap_or_default()),
+                    s => bail!(
+                        "{}: HTTP {s}: {}",
+                        args.to,
+                        r.text().await.unwrap_or_default()
+                    ),
                 }
             }
             pb.inc(chunk.len() as u64);

@@ -418,7 +418,12 @@ async fn replay_to_syslog_and_offline_ingest() {
     let tcp = free_port();
     let server = Server::start_with(false, &["--syslog-tcp", &format!("127.0.0.1:{tcp}")]);
     let (code, out, err) = cli(
-        &["replay", "--to", &format!("tcp://127.0.0.1:{tcp}"), &fixture],
+        &[
+            "replay",
+            "--to",
+            &format!("tcp://127.0.0.1:{tcp}"),
+            &fixture,
+        ],
         None,
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -430,7 +435,14 @@ async fn replay_to_syslog_and_offline_ingest() {
     let dir = server.stop_keep_dir();
     let data = dir.path().to_str().unwrap().to_string();
     let (code, out, err) = cli(
-        &["ingest", "--data-dir", &data, "--tenant", "default", &fixture],
+        &[
+            "ingest",
+            "--data-dir",
+            &data,
+            "--tenant",
+            "default",
+            &fixture,
+        ],
         None,
     );
     assert_eq!(code, 0, "{out}{err}");
