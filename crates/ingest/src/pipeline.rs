@@ -86,8 +86,13 @@ impl Pipeline {
             indexer.index(replayed);
             indexer.commit();
         }
-        let (tx, rx) = sync_channel(INDEX_QUEUE);
-        let wal = wal::start(&wal_dir, next, WAL_QUEUE, tx)?;
+        let (tx, rx) = sync_channel(queue_len("YUNSHOU_INDEX_QUEUE", INDEX_QUEUE));
+        let wal = wal::start(
+            &wal_dir,
+            next,
+            queue_len("YUNSHOU_WAL_QUEUE", WAL_QUEUE),
+            tx,
+        )?;
         std::thread::Builder::new()
             .name("indexer".into())
             .spawn(move || indexer.run(rx))?;
@@ -138,6 +143,16 @@ impl Pipeline {
         count("received", &records);
         self.wal.append_waiting(records).await
     }
+}
+
+/// A queue length from the environment (for tuning, and for tests that provoke overload),
+/// else the default.
+fn queue_len(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(default)
 }
 
 fn count(stage: &'static str, records: &[RawRecord]) {

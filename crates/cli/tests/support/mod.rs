@@ -45,7 +45,18 @@ impl Server {
 
     /// Starts in an existing data directory.
     pub fn start_in(dir: tempfile::TempDir, demo: bool, extra: &[&str]) -> Server {
+        Self::start_in_env(dir, demo, extra, &[])
+    }
+
+    /// Starts in an existing data directory with extra environment variables.
+    pub fn start_in_env(
+        dir: tempfile::TempDir,
+        demo: bool,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = Command::new(bin());
+        cmd.envs(env.iter().copied());
         cmd.arg(if demo { "demo" } else { "serve" })
             .arg("--data-dir")
             .arg(dir.path())
