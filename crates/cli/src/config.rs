@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Receive syslog over UDP on this address.
     #[arg(long)]
     syslog_udp: Option<SocketAddr>,
+    /// Receive syslog over TLS (RFC 5425) on this address, with the server's certificate
+    /// (or the self-signed one in the data directory).
+    #[arg(long)]
+    syslog_tls: Option<SocketAddr>,
     /// Tenant the syslog listeners' events belong to. Default `default`.
     #[arg(long)]
     syslog_tenant: Option<String>,
@@ -59,6 +63,7 @@ struct FileConfig {
     session_idle_minutes: Option<i64>,
     syslog_tcp: Option<SocketAddr>,
     syslog_udp: Option<SocketAddr>,
+    syslog_tls: Option<SocketAddr>,
     syslog_tenant: Option<String>,
 }
 
@@ -72,6 +77,7 @@ pub struct Settings {
     pub session_idle_minutes: i64,
     pub syslog_tcp: Option<SocketAddr>,
     pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tls: Option<SocketAddr>,
     pub syslog_tenant: String,
 }
 
@@ -89,6 +95,11 @@ impl Settings {
                 .collect(),
             syslog_udp: self
                 .syslog_udp
+                .map(|a| (a, self.syslog_tenant.clone()))
+                .into_iter()
+                .collect(),
+            syslog_tls: self
+                .syslog_tls
                 .map(|a| (a, self.syslog_tenant.clone()))
                 .into_iter()
                 .collect(),
@@ -143,6 +154,7 @@ impl ServeArgs {
             session_idle_minutes,
             syslog_tcp: self.syslog_tcp.or(file.syslog_tcp),
             syslog_udp: self.syslog_udp.or(file.syslog_udp),
+            syslog_tls: self.syslog_tls.or(file.syslog_tls),
             syslog_tenant: self
                 .syslog_tenant
                 .clone()

@@ -512,3 +512,41 @@ async fn overload_is_refused_with_retry_after_and_loses_nothing_acknowledged() {
         .unwrap();
     assert!(peak_kib < 512 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }
+
+#[tokio::test]
+async fn syslog_over_tls_from_openssl() {
+    let port = free_port();
+    let server = Server::start_with(false, &["--syslog-tls", &format!("127.0.0.1:{port}")]);
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    let mut child = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-quiet",
+            "-no_ign_eof",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl runs");
+    {
+        use std::io::Write;
+        let stdin = child.stdin.as_mut().unwrap();
+        // One newline-framed and one octet-counted message (RFC 5425).
+        let framed = "<38>1 2026-11-25T08:00:00Z web-01 sshd 42 - - tls marker-two";
+        write!(
+            stdin,
+            "<38>Nov 25 08:00:00 web-01 sshd[42]: tls marker-one\n{} {framed}",
+            framed.len()
+        )
+        .unwrap();
+    }
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "openssl s_client: {status}");
+    wait_total(&a, "marker-one", 1).await;
+    let v = wait_total(&a, "marker-two", 1).await;
+    assert_eq!(v["items"][0]["event"]["event"]["module"], "syslog-tls");
+}

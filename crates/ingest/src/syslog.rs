@@ -1,5 +1,6 @@
-//! Syslog listeners: TCP (RFC 6587: newline or octet-counted framing, detected per message)
-//! and UDP (one message per datagram). Each listener is bound to one tenant.
+//! Syslog listeners: TCP and TLS (RFC 6587 / RFC 5425: newline or octet-counted framing,
+//! detected per message) and UDP (one message per datagram). Each listener is bound to one
+//! tenant.
 //!
 //! TCP readers submit a batch and wait until it is durable before reading on, so under
 //! overload the kernel's receive window fills and senders slow down. UDP cannot push back:
@@ -7,7 +8,7 @@
 
 use crate::{Pipeline, RawRecord};
 use std::net::SocketAddr;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
 
 /// Largest message accepted; longer ones are cut (and still stored).
@@ -54,17 +55,56 @@ pub async fn serve_tcp(listener: TcpListener, tenant: String, pipeline: Pipeline
         let tenant = tenant.clone();
         let pipeline = pipeline.clone();
         tokio::spawn(async move {
-            if let Err(e) = read_tcp(sock, peer, &tenant, &pipeline).await {
+            if let Err(e) = read_stream(sock, peer, &tenant, "syslog-tcp", &pipeline).await {
                 tracing::debug!(%peer, error = %e, "syslog tcp: connection ended");
             }
         });
     }
 }
 
-async fn read_tcp(
-    sock: tokio::net::TcpStream,
+/// Serves syslog over TLS (RFC 5425) on `listener` for `tenant`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    tenant: String,
+    pipeline: Pipeline,
+) {
+    loop {
+        let (sock, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "syslog tls: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (tenant, pipeline, acceptor) = (tenant.clone(), pipeline.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                acceptor.accept(sock),
+            )
+            .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "syslog tls: handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            if let Err(e) = read_stream(stream, peer, &tenant, "syslog-tls", &pipeline).await {
+                tracing::debug!(%peer, error = %e, "syslog tls: connection ended");
+            }
+        });
+    }
+}
+
+async fn read_stream<S: AsyncRead + Unpin>(
+    sock: S,
     peer: SocketAddr,
     tenant: &str,
+    source: &str,
     pipeline: &Pipeline,
 ) -> std::io::Result<()> {
     let mut r = BufReader::with_capacity(256 * 1024, sock);
@@ -99,7 +139,7 @@ async fn read_tcp(
             clean(line)
         };
         if let Some(m) = msg {
-            batch.push(record(tenant, "syslog-tcp", peer, m));
+            batch.push(record(tenant, source, peer, m));
         }
         // Submit when the batch is full or nothing more is waiting in the buffer.
         if batch.len() >= BATCH || (r.buffer().is_empty() && !batch.is_empty()) {

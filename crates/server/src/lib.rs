@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub syslog_tcp: Vec<(SocketAddr, String)>,
     /// Syslog over UDP.
     pub syslog_udp: Vec<(SocketAddr, String)>,
+    /// Syslog over TLS (the server's certificate, or the self-signed one).
+    pub syslog_tls: Vec<(SocketAddr, String)>,
     /// Lines to feed the pipeline once at start: (tenant id, lines) — the demo's day of logs.
     pub initial_events: Vec<(String, Vec<String>)>,
 }
@@ -136,6 +138,26 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
             .with_context(|| format!("syslog tcp: cannot listen on {addr}"))?;
         println!("syslog tcp on {} for tenant {tenant}", l.local_addr()?);
         tokio::spawn(yunshou_ingest::syslog::serve_tcp(l, id, pipeline.clone()));
+    }
+    if !config.syslog_tls.is_empty() {
+        let rustls = match &tls_config {
+            Some(c) => c.clone(),
+            None => tls::self_signed(&config.data_dir).await?,
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(rustls.get_inner());
+        for (addr, tenant) in &config.syslog_tls {
+            let id = tenant_id(&store, tenant).await?;
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("syslog tls: cannot listen on {addr}"))?;
+            println!("syslog tls on {} for tenant {tenant}", l.local_addr()?);
+            tokio::spawn(yunshou_ingest::syslog::serve_tls(
+                l,
+                acceptor.clone(),
+                id,
+                pipeline.clone(),
+            ));
+        }
     }
     for (addr, tenant) in &config.syslog_udp {
         let id = tenant_id(&store, tenant).await?;
