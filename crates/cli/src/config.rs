@@ -45,7 +45,11 @@ pub struct ServeArgs {
     /// (or the self-signed one in the data directory).
     #[arg(long)]
     syslog_tls: Option<SocketAddr>,
-    /// Tenant the syslog listeners' events belong to. Default `default`.
+    /// Follow this log file (repeatable): new lines are ingested, across rotation, resuming
+    /// after a restart where they stopped.
+    #[arg(long)]
+    tail: Vec<PathBuf>,
+    /// Tenant the syslog listeners' and followed files' events belong to. Default `default`.
     #[arg(long)]
     syslog_tenant: Option<String>,
 }
@@ -65,6 +69,7 @@ struct FileConfig {
     syslog_udp: Option<SocketAddr>,
     syslog_tls: Option<SocketAddr>,
     syslog_tenant: Option<String>,
+    tail: Option<Vec<PathBuf>>,
 }
 
 /// Settings after every source was applied.
@@ -79,6 +84,7 @@ pub struct Settings {
     pub syslog_udp: Option<SocketAddr>,
     pub syslog_tls: Option<SocketAddr>,
     pub syslog_tenant: String,
+    pub tail: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -102,6 +108,11 @@ impl Settings {
                 .syslog_tls
                 .map(|a| (a, self.syslog_tenant.clone()))
                 .into_iter()
+                .collect(),
+            tail: self
+                .tail
+                .iter()
+                .map(|p| (p.clone(), self.syslog_tenant.clone()))
                 .collect(),
             initial_events: vec![],
         }
@@ -155,6 +166,11 @@ impl ServeArgs {
             syslog_tcp: self.syslog_tcp.or(file.syslog_tcp),
             syslog_udp: self.syslog_udp.or(file.syslog_udp),
             syslog_tls: self.syslog_tls.or(file.syslog_tls),
+            tail: if self.tail.is_empty() {
+                file.tail.unwrap_or_default()
+            } else {
+                self.tail.clone()
+            },
             syslog_tenant: self
                 .syslog_tenant
                 .clone()

@@ -550,3 +550,44 @@ async fn syslog_over_tls_from_openssl() {
     let v = wait_total(&a, "marker-two", 1).await;
     assert_eq!(v["items"][0]["event"]["event"]["module"], "syslog-tls");
 }
+
+#[tokio::test]
+async fn tailed_files_follow_rotation_and_resume_after_restart() {
+    use std::io::Write;
+    let logs = tempfile::tempdir().unwrap();
+    let path = logs.path().join("secure");
+    let append = |p: &std::path::Path, lines: &[String]| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap();
+        for l in lines {
+            writeln!(f, "{l}").unwrap();
+        }
+    };
+    let lines = |tag: &str, n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| format!("Nov 25 08:00:{:02} web-01 sshd[7]: Failed password for root from 203.0.113.9 port {} ssh2 {tag}", i % 60, 40000 + i))
+            .collect()
+    };
+    append(&path, &lines("tailone", 5));
+    let server = Server::start_with(false, &["--tail", path.to_str().unwrap()]);
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    wait_total(&a, "tailone", 5).await;
+    // Rotation: the file is renamed and a new one starts; lines written to the old file just
+    // before are still read.
+    append(&path, &lines("tailtwo", 3));
+    std::fs::rename(&path, logs.path().join("secure.1")).unwrap();
+    append(&path, &lines("tailthree", 4));
+    wait_total(&a, "tailtwo", 3).await;
+    wait_total(&a, "tailthree", 4).await;
+    // A restart resumes where it stopped: nothing read twice, new lines read.
+    let dir = server.stop_keep_dir();
+    append(&path, &lines("tailfour", 2));
+    let server = Server::start_in(dir, false, &["--tail", path.to_str().unwrap()]);
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    wait_total(&a, "tailfour", 2).await;
+    wait_total(&a, "tailthree", 4).await;
+    wait_total(&a, "", 14).await;
+}

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub syslog_udp: Vec<(SocketAddr, String)>,
     /// Syslog over TLS (the server's certificate, or the self-signed one).
     pub syslog_tls: Vec<(SocketAddr, String)>,
+    /// Log files to follow: (path, tenant name).
+    pub tail: Vec<(PathBuf, String)>,
     /// Lines to feed the pipeline once at start: (tenant id, lines) — the demo's day of logs.
     pub initial_events: Vec<(String, Vec<String>)>,
 }
@@ -158,6 +160,17 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
                 pipeline.clone(),
             ));
         }
+    }
+    for (path, tenant) in &config.tail {
+        let id = tenant_id(&store, tenant).await?;
+        println!("following {} for tenant {tenant}", path.display());
+        tokio::spawn(yunshou_ingest::files::tail(
+            path.clone(),
+            id,
+            "auto".into(),
+            pipeline.clone(),
+            config.data_dir.join("tail"),
+        ));
     }
     for (addr, tenant) in &config.syslog_udp {
         let id = tenant_id(&store, tenant).await?;
