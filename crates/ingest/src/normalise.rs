@@ -1,13 +1,19 @@
 //! The pipeline's parsing step: a raw record becomes an ECS document.
 //!
-//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE and Zeek recognised
-//! by their fields), `CEF:` ArcSight CEF, `<` a syslog priority, then the syslog timestamp
-//! shapes; a syslog message body goes on to the program parsers (sshd, sudo, su, pam,
-//! iptables/nftables). A line nothing understands is kept as a `raw` event.
+//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE, Zeek, MySQL audit
+//! and PostgreSQL `jsonlog` recognised by their fields), `CEF:` ArcSight CEF, `type=`/`node=`
+//! auditd, `<` a syslog priority, then the syslog timestamp shapes; a syslog message body goes
+//! on to the program parsers (sshd, sudo, su, pam, auditd, MariaDB audit, PostgreSQL,
+//! iptables/nftables). Lines that start with a date are tried as web access/error logs,
+//! MariaDB `server_audit`, PostgreSQL and OpenStack logs. A line nothing understands is kept
+//! as a `raw` event.
 
 mod access;
+mod auditd;
 mod auth;
+mod database;
 mod json;
+mod openstack;
 mod syslog;
 
 use crate::{Normaliser, RawRecord};
@@ -57,8 +63,9 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
     yunshou_eventstore::schema::get_path(doc, path)
 }
 
-/// Parses one record. `format` is `auto` or a dataset family (`json`, `syslog`, `cef`,
-/// `nginx`, `apache`, `raw`).
+/// Parses one record. `format` is `auto` or a parser family (`json`, `syslog`, `cef`,
+/// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `raw`); a named family
+/// that does not understand the line leaves it raw rather than guessing.
 pub fn parse(
     line: &str,
     format: &str,
@@ -70,13 +77,31 @@ pub fn parse(
         "json" => json::parse(trimmed),
         "cef" => syslog::cef(trimmed, Map::new()),
         "nginx" | "apache" => access::parse(trimmed),
+        "syslog" => syslog::parse(trimmed, now),
+        "auditd" => auditd::parse(trimmed),
+        "mysql" | "mariadb" => {
+            database::mariadb_audit_file(trimmed).or_else(|| json::parse(trimmed))
+        }
+        "postgresql" => database::postgres_stderr(trimmed).or_else(|| json::parse(trimmed)),
+        "openstack" => openstack::parse(trimmed),
         _ => {
             if trimmed.starts_with('{') {
                 json::parse(trimmed)
             } else if trimmed.starts_with("CEF:") {
                 syslog::cef(trimmed, Map::new())
+            } else if trimmed.starts_with("type=") || trimmed.starts_with("node=") {
+                auditd::parse(trimmed)
+            } else if trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+                // Dates first: access logs start with an address, the rest with a date.
+                access::parse(trimmed)
+                    .or_else(|| database::postgres_stderr(trimmed))
+                    .or_else(|| database::mariadb_audit_file(trimmed))
+                    .or_else(|| openstack::parse(trimmed))
+                    .or_else(|| syslog::parse(trimmed, now))
             } else {
-                syslog::parse(trimmed, now).or_else(|| access::parse(trimmed))
+                syslog::parse(trimmed, now)
+                    .or_else(|| access::parse(trimmed))
+                    .or_else(|| openstack::parse(trimmed))
             }
         }
     };

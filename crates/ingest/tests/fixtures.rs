@@ -52,3 +52,29 @@ fn apache_error_lines_all_parse() {
     }
     assert_eq!(levels.into_iter().collect::<Vec<_>>(), ["error", "notice"]);
 }
+
+#[test]
+fn openstack_service_lines_all_parse() {
+    let text = fixture("OpenStack_2k.log");
+    let mut services = std::collections::BTreeMap::<String, usize>::new();
+    let mut requests = 0;
+    for (i, line) in text.lines().enumerate() {
+        let (ts, doc) = parse(line, "auto", now());
+        assert!(ts.is_some(), "line {}: {line}", i + 1);
+        let dataset = doc["event"]["dataset"].as_str().unwrap();
+        assert!(dataset.starts_with("openstack."), "line {}: {line}", i + 1);
+        *services.entry(dataset.to_string()).or_default() += 1;
+        let doc = serde_json::Value::Object(doc);
+        if doc["http"]["response"]["status_code"].is_u64() {
+            assert!(doc["source"]["ip"].is_string(), "line {}", i + 1);
+            requests += 1;
+        }
+    }
+    assert_eq!(services.values().sum::<usize>(), 2000);
+    assert_eq!(services.keys().collect::<Vec<_>>(), ["openstack.nova"]);
+    let warnings = text.lines().filter(|l| l.contains(" WARNING ")).count();
+    assert_eq!(warnings, 31);
+    // Every WSGI request line (`"GET … HTTP/1.1" status: 200 …`) is read as one.
+    let wsgi = text.lines().filter(|l| l.contains("\" status: ")).count();
+    assert_eq!(requests, wsgi);
+}

@@ -1,4 +1,5 @@
-//! JSON events: generic documents, Suricata EVE and Zeek logs.
+//! JSON events: generic documents, Suricata EVE and Zeek logs; MySQL audit and PostgreSQL
+//! `jsonlog` are handed to [`super::database`].
 
 use super::{push, put};
 use chrono::{DateTime, Utc};
@@ -28,6 +29,14 @@ pub fn parse(line: &str) -> Option<super::Normalised> {
     let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(line) else {
         return None;
     };
+    if doc.contains_key("audit_record")
+        || (doc.contains_key("class") && doc.contains_key("connection_id"))
+    {
+        return super::database::mysql_json(&Value::Object(doc));
+    }
+    if doc.contains_key("error_severity") && doc.contains_key("message") {
+        return super::database::postgres_json(&Value::Object(doc));
+    }
     let ts = time(&doc);
     if doc.contains_key("event_type") && doc.contains_key("src_ip") {
         return Some((ts, suricata(doc)));

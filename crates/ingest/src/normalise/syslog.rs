@@ -65,6 +65,57 @@ fn take_word(s: &str) -> (&str, &str) {
     }
 }
 
+/// Programs whose message is a record of its own: auditd through audisp, MariaDB's
+/// `server_audit` with `server_audit_output_type=syslog`, PostgreSQL with
+/// `log_destination=syslog`. The syslog header's fields stay underneath the parsed ones.
+fn program_message(
+    program: &str,
+    msg: &str,
+    header: &Map<String, Value>,
+) -> Option<super::Normalised> {
+    let (ts, mut doc) = match program {
+        "audit" | "audispd" | "audisp-syslog" | "auditd" => super::auditd::parse(msg)?,
+        "mysql-server_auditing" | "mariadb-server_auditing" => {
+            (None, super::database::mariadb_audit_fields(msg)?)
+        }
+        "postgres" | "postgresql" => {
+            // `[5-1] user=bob,db=gov LOG:  …` or `[5-1] LOG:  …`: the stderr parser wants a
+            // time and pid in front, so give it the header's.
+            let body = msg
+                .trim_start_matches(|c: char| {
+                    c == '[' || c.is_ascii_digit() || c == '-' || c == ']'
+                })
+                .trim_start();
+            let body = body
+                .split_once(' ')
+                .filter(|(w, _)| w.contains('=') || w.contains('@'))
+                .map_or(body, |(_, r)| r);
+            let pid = header
+                .get("process")
+                .and_then(|p| p.get("pid"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            super::database::postgres_stderr(&format!("1970-01-01 00:00:00 UTC [{pid}] {body}"))
+                .map(|(_, d)| (None, d))?
+        }
+        _ => return None,
+    };
+    for (k, v) in header {
+        match (doc.get_mut(k), v) {
+            (Some(Value::Object(mine)), Value::Object(theirs)) => {
+                for (ik, iv) in theirs {
+                    mine.entry(ik.clone()).or_insert_with(|| iv.clone());
+                }
+            }
+            (Some(_), _) => {}
+            (None, _) => {
+                doc.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Some((ts, doc))
+}
+
 /// Parses a syslog line; `None` when it does not look like one.
 pub fn parse(line: &str, now: DateTime<Utc>) -> Option<super::Normalised> {
     let mut d = Map::new();
@@ -167,6 +218,9 @@ pub fn parse(line: &str, now: DateTime<Utc>) -> Option<super::Normalised> {
     }
     if let Some((name, module)) = &program {
         auth::parse(name, module.as_deref(), msg, &mut d);
+        if let Some(parsed) = program_message(name, msg, &d) {
+            return Some((ts.or(parsed.0), parsed.1));
+        }
     }
     if msg.contains("IN=") && msg.contains("SRC=") {
         firewall(msg, &mut d);
