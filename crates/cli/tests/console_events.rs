@@ -45,6 +45,36 @@ async fn search_pivot_and_raw_text() {
         fields.contains("user.name") && fields.contains("root"),
         "{fields}"
     );
+    // Saved for later, then reused from the saved-search bar.
+    b.fill("#save-search-name", "暴力破解来源").await;
+    b.click("#save-search-submit").await;
+    b.wait_text("#saved-searches", "暴力破解来源").await;
+    b.goto(&server.url("/events")).await;
+    b.find("#saved-searches").await;
+    let link = b.find("#saved-searches a[href*='198.51.100.0']").await;
+    link.click().await.unwrap();
+    b.wait_text("#events-table", "Failed password").await;
+    assert_eq!(
+        b.find("#events-q")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("source.ip:198.51.100.0/24 AND event.outcome:failure")
+    );
+    // The export link carries the search (the file itself is checked in event_searches.rs).
+    let href = b
+        .find("#export-csv")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.starts_with("/events/export?q=source.ip%3A198.51.100.0"),
+        "{href}"
+    );
     // A bad query says what is wrong instead of failing.
     b.fill("#events-q", "(user.name:root").await;
     b.click("#events-search").await;

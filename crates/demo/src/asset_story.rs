@@ -8,7 +8,8 @@ use yunshou_model::asset::{Asset, Exposure, Port};
 use yunshou_model::relation::RelationKind;
 use yunshou_model::Actor;
 use yunshou_store::{
-    AlertFilter, AlertStatus, ChangeOutcome, Decision, ExposurePoint, Page, Store, TenantScope,
+    AlertFilter, AlertStatus, ChangeOutcome, Decision, ExposurePoint, Page, SavedKind, Store,
+    TenantScope,
 };
 
 /// The ledger's parts by business system and role (`zwfw` → `web` → assets).
@@ -200,14 +201,39 @@ pub async fn changes(
     Ok(())
 }
 
-/// Queries the team keeps coming back to.
+/// Ledger queries and event searches the team keeps coming back to.
 pub async fn saved_queries(store: &Store, scope: &TenantScope, owner: &Actor) -> Result<()> {
-    for (name, query) in [
-        ("互联网暴露的管理端口", "exposure=internet&port=8443"),
-        ("在用数据库", "kind=database&state=in_service"),
-        ("nginx 资产", "middleware=nginx&sort=priority"),
+    for (kind, name, query) in [
+        (
+            SavedKind::Assets,
+            "互联网暴露的管理端口",
+            "exposure=internet&port=8443",
+        ),
+        (
+            SavedKind::Assets,
+            "在用数据库",
+            "kind=database&state=in_service",
+        ),
+        (
+            SavedKind::Assets,
+            "nginx 资产",
+            "middleware=nginx&sort=priority",
+        ),
+        (
+            SavedKind::Events,
+            "SSH 登录失败",
+            "event.dataset:linux.auth AND event.outcome:failure",
+        ),
+        (
+            SavedKind::Events,
+            "外部来源的 Web 5xx",
+            "event.category:web AND http.response.status_code:>=500 AND NOT source.ip:10.0.0.0/8",
+        ),
+        (SavedKind::Events, "sudo 提权", "process.name:sudo"),
     ] {
-        store.save_query(scope, name, query, true, owner).await?;
+        store
+            .save_query(scope, kind, name, query, true, owner)
+            .await?;
     }
     Ok(())
 }

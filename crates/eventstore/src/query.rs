@@ -373,6 +373,15 @@ fn regex_escape(c: char) -> String {
     }
 }
 
+/// The message field's analyzer as indexed (tantivy's default tokenizer, lower-cased), for
+/// turning free text into the same terms.
+pub fn message_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(tantivy::tokenizer::SimpleTokenizer::default())
+        .filter(tantivy::tokenizer::RemoveLongFilter::limit(40))
+        .filter(tantivy::tokenizer::LowerCaser)
+        .build()
+}
+
 /// Translates parsed searches for one index.
 pub struct Translator<'a> {
     /// The schema's fields.

@@ -63,16 +63,9 @@ pub enum Aggregation {
 impl EventStore {
     fn bounded(&self, q: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Box<dyn Query>> {
         let parsed = query::parse(q)?;
-        // The message analyzer as indexed (the default tokenizer, lower-cased).
-        let text = tantivy::tokenizer::TextAnalyzer::builder(
-            tantivy::tokenizer::SimpleTokenizer::default(),
-        )
-        .filter(tantivy::tokenizer::RemoveLongFilter::limit(40))
-        .filter(tantivy::tokenizer::LowerCaser)
-        .build();
         let mut t = Translator {
             fields: &self.fields,
-            text,
+            text: query::message_analyzer(),
         };
         let inner = t.query(&parsed)?;
         let time = RangeQuery::new(
@@ -116,19 +109,7 @@ impl EventStore {
                 continue;
             }
             for (ts, addr) in docs {
-                let d: TantivyDocument = searcher.doc(addr)?;
-                let json = d
-                    .get_first(self.fields.doc)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("{}");
-                let event: serde_json::Value =
-                    serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
-                let timestamp = event
-                    .get("@timestamp")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                hits.push((ts.into_timestamp_micros(), SearchHit { timestamp, event }));
+                hits.push((ts.into_timestamp_micros(), self.hit(&searcher, addr)?));
             }
         }
         hits.sort_by_key(|h| std::cmp::Reverse(h.0));
@@ -139,6 +120,55 @@ impl EventStore {
             .map(|h| h.1)
             .collect();
         Ok(SearchPage { items, total })
+    }
+
+    fn hit(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<SearchHit> {
+        let d: TantivyDocument = searcher.doc(addr)?;
+        let json = d
+            .get_first(self.fields.doc)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        let event: serde_json::Value =
+            serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
+        let timestamp = event
+            .get("@timestamp")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        Ok(SearchHit { timestamp, event })
+    }
+
+    /// Hands `tenant`'s events matching `q` in `[from, to)` to `sink`, at most `max`: newest
+    /// day first and newest first within a day (late arrivals sit in the day they arrived).
+    /// Only document addresses are held, so memory stays small for large exports; `sink`
+    /// returning `false` stops early. Returns how many were handed over.
+    pub fn export(
+        &self,
+        tenant: &str,
+        q: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: usize,
+        mut sink: impl FnMut(SearchHit) -> bool,
+    ) -> Result<u64> {
+        let query = self.bounded(q, from, to)?;
+        let mut sent = 0usize;
+        for (_, p) in self.covering(tenant, from, to)? {
+            if sent >= max {
+                break;
+            }
+            let searcher = p.reader.searcher();
+            let top = TopDocs::with_limit(max - sent)
+                .order_by_fast_field::<tantivy::DateTime>("ts", Order::Desc);
+            let docs: Vec<(tantivy::DateTime, DocAddress)> = searcher.search(&*query, &top)?;
+            for (_, addr) in docs {
+                sent += 1;
+                if !sink(self.hit(&searcher, addr)?) {
+                    return Ok(sent as u64);
+                }
+            }
+        }
+        Ok(sent as u64)
     }
 
     /// Counts of `tenant`'s events matching `q` in `[from, to)`, grouped by `agg`.

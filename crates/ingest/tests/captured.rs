@@ -75,7 +75,13 @@ fn mariadb_server_audit_plugin_output_parses() {
         "CREATE TABLE test.{table} (id INT, note VARCHAR(40)); INSERT INTO test.{table} VALUES (1, 'it''s, quoted'); SELECT * FROM test.{table}; DROP TABLE test.{table}"
     ));
     let denied = Command::new("mysql")
-        .args(["-uroot", "-pwrong-password", "-h127.0.0.1", "-e", "SELECT 1"])
+        .args([
+            "-uroot",
+            "-pwrong-password",
+            "-h127.0.0.1",
+            "-e",
+            "SELECT 1",
+        ])
         .output()
         .unwrap();
     assert!(!denied.status.success());
@@ -86,7 +92,12 @@ fn mariadb_server_audit_plugin_output_parses() {
     for (i, line) in text.lines().enumerate() {
         let (ts, doc) = parse(line, "auto", now());
         assert!(ts.is_some(), "line {}: {line}", i + 1);
-        assert_eq!(doc["event"]["dataset"], "mysql.audit", "line {}: {line}", i + 1);
+        assert_eq!(
+            doc["event"]["dataset"],
+            "mysql.audit",
+            "line {}: {line}",
+            i + 1
+        );
         if line.contains(&table) {
             ours.push(Value::Object(doc));
         }
@@ -152,15 +163,17 @@ fn postgresql_server_log_parses() {
         "PostgreSQL on 127.0.0.1:5432 must be running: {}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(!psql("postgres", &format!("SELECT 1/0 AS {tag}_zero")).status.success());
+    assert!(!psql("postgres", &format!("SELECT 1/0 AS {tag}_zero"))
+        .status
+        .success());
     let missing_role = format!("{tag}_nobody");
     assert!(!psql(&missing_role, "SELECT 1").status.success());
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let fresh = loop {
         let bytes = std::fs::read(&log).unwrap();
-        let fresh = String::from_utf8_lossy(&bytes[start.min(bytes.len() as u64) as usize..])
-            .into_owned();
+        let fresh =
+            String::from_utf8_lossy(&bytes[start.min(bytes.len() as u64) as usize..]).into_owned();
         if fresh.contains(&missing_role) || Instant::now() > deadline {
             break fresh;
         }

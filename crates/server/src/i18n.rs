@@ -260,6 +260,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("events.host", "主机", "Host"),
     ("events.message", "消息", "Message"),
     ("events.original", "原始日志", "Raw text"),
+    ("events.export", "导出（将记入审计）", "Export (audited)"),
+    ("events.export_raw", "含原始日志的 NDJSON", "NDJSON with raw text"),
     ("asset.change_held", "该变更触发了需审批的变更规则，已提交审批，审批通过后生效。", "A change rule requires approval: the change was submitted and takes effect once approved."),
     ("group.kind", "类型", "Kind"),
     ("group.lifecycle", "生命周期", "Lifecycle"),

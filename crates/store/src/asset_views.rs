@@ -1,4 +1,5 @@
-//! Ways of looking at the ledger (I.1.e): saved queries, and internet exposure over time.
+//! Ways of looking at the ledger (I.1.e): internet exposure over time (saved queries are in
+//! [`crate::saved_searches`]).
 
 use crate::db::Store;
 use crate::error::{Error, Result};
@@ -6,26 +7,9 @@ use crate::TenantScope;
 use serde::Serialize;
 use sqlx::Row;
 use yunshou_model::asset::{Asset, Exposure};
-use yunshou_model::{ids, Actor};
+use yunshou_model::Actor;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
-
-/// A saved ledger query: the list's query string under a name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct SavedQuery {
-    /// Identifier.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// The query string of `GET /api/v1/assets` (e.g. `exposure=internet&port=22`).
-    pub query: String,
-    /// Visible to everyone in the tenant, not only its author.
-    pub shared: bool,
-    /// Author's user id.
-    pub user_id: String,
-    /// Created, RFC 3339.
-    pub created_at: String,
-}
 
 /// Internet exposure on one day: the day's last state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -105,124 +89,6 @@ async fn upsert_point(
 }
 
 impl Store {
-    /// Saves a ledger query for its author, or for the whole tenant when `shared`. The query
-    /// string is checked by the caller (it must parse as a list query).
-    pub async fn save_query(
-        &self,
-        scope: &TenantScope,
-        name: &str,
-        query: &str,
-        shared: bool,
-        actor: &Actor,
-    ) -> Result<SavedQuery> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(Error::Invalid("name: 1–80 characters".into()));
-        }
-        if query.len() > 2000 {
-            return Err(Error::Invalid("query: at most 2000 characters".into()));
-        }
-        let user_id = actor
-            .user_id
-            .clone()
-            .ok_or_else(|| Error::Invalid("user: saved queries belong to a user".into()))?;
-        let saved = SavedQuery {
-            id: ids::new_id(),
-            name: name.into(),
-            query: query.trim_start_matches('?').into(),
-            shared,
-            user_id,
-            created_at: crate::now_text(),
-        };
-        let mut w = self.begin_write().await?;
-        sqlx::query("INSERT INTO asset_saved_queries (id, tenant_id, user_id, name, query, shared, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&saved.id)
-            .bind(scope.tenant_id())
-            .bind(&saved.user_id)
-            .bind(&saved.name)
-            .bind(&saved.query)
-            .bind(i64::from(shared))
-            .bind(&saved.created_at)
-            .execute(&mut *w.tx)
-            .await?;
-        let mut entry = actor.entry(
-            Some(scope.tenant_id()),
-            "asset_query.save",
-            "asset_query",
-            Some(&saved.id),
-        );
-        entry.after = Some(serde_json::to_value(&saved).expect("query serialises"));
-        w.commit(entry).await?;
-        Ok(saved)
-    }
-
-    /// The queries `user_id` may use: their own and the tenant's shared ones, by name.
-    pub async fn saved_queries(
-        &self,
-        scope: &TenantScope,
-        user_id: &str,
-    ) -> Result<Vec<SavedQuery>> {
-        let rows = sqlx::query(
-            "SELECT id, name, query, shared, user_id, created_at FROM asset_saved_queries \
-             WHERE tenant_id = $1 AND (user_id = $2 OR shared <> 0) ORDER BY name, id",
-        )
-        .bind(scope.tenant_id())
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SavedQuery {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    query: r.try_get(2)?,
-                    shared: r.try_get::<i64, _>(3)? != 0,
-                    user_id: r.try_get(4)?,
-                    created_at: r.try_get(5)?,
-                })
-            })
-            .collect()
-    }
-
-    /// Deletes a saved query: its author may, and so may whoever `may_delete_others`
-    /// (the tenant's administrators). Anyone else is told it does not exist.
-    pub async fn delete_saved_query(
-        &self,
-        scope: &TenantScope,
-        id: &str,
-        may_delete_others: bool,
-        actor: &Actor,
-    ) -> Result<()> {
-        let mut w = self.begin_write().await?;
-        let row = sqlx::query("SELECT user_id, shared, name, query FROM asset_saved_queries WHERE tenant_id = $1 AND id = $2")
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let owner: String = row.try_get(0)?;
-        let shared = row.try_get::<i64, _>(1)? != 0;
-        let mine = actor.user_id.as_deref() == Some(owner.as_str());
-        if !(mine || (shared && may_delete_others)) {
-            return Err(Error::NotFound);
-        }
-        sqlx::query("DELETE FROM asset_saved_queries WHERE id = $1")
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        let mut entry = actor.entry(
-            Some(scope.tenant_id()),
-            "asset_query.delete",
-            "asset_query",
-            Some(id),
-        );
-        entry.before = Some(
-            serde_json::json!({"name": row.try_get::<String, _>(2)?, "query": row.try_get::<String, _>(3)?}),
-        );
-        w.commit(entry).await?;
-        Ok(())
-    }
-
     /// Internet exposure over the last `days` days (oldest first). A day without a change
     /// carries the previous day's state; days before the first record are left out.
     pub async fn exposure_trend(

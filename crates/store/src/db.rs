@@ -43,6 +43,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "events",
         sql: include_str!("../migrations/sqlite/0005_events.sql"),
     },
+    Migration {
+        version: 6,
+        name: "saved_searches",
+        sql: include_str!("../migrations/sqlite/0006_saved_searches.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

@@ -18,6 +18,7 @@ mod db;
 mod error;
 mod events;
 pub mod outbox;
+mod saved_searches;
 mod scope;
 mod tenants;
 mod users;
@@ -26,13 +27,14 @@ pub use asset_control::{
     AlertFilter, AlertStatus, ChangeAlert, ChangeOutcome, Decision, PendingChange,
 };
 pub use asset_relations::{NeighbourAsset, Neighbourhood, MAX_DEPTH, MAX_NODES};
-pub use asset_views::{ExposedPort, ExposurePoint, SavedQuery};
+pub use asset_views::{ExposedPort, ExposurePoint};
 pub use assets::{AssetChange, AssetGroup, AssetQuery, AssetSort};
 pub use audit::{AuditFilter, VerifyReport};
 pub use credentials::{ApiToken, NewApiToken, NewSession, Session, SessionKind};
 pub use db::{Store, WriteTx, ANCHOR_FILE, DB_FILE, SCHEMA_VERSION};
 pub use error::{Error, Result};
 pub use events::{AddressedAsset, IngestGrant, IngestToken, Retention, DEFAULT_RETENTION_DAYS};
+pub use saved_searches::{SavedKind, SavedQuery};
 pub use scope::{TenantAccess, TenantScope};
 pub use users::{LoginOutcome, UserWithRoles, LOCKOUT_MINUTES, MAX_FAILED_LOGINS};
 

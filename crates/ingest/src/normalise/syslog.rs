@@ -171,8 +171,17 @@ pub fn parse(line: &str, now: DateTime<Utc>) -> Option<super::Normalised> {
             msg.trim_start_matches('\u{feff}'),
         )
     } else {
-        let ts = bsd_time(rest, now)?;
-        let r = rest.get(16..)?.trim_start();
+        // RFC 3164 has `Nov 25 08:00:00`; rsyslog's forward formats put an RFC 3339 time there.
+        let (ts, r) = match bsd_time(rest, now) {
+            Some(ts) => (ts, rest.get(16..)?.trim_start()),
+            None => {
+                let (t, r) = take_word(rest);
+                (
+                    yunshou_eventstore::parse_time(t).filter(|_| t.contains('T'))?,
+                    r,
+                )
+            }
+        };
         // `host tag[pid]: msg`; some senders (logger --rfc3164 locally) leave the host out.
         let (first, after) = take_word(r);
         let (host, tagged) = if first.ends_with(':') || first.contains('[') {
@@ -479,6 +488,20 @@ mod tests {
         );
         assert_eq!(d["log"]["syslog"]["facility"]["name"], "auth");
         assert_eq!(d["log"]["syslog"]["severity"]["name"], "informational");
+    }
+
+    #[test]
+    fn rsyslog_forward_format_with_rfc3339_time() {
+        let (ts, d) = parse(
+            "<38>2026-11-25T09:30:01.123456+08:00 web-01 sshd(pam_unix)[812]: session opened for user test by (uid=509)",
+            now(),
+        )
+        .unwrap();
+        assert_eq!(ts.unwrap().to_rfc3339(), "2026-11-25T01:30:01.123456+00:00");
+        assert_eq!(d["host"]["hostname"], "web-01");
+        assert_eq!(d["process"]["name"], "sshd");
+        assert_eq!(d["process"]["pid"], 812);
+        assert!(parse("<38>2026-11-25 web-01 x: y", now()).is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use yunshou_model::relation::{Relation, RelationKind};
 use yunshou_model::{ids, Permission};
 use yunshou_store::{
     AlertFilter, AlertStatus, ChangeAlert, Decision, ExposedPort, ExposurePoint, Neighbourhood,
-    PendingChange, SavedQuery,
+    PendingChange, SavedKind, SavedQuery,
 };
 
 /// Two ids in a path, both checked.
@@ -416,7 +416,12 @@ pub async fn list_queries(
     ApiPrincipal(p): ApiPrincipal,
 ) -> ApiResult<Json<Vec<SavedQuery>>> {
     let scope = p.require(Permission::AssetsRead)?;
-    Ok(Json(state.store.saved_queries(scope, &p.user.id).await?))
+    Ok(Json(
+        state
+            .store
+            .saved_queries(scope, SavedKind::Assets, &p.user.id)
+            .await?,
+    ))
 }
 
 /// Save a ledger query.
@@ -448,7 +453,14 @@ pub async fn save_query(
     check_query(&req.query)?;
     Ok(state
         .store
-        .save_query(scope, &req.name, &req.query, req.shared, &p.actor())
+        .save_query(
+            scope,
+            SavedKind::Assets,
+            &req.name,
+            &req.query,
+            req.shared,
+            &p.actor(),
+        )
         .await?)
 }
 
@@ -464,7 +476,7 @@ pub async fn delete_query(
     let admin = p.access.allows(Permission::AssetRulesManage);
     state
         .store
-        .delete_saved_query(scope, &id, admin, &p.actor())
+        .delete_saved_query(scope, SavedKind::Assets, &id, admin, &p.actor())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

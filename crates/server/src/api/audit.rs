@@ -189,7 +189,7 @@ const CSV_HEADER: [&str; 15] = [
 ];
 
 /// Neutralises spreadsheet formulas: a cell starting with `=`, `+`, `-` or `@` gets a quote.
-fn csv_cell(v: &str) -> String {
+pub(crate) fn csv_cell(v: &str) -> String {
     if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {

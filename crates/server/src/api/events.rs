@@ -25,7 +25,7 @@ pub const INGEST_BODY_LIMIT: usize = 16 << 20;
 /// Most records in one ingest request.
 pub const MAX_RECORDS: usize = 50_000;
 
-fn pipeline(state: &AppState) -> ApiResult<&yunshou_ingest::Pipeline> {
+pub(crate) fn pipeline(state: &AppState) -> ApiResult<&yunshou_ingest::Pipeline> {
     state.pipeline.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -227,7 +227,7 @@ impl SearchQuery {
     }
 }
 
-fn event_error(e: yunshou_eventstore::Error) -> ApiError {
+pub(crate) fn event_error(e: yunshou_eventstore::Error) -> ApiError {
     match e {
         yunshou_eventstore::Error::Query(q) => ApiError::bad_request(q.to_string()),
         yunshou_eventstore::Error::Invalid(m) => ApiError::bad_request(m),

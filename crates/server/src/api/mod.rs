@@ -5,6 +5,7 @@ pub mod asset_control;
 pub mod asset_transfer;
 pub mod assets;
 pub mod audit;
+pub mod event_searches;
 pub mod events;
 pub mod identity;
 pub mod tenants;
@@ -112,6 +113,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         )
         .routes(routes!(events::search))
         .routes(routes!(events::aggregate))
+        .routes(routes!(
+            event_searches::list_searches,
+            event_searches::create_search
+        ))
+        .routes(routes!(event_searches::delete_search))
+        .routes(routes!(event_searches::export))
         .routes(routes!(events::get_retention, events::set_retention))
         .routes(routes!(
             events::list_ingest_tokens,

@@ -494,7 +494,13 @@ pub async fn delete_query(
     let admin = f.layout.p.can(Permission::AssetRulesManage);
     state
         .store
-        .delete_saved_query(scope, &id, admin, &f.layout.p.actor())
+        .delete_saved_query(
+            scope,
+            yunshou_store::SavedKind::Assets,
+            &id,
+            admin,
+            &f.layout.p.actor(),
+        )
         .await?;
     Ok(done("/assets", f.layout.t.get("query.deleted")))
 }

@@ -171,7 +171,10 @@ async fn ledger(
         ..f.clone()
     });
     let can_write = l.p.can(Permission::AssetsWrite);
-    let saved = state.store.saved_queries(&scope, &l.p.user.id).await?;
+    let saved = state
+        .store
+        .saved_queries(&scope, yunshou_store::SavedKind::Assets, &l.p.user.id)
+        .await?;
     let (trend, exposed_ports) = if exposure_view {
         let points = state.store.exposure_trend(&scope, 30).await?;
         let labels: Vec<String> = points.iter().map(|p| p.day[5..].to_string()).collect();

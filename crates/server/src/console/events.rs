@@ -2,9 +2,12 @@
 //! the top values of common fields, and the events with their normalised fields. The
 //! original text is shown only on request, which needs its own permission and is audited.
 
+use super::asset_control::Empty;
 use super::svg::{stacked_bars, Bar};
-use super::{page, short_time, Console, ConsoleError, Layout};
+use super::{done, page, short_time, Console, ConsoleError, ConsoleForm, Layout};
+use crate::api::event_searches::{self as api, ExportQuery, NewSavedSearch};
 use crate::api::events::{count_events, search_events, SearchQuery};
+use crate::extract::IdPath;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,6 +15,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use yunshou_eventstore::{Bucket, SearchHit};
 use yunshou_model::Permission;
+use yunshou_store::{SavedKind, SavedQuery};
 
 /// Fields whose top values the sidebar shows.
 const SIDEBAR: [&str; 6] = [
@@ -46,6 +50,7 @@ struct EventsPage {
     total: u64,
     histogram: String,
     sidebar: Vec<(&'static str, Vec<Bucket>)>,
+    saved: Vec<SavedQuery>,
     error: Option<String>,
 }
 
@@ -70,6 +75,29 @@ impl EventsPage {
     fn pretty(&self, h: &SearchHit) -> String {
         serde_json::to_string_pretty(&h.event).unwrap_or_default()
     }
+    fn mine(&self, q: &SavedQuery) -> bool {
+        q.user_id == self.l.p.user.id
+    }
+    /// This page again with `q` and the time range, plus `extra` pairs.
+    fn link(&self, path: &str, q: &str, extra: &[(&str, &str)]) -> String {
+        let hours = self.hours.to_string();
+        let mut pairs = vec![("q", q), ("hours", hours.as_str())];
+        pairs.extend_from_slice(extra);
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+    fn search_link(&self, q: &str) -> String {
+        self.link("/events", q, &[])
+    }
+    fn export_link(&self, format: &str, raw: bool) -> String {
+        let mut extra = vec![("format", format)];
+        if raw {
+            extra.push(("raw", "1"));
+        }
+        self.link("/events/export", &self.q, &extra)
+    }
     fn pivot(&self, field: &str, value: &str) -> String {
         let clause = format!("{field}:\"{}\"", value.replace('"', "\\\""));
         let q = if self.q.trim().is_empty() {
@@ -77,11 +105,7 @@ impl EventsPage {
         } else {
             format!("({}) AND {clause}", self.q)
         };
-        format!(
-            "/events?{}",
-            serde_urlencoded::to_string([("q", q.as_str()), ("hours", &self.hours.to_string())])
-                .unwrap_or_default()
-        )
+        self.link("/events", &q, &[])
     }
 }
 
@@ -162,6 +186,11 @@ pub async fn search_page(
         }
     }
     let can_raw = l.p.can(Permission::EventsRawRead);
+    let scope = l.p.require(Permission::EventsRead)?.clone();
+    let saved = state
+        .store
+        .saved_queries(&scope, SavedKind::Events, &l.p.user.id)
+        .await?;
     let flash = l.flash.is_some();
     Ok(page(
         flash,
@@ -175,8 +204,94 @@ pub async fn search_page(
             total,
             histogram,
             sidebar,
+            saved,
             error,
         }
         .render()?,
     ))
+}
+
+fn hours_back(hours: Option<i64>) -> String {
+    let hours = hours
+        .filter(|h| [1, 24, 168, 720].contains(h))
+        .unwrap_or(24);
+    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+#[derive(Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    hours: Option<i64>,
+    format: String,
+    #[serde(default)]
+    raw: Option<String>,
+}
+
+/// `GET /events/export`: the page's search and time range as a file (audited).
+pub async fn export(
+    State(state): State<AppState>,
+    Console(l): Console,
+    Query(f): Query<ExportForm>,
+) -> Result<Response, ConsoleError> {
+    let q = ExportQuery {
+        q: Some(f.q),
+        from: Some(hours_back(f.hours)),
+        format: Some(f.format),
+        raw: Some(f.raw.is_some()),
+        ..Default::default()
+    };
+    api::export_response(&state, &l.p, &q)
+        .await
+        .map_err(ConsoleError::back("/events"))
+}
+
+#[derive(Deserialize)]
+pub struct SaveSearchForm {
+    name: String,
+    q: String,
+    #[serde(default)]
+    hours: Option<i64>,
+    #[serde(default)]
+    shared: Option<String>,
+}
+
+/// `POST /events/searches`: saves the page's search.
+pub async fn save_search(
+    State(state): State<AppState>,
+    f: ConsoleForm<SaveSearchForm>,
+) -> Result<Response, ConsoleError> {
+    let back = format!(
+        "/events?{}",
+        serde_urlencoded::to_string([
+            ("q", f.form.q.as_str()),
+            ("hours", &f.form.hours.unwrap_or(24).to_string()),
+        ])
+        .unwrap_or_default()
+    );
+    api::save_search(
+        &state,
+        &f.layout.p,
+        NewSavedSearch {
+            name: f.form.name.clone(),
+            query: f.form.q.clone(),
+            shared: f.form.shared.is_some(),
+        },
+    )
+    .await
+    .map_err(ConsoleError::back(&back))?;
+    Ok(done(&back, f.layout.t.get("query.saved")))
+}
+
+/// `POST /events/searches/{id}/delete`.
+pub async fn delete_search(
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    f: ConsoleForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    api::remove_search(&state, &f.layout.p, &id)
+        .await
+        .map_err(ConsoleError::back("/events"))?;
+    Ok(done("/events", f.layout.t.get("query.deleted")))
 }

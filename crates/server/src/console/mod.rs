@@ -85,6 +85,9 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(admin::account_page))
         .route("/account/password", post(admin::change_password))
         .route("/events", get(events::search_page))
+        .route("/events/export", get(events::export))
+        .route("/events/searches", post(events::save_search))
+        .route("/events/searches/{id}/delete", post(events::delete_search))
         .route("/audit", get(audit::page_route))
         .route("/audit/export", get(audit::export))
         .route(
