@@ -591,3 +591,49 @@ async fn tailed_files_follow_rotation_and_resume_after_restart() {
     wait_total(&a, "tailthree", 4).await;
     wait_total(&a, "", 14).await;
 }
+
+#[tokio::test]
+async fn impossible_event_times_are_replaced_and_the_indexer_goes_on() {
+    // Found by fuzzing the search language: tantivy keeps nanoseconds in an i64, so a year
+    // past 2262 used to panic the indexer. Far-future times now take the arrival time.
+    let server = Server::start();
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    let token = ingest_token(&a, json!({"name": "clocks"})).await;
+    let body = [
+        json!({"@timestamp": "6037-11-25T00:00:00Z", "message": "far future marker-t1"}),
+        json!({"@timestamp": "2199-12-31T00:00:00Z", "message": "next century marker-t2"}),
+        json!({"ts": 1.0e12, "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "message": "zeek epoch marker-t3"}),
+    ]
+    .iter()
+    .map(|v| v.to_string())
+    .collect::<Vec<_>>()
+    .join("\n");
+    let (status, v) = send(&server, &token, body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    // A time that does not parse as a storable one is no time; one the index could hold but
+    // days ahead is tagged. Either way the event keeps its arrival time.
+    wait_total(&a, "tags:event_time_out_of_range", 2).await;
+    let v = wait_total(&a, "marker-t1 OR marker-t2 OR marker-t3", 3).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    for item in v["items"].as_array().unwrap() {
+        assert!(
+            item["@timestamp"].as_str().unwrap().starts_with(&today),
+            "{item}"
+        );
+    }
+    let (status, _) = send(
+        &server,
+        &token,
+        json!({"message": "after marker-t4"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_total(&a, "marker-t4", 1).await;
+    a.problem(
+        "GET",
+        "/api/v1/events/search?to=6037-01-01",
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}

@@ -18,7 +18,7 @@ mod search;
 pub use schema::NewEvent;
 pub use search::{Aggregation, Bucket, SearchHit, SearchPage};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use schema::Fields;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,15 +49,24 @@ pub enum Error {
 /// Result with the event store's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Parses `2026-11-25T06:16:01Z`, `2026-11-25T06:16:01+08:00` or `2026-11-25` (midnight UTC).
+/// Whether the index can hold `t`: tantivy keeps nanoseconds in an i64, so years past 2262
+/// overflow; years 1900–2199 are what logs mean.
+pub fn storable_time(t: DateTime<Utc>) -> bool {
+    (1900..2200).contains(&t.year())
+}
+
+/// Parses `2026-11-25T06:16:01Z`, `2026-11-25T06:16:01+08:00` or `2026-11-25` (midnight UTC);
+/// `None` also for times outside [`storable_time`].
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+    let t = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc(),
+    };
+    storable_time(t).then_some(t)
 }
 
 /// What a partition's last commit recorded.
@@ -199,6 +208,12 @@ impl EventStore {
     /// partition already holds are skipped. Nothing is searchable before [`Self::commit`].
     pub fn add(&self, tenant: &str, events: &[NewEvent]) -> Result<usize> {
         valid_tenant(tenant)?;
+        if let Some(e) = events.iter().find(|e| !storable_time(e.ts)) {
+            return Err(Error::Invalid(format!(
+                "event {}: time {} is outside the years 1900–2199",
+                e.seq, e.ts
+            )));
+        }
         // A late event for a day already sealed goes to today's partition, which is searched
         // by the time span it records.
         let closed = seal::last_closed_day(&self.root, tenant)?;

@@ -760,3 +760,25 @@ mod tests {
         assert_eq!(glob_regex("web-??"), "web\\x{2d}..");
     }
 }
+
+/// Inputs the fuzzer found (`scripts/fuzz`).
+#[cfg(test)]
+mod fuzz_found {
+    use super::*;
+
+    fn translate(q: &str) -> Result<(), ParseError> {
+        let (_, fields) = crate::schema::schema();
+        let mut t = Translator {
+            fields: &fields,
+            text: message_analyzer(),
+        };
+        t.query(&parse(q)?).map(|_| ())
+    }
+
+    #[test]
+    fn far_future_times_and_control_characters() {
+        assert!(translate("@timestamp:>6037-11-25").is_err());
+        assert!(translate("@timestamp:>2199-11-25").is_ok());
+        assert!(translate("host.name:web-z?\u{1}\u{0}R").is_ok());
+    }
+}

@@ -211,6 +211,18 @@ impl Indexer {
         for (seq, rec) in batch {
             let (ts, mut doc) = self.normaliser.normalise(&rec, now);
             let received = DateTime::from_timestamp_micros(rec.received_us).unwrap_or(now);
+            // A time the index cannot hold, or days ahead of its arrival (a wrong clock, or a
+            // sender spraying far-future partitions), is replaced by the arrival time.
+            let ts = match ts {
+                Some(t)
+                    if !yunshou_eventstore::storable_time(t)
+                        || t > received + chrono::Duration::days(2) =>
+                {
+                    crate::normalise::push(&mut doc, "tags", "event_time_out_of_range");
+                    None
+                }
+                other => other,
+            };
             let event = doc
                 .entry("event")
                 .or_insert_with(|| serde_json::Value::Object(Default::default()));
