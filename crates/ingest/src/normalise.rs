@@ -58,7 +58,7 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
 }
 
 /// Parses one record. `format` is `auto` or a dataset family (`json`, `syslog`, `cef`,
-/// `nginx`, `apache`, `raw`).
+/// `nginx`, `apache`, `netflow`, `raw`).
 pub fn parse(
     line: &str,
     format: &str,
@@ -67,7 +67,8 @@ pub fn parse(
     let trimmed = line.trim();
     let parsed = match format {
         "raw" => None,
-        "json" => json::parse(trimmed),
+        // NetFlow/IPFIX lines are the ECS documents the collector made.
+        "json" | "netflow" => json::parse(trimmed),
         "cef" => syslog::cef(trimmed, Map::new()),
         "nginx" | "apache" => access::parse(trimmed),
         _ => {
