@@ -280,7 +280,11 @@ impl Flow {
         };
         nf(&mut d, "exporter.domain", Some(self.domain.into()));
         nf(&mut d, "template_id", self.template_id.map(Value::from));
-        if let Some(f) = self.tcp_flags {
+        // Exporters fill the field with zero for other protocols.
+        if let Some(f) = self
+            .tcp_flags
+            .filter(|_| matches!(self.protocol, Some(6) | None))
+        {
             nf(&mut d, "tcp_flags", Some(f.into()));
             nf(&mut d, "tcp_flag_names", Some(tcp_flag_names(f).into()));
         }

@@ -332,9 +332,12 @@ fn flows_of(
     tenant: &str,
     batch: &mut Vec<RawRecord>,
 ) {
+    // A fixed set of label values: a sender must not be able to mint new series.
     let version = match packet.get(..2) {
-        Some([a, b]) => u16::from_be_bytes([*a, *b]).to_string(),
-        _ => "none".into(),
+        Some([0, 5]) => "5",
+        Some([0, 9]) => "9",
+        Some([0, 10]) => "10",
+        _ => "other",
     };
     metrics::counter!("yunshou_netflow_packets_total", "version" => version).increment(1);
     match collector.decode(peer, packet) {

@@ -73,9 +73,6 @@ pub(crate) fn decode(packet: &[u8], exporter: IpAddr) -> Result<Vec<Flow>, Decod
             f.src_port = Some(src_port);
             f.dst_port = Some(dst_port);
         }
-        if proto != 6 {
-            f.tcp_flags = None;
-        }
         f.resolve_times(clock);
         flows.push(f);
     }
