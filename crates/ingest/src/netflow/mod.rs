@@ -56,6 +56,9 @@ struct Session {
     /// IPFIX systemInitTimeMilliseconds (IE 160), from an options record.
     init_ms: Option<i64>,
     last_seen: Instant,
+    /// The collector's datagram counter when last heard from: a strict order for choosing
+    /// whom to forget, which clock readings cannot promise.
+    last_tick: u64,
 }
 
 /// What one datagram held.
@@ -72,6 +75,7 @@ pub struct Decoded {
 pub struct Collector {
     sessions: HashMap<SessionKey, Session>,
     templates: usize,
+    tick: u64,
 }
 
 impl Collector {
@@ -87,6 +91,7 @@ impl Collector {
 
     /// Decodes one datagram from `exporter`, learning the templates it carries.
     pub fn decode(&mut self, exporter: SocketAddr, packet: &[u8]) -> Result<Decoded, DecodeError> {
+        self.tick += 1;
         let version = Reader::new(packet).u16("version")?;
         match version {
             5 => Ok(Decoded {
@@ -119,7 +124,12 @@ impl Collector {
             uptime_ms: Some(uptime),
         };
         let mut out = Decoded::default();
-        self.touch(key);
+        // Only templates create a session, so data and junk from spoofed senders cannot
+        // crowd real exporters out of the table.
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.last_seen = Instant::now();
+            s.last_tick = self.tick;
+        }
         // Fewer than 4 bytes left is padding.
         while r.remaining() >= 4 {
             let (id, body) = set(&mut r, "v9 flowset")?;
@@ -155,7 +165,12 @@ impl Collector {
         };
         let export_ms = i64::from(secs) * 1000;
         let mut out = Decoded::default();
-        self.touch(key);
+        // Only templates create a session, so data and junk from spoofed senders cannot
+        // crowd real exporters out of the table.
+        if let Some(s) = self.sessions.get_mut(&key) {
+            s.last_seen = Instant::now();
+            s.last_tick = self.tick;
+        }
         while !r.is_empty() {
             let (id, body) = set(&mut r, "IPFIX set")?;
             match id {
@@ -185,21 +200,22 @@ impl Collector {
                 if let Some(oldest) = self
                     .sessions
                     .iter()
-                    .min_by_key(|(_, s)| s.last_seen)
+                    .min_by_key(|(_, s)| s.last_tick)
                     .map(|(k, _)| *k)
                 {
                     self.forget(oldest);
                 }
             }
         }
-        self.sessions
-            .entry(key)
-            .or_insert_with(|| Session {
-                templates: HashMap::new(),
-                init_ms: None,
-                last_seen: now,
-            })
-            .last_seen = now;
+        let tick = self.tick;
+        let s = self.sessions.entry(key).or_insert_with(|| Session {
+            templates: HashMap::new(),
+            init_ms: None,
+            last_seen: now,
+            last_tick: tick,
+        });
+        s.last_seen = now;
+        s.last_tick = tick;
     }
 
     fn forget(&mut self, key: SessionKey) {

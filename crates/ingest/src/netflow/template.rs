@@ -170,9 +170,10 @@ pub(crate) fn ipfix_templates(
         let id = body.u16("IPFIX template id")?;
         let count = usize::from(body.u16("IPFIX field count")?);
         if count == 0 {
-            // Withdrawal: id 2 (or 3 in an options set) withdraws all templates of the set's
-            // kind, which the caller handles by id.
-            if id != 2 && id != 3 {
+            // Withdrawal: the set's own id (2, or 3 in an options set) withdraws all
+            // templates of its kind, which the caller handles by id.
+            let all = if options { 3 } else { 2 };
+            if id != all {
                 check_id(id)?;
             }
             out.push(TemplateRecord::Withdraw(id));

@@ -710,6 +710,8 @@ fn malformed_structures_are_clear_errors() {
     // A variable-length field running past its set.
     let t = set(2, &template(256, &[(82, 0xffff)]));
     assert!(err(&mut c, &ipfix_packet(0, &[t, set(256, &[9, b'a'])])).contains("data record field"));
+    // "Withdraw all options templates" inside a template set.
+    assert!(err(&mut c, &ipfix_packet(0, &[set(2, &[0, 3, 0, 0])])).contains("start at 256"));
     let many: Vec<(u16, u16)> = (0..=MAX_FIELDS as u16).map(|i| (i, 1)).collect();
     assert!(
         err(&mut c, &ipfix_packet(0, &[set(2, &template(256, &many))])).contains("more fields")
@@ -774,4 +776,26 @@ fn the_template_table_is_bounded() {
     }
     assert_eq!(c.template_count(), MAX_TEMPLATES);
     assert_eq!(refused, 1);
+}
+
+#[test]
+fn the_oldest_exporter_makes_room_for_a_new_one() {
+    let mut c = Collector::new();
+    let exporter =
+        |i: usize| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i as u32)), 2055);
+    let t = v9_packet(0, 0, &[set(0, &template(256, &[(8, 4)]))]);
+    for i in 0..=MAX_SESSIONS {
+        c.decode(exporter(i), &t).unwrap();
+    }
+    assert_eq!(c.template_count(), MAX_SESSIONS);
+    let data = v9_packet(0, 0, &[set(256, &[10, 0, 0, 1])]);
+    // The first exporter was forgotten; the newest is known.
+    assert_eq!(c.decode(exporter(0), &data).unwrap().missing_template, 1);
+    assert_eq!(
+        c.decode(exporter(MAX_SESSIONS), &data).unwrap().flows.len(),
+        1
+    );
+    // Data and junk create no sessions.
+    c.decode(exporter(MAX_SESSIONS + 1), &data).unwrap();
+    assert_eq!(c.template_count(), MAX_SESSIONS);
 }
