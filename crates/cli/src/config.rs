@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// after a restart where they stopped.
     #[arg(long)]
     tail: Vec<PathBuf>,
+    /// Receive NetFlow v5/v9 and IPFIX over UDP on this address (tenant: --syslog-tenant).
+    #[arg(long)]
+    netflow: Option<SocketAddr>,
     /// Tenant the syslog listeners' and followed files' events belong to. Default `default`.
     #[arg(long)]
     syslog_tenant: Option<String>,
@@ -70,6 +73,7 @@ struct FileConfig {
     syslog_tls: Option<SocketAddr>,
     syslog_tenant: Option<String>,
     tail: Option<Vec<PathBuf>>,
+    netflow: Option<SocketAddr>,
 }
 
 /// Settings after every source was applied.
@@ -85,6 +89,7 @@ pub struct Settings {
     pub syslog_tls: Option<SocketAddr>,
     pub syslog_tenant: String,
     pub tail: Vec<PathBuf>,
+    pub netflow: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -115,6 +120,11 @@ impl Settings {
                 .map(|p| (p.clone(), self.syslog_tenant.clone()))
                 .collect(),
             initial_events: vec![],
+            netflow: self
+                .netflow
+                .map(|a| (a, self.syslog_tenant.clone()))
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -171,6 +181,7 @@ impl ServeArgs {
             } else {
                 self.tail.clone()
             },
+            netflow: self.netflow.or(file.netflow),
             syslog_tenant: self
                 .syslog_tenant
                 .clone()

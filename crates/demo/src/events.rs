@@ -1,6 +1,6 @@
 //! A day of logs for each demo organisation, as its systems would send them: SSH logins and
 //! a brute-force attempt, sudo, portal access logs with a SQL-injection scanner, firewall
-//! drops, Suricata alerts. Hosts and addresses are the demo ledger's, so search pivots and
+//! drops, Suricata alerts, auditd, MariaDB and PostgreSQL audit lines through syslog. Hosts and addresses are the demo ledger's, so search pivots and
 //! asset enrichment work. Deterministic for a given end time.
 
 use crate::assets::Pick;
@@ -59,6 +59,9 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
         .iter()
         .filter(|a| a.fields.name.contains("-app-") && a.lifecycle.in_use())
         .collect();
+    let db = ledger
+        .iter()
+        .find(|a| a.fields.name.contains("-db-") && a.lifecycle.in_use());
     let firewall = ledger
         .iter()
         .find(|a| a.fields.name.starts_with("sec-ngfw"))
@@ -156,6 +159,36 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
                 pick.next() % 65000,
                 30000 + pick.next() % 30000,
                 pick.of(&[22, 23, 3389, 445, 6379, 1433])
+            ),
+            90..=91 => format!(
+                "<110>{} {} audispd: type=EXECVE msg=audit({}.{:03}:{}): argc=3 a0=\"/usr/bin/curl\" a1=\"-s\" a2=\"http://10.20.0.8/health\"",
+                bsd(t),
+                app.fields.name,
+                t.timestamp(),
+                t.timestamp_subsec_millis(),
+                100_000 + i
+            ),
+            92..=93 => format!(
+                "<110>{} {} mysql-server_auditing: {} {},{},{},{},{},QUERY,gov_service,'SELECT id, status FROM applications WHERE applicant_id = {}',0",
+                bsd(t),
+                db.map_or("db-01", |d| d.fields.name.as_str()),
+                db.map_or("db-01", |d| d.fields.name.as_str()),
+                pick.of(&["app_rw", "app_ro", "report"]),
+                ip(app),
+                200 + pick.next() % 50,
+                pick.next() % 100_000,
+                pick.next() % 1_000_000,
+                pick.next() % 900_000
+            ),
+            94..=95 => format!(
+                "<134>{} {} postgres[{}]: [{}-1] {}@gov_archive LOG:  duration: {}.{:03} ms  statement: SELECT count(*) FROM archive_files WHERE year = 2026",
+                bsd(t),
+                db.map_or("db-02", |d| d.fields.name.as_str()),
+                7000 + pick.next() % 500,
+                1 + pick.next() % 9,
+                pick.of(&["archive", "report"]),
+                pick.next() % 900,
+                pick.next() % 1000
             ),
             _ => format!(
                 "<30>{} {} app[{}]: 业务请求处理完成 接口=/api/v1/items 耗时={}ms 结果=成功",

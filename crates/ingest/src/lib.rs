@@ -4,11 +4,13 @@
 //!
 //! ```text
 //! syslog UDP/TCP ─┐                               ┌─ parse (yunshou-parse)
-//! HTTP /ingest ───┼─► WAL (group commit, fsync) ──┤  enrich (asset ledger)
+//! HTTP /ingest ───┤                               │
+//! NetFlow/IPFIX ──┼─► WAL (group commit, fsync) ──┤  enrich (asset ledger)
 //! files ──────────┘      │ acknowledge            └─ event store (tantivy) ─► checkpoint
 //! ```
 
 pub mod files;
+pub mod netflow;
 pub mod normalise;
 pub mod pipeline;
 pub mod syslog;

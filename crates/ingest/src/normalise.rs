@@ -64,7 +64,7 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
 }
 
 /// Parses one record. `format` is `auto` or a parser family (`json`, `syslog`, `cef`,
-/// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `raw`); a named family
+/// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `netflow`, `raw`); a named family
 /// that does not understand the line leaves it raw rather than guessing.
 pub fn parse(
     line: &str,
@@ -74,7 +74,8 @@ pub fn parse(
     let trimmed = line.trim();
     let parsed = match format {
         "raw" => None,
-        "json" => json::parse(trimmed),
+        // NetFlow/IPFIX lines are the ECS documents the collector made.
+        "json" | "netflow" => json::parse(trimmed),
         "cef" => syslog::cef(trimmed, Map::new()),
         "nginx" | "apache" => access::parse(trimmed),
         "syslog" => syslog::parse(trimmed, now),

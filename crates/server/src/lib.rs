@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub syslog_tls: Vec<(SocketAddr, String)>,
     /// Log files to follow: (path, tenant name).
     pub tail: Vec<(PathBuf, String)>,
+    /// NetFlow v5/v9 and IPFIX collectors over UDP: (address, tenant name).
+    pub netflow: Vec<(SocketAddr, String)>,
     /// Lines to feed the pipeline once at start: (tenant id, lines) — the demo's day of logs.
     pub initial_events: Vec<(String, Vec<String>)>,
 }
@@ -179,6 +181,18 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
             .with_context(|| format!("syslog udp: cannot listen on {addr}"))?;
         println!("syslog udp on {} for tenant {tenant}", sock.local_addr()?);
         tokio::spawn(yunshou_ingest::syslog::serve_udp(
+            sock,
+            id,
+            pipeline.clone(),
+        ));
+    }
+    for (addr, tenant) in &config.netflow {
+        let id = tenant_id(&store, tenant).await?;
+        let sock = tokio::net::UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("netflow: cannot listen on {addr}"))?;
+        println!("netflow on {} for tenant {tenant}", sock.local_addr()?);
+        tokio::spawn(yunshou_ingest::netflow::serve_netflow(
             sock,
             id,
             pipeline.clone(),
