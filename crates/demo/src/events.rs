@@ -1,6 +1,7 @@
 //! A day of logs for each demo organisation, as its systems would send them: SSH logins and
 //! a brute-force attempt, sudo, portal access logs with a SQL-injection scanner, firewall
-//! drops, Suricata alerts, auditd, MariaDB and PostgreSQL audit lines through syslog. Hosts and addresses are the demo ledger's, so search pivots and
+//! drops, Suricata alerts, auditd, MariaDB and PostgreSQL audit lines through syslog, NetFlow
+//! records of the border router. Hosts and addresses are the demo ledger's, so search pivots and
 //! asset enrichment work. Deterministic for a given end time.
 
 use crate::assets::Pick;
@@ -169,7 +170,7 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
                 100_000 + i
             ),
             92..=93 => format!(
-                "<110>{} {} mysql-server_auditing: {} {},{},{},{},{},QUERY,gov_service,'SELECT id, status FROM applications WHERE applicant_id = {}',0",
+                "<110>{} {} mysql-server_auditing: {},{},{},{},{},QUERY,gov_service,'SELECT id, status FROM applications WHERE applicant_id = {}',0",
                 bsd(t),
                 db.map_or("db-01", |d| d.fields.name.as_str()),
                 db.map_or("db-01", |d| d.fields.name.as_str()),
@@ -177,7 +178,6 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
                 ip(app),
                 200 + pick.next() % 50,
                 pick.next() % 100_000,
-                pick.next() % 1_000_000,
                 pick.next() % 900_000
             ),
             94..=95 => format!(
@@ -190,6 +190,18 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
                 pick.next() % 900,
                 pick.next() % 1000
             ),
+            96..=97 => {
+                // What the border router's NetFlow v9 export becomes in the collector.
+                let (src, dst) = (pick.of(&CLIENTS).to_string(), ip(web).to_string());
+                let (bytes, packets) = (2_000 + pick.next() % 400_000, 10 + pick.next() % 300);
+                let sport = 30_000 + pick.next() % 30_000;
+                format!(
+                    r#"{{"@timestamp":"{}","event":{{"dataset":"netflow.v9","kind":"event","category":["network"],"type":["connection"],"start":"{}","end":"{}"}},"source":{{"ip":"{src}","port":{sport},"bytes":{bytes},"packets":{packets}}},"destination":{{"ip":"{dst}","port":443}},"network":{{"transport":"tcp","iana_number":6,"bytes":{bytes},"packets":{packets}}},"observer":{{"ip":"10.0.0.1"}},"netflow":{{"tcp_flags":27,"input_interface":1,"output_interface":2}},"message":"{src}:{sport} -> {dst}:443 tcp {bytes} bytes {packets} packets"}}"#,
+                    t.to_rfc3339(),
+                    (t - Duration::seconds(30)).to_rfc3339(),
+                    t.to_rfc3339(),
+                )
+            }
             _ => format!(
                 "<30>{} {} app[{}]: 业务请求处理完成 接口=/api/v1/items 耗时={}ms 结果=成功",
                 bsd(t),

@@ -123,7 +123,13 @@ pub fn parse(line: &str) -> Option<super::Normalised> {
         }
     }
     map_fields(kind, &fields, &mut d);
-    d.insert("message".into(), summary(kind, &fields).into());
+    let mut message = summary(kind, &fields);
+    if kind == "EXECVE" {
+        if let Some(cmd) = super::get(&d, "process.command_line").and_then(Value::as_str) {
+            message = format!("{message} {cmd}");
+        }
+    }
+    d.insert("message".into(), message.into());
     put(&mut d, "auditd.data", Value::Object(fields));
     Some((Some(ts), d))
 }
@@ -284,6 +290,7 @@ mod tests {
     fn execve_arguments_and_proctitle() {
         let (_, d) = parse(r#"type=EXECVE msg=audit(1764057602.000:90): argc=3 a0="bash" a1="-c" a2=69643B2077686F616D69"#).unwrap();
         assert_eq!(d["process"]["command_line"], "bash -c id; whoami");
+        assert_eq!(d["message"], "EXECVE bash -c id; whoami");
         assert_eq!(d["process"]["args"][2], "id; whoami");
         let (_, d) = parse(
             "type=PROCTITLE msg=audit(1764057602.000:90): proctitle=2F62696E2F7368002D63006964",

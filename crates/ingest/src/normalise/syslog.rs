@@ -76,20 +76,28 @@ fn program_message(
     let (ts, mut doc) = match program {
         "audit" | "audispd" | "audisp-syslog" | "auditd" => super::auditd::parse(msg)?,
         "mysql-server_auditing" | "mariadb-server_auditing" => {
-            (None, super::database::mariadb_audit_fields(msg)?)
+            // `server_audit_syslog_info`, when set, comes first, then a space.
+            let fields = super::database::mariadb_audit_fields(msg).or_else(|| {
+                let (_, rest) = msg.trim_start().split_once(' ')?;
+                super::database::mariadb_audit_fields(rest)
+            })?;
+            (None, fields)
         }
         "postgres" | "postgresql" => {
-            // `[5-1] user=bob,db=gov LOG:  …` or `[5-1] LOG:  …`: the stderr parser wants a
-            // time and pid in front, so give it the header's.
+            // `[5-1] bob@gov LOG:  …`, `[5-1] user=bob,db=gov LOG:  …` or `[5-1] LOG:  …`:
+            // the stderr parser wants a time and pid in front, so give it the header's.
             let body = msg
                 .trim_start_matches(|c: char| {
                     c == '[' || c.is_ascii_digit() || c == '-' || c == ']'
                 })
                 .trim_start();
-            let body = body
-                .split_once(' ')
-                .filter(|(w, _)| w.contains('=') || w.contains('@'))
-                .map_or(body, |(_, r)| r);
+            let body = match body.split_once(' ') {
+                Some((w, rest)) if w.starts_with("user=") => {
+                    let kv = |k: &str| w.split(',').find_map(|p| p.strip_prefix(k)).unwrap_or("");
+                    format!("{}@{} {rest}", kv("user="), kv("db="))
+                }
+                _ => body.to_string(),
+            };
             let pid = header
                 .get("process")
                 .and_then(|p| p.get("pid"))
@@ -488,6 +496,28 @@ mod tests {
         );
         assert_eq!(d["log"]["syslog"]["facility"]["name"], "auth");
         assert_eq!(d["log"]["syslog"]["severity"]["name"], "informational");
+    }
+
+    #[test]
+    fn programs_logging_records_of_their_own() {
+        let (ts, d) = parse("<134>Nov 25 09:37:44 db-02 postgres[7094]: [3-1] archive@gov_archive LOG:  statement: SELECT 1", now()).unwrap();
+        assert!(ts.is_some());
+        assert_eq!(d["event"]["dataset"], "postgresql.log");
+        assert_eq!(d["user"]["name"], "archive");
+        assert_eq!(d["process"]["pid"], 7094);
+        assert_eq!(d["host"]["hostname"], "db-02");
+        let (_, d) = parse("<134>Nov 25 09:37:44 db-02 postgres[7]: [3-1] user=bob,db=gov FATAL:  password authentication failed for user \"bob\"", now()).unwrap();
+        assert_eq!(d["event"]["outcome"], "failure");
+        assert_eq!(d["postgresql"]["log"]["database"], "gov");
+        let (_, d) = parse("<110>Nov 25 09:37:44 db-01 mysql-server_auditing:  db-01,app_rw,10.20.3.4,201,5,QUERY,gov,'SELECT 1',0", now()).unwrap();
+        assert_eq!(d["event"]["dataset"], "mysql.audit");
+        assert_eq!(d["mysql"]["audit"]["query"], "SELECT 1");
+        let (_, d) = parse("<110>Nov 25 09:37:44 db-01 mysql-server_auditing: prod-gov db-01,app_rw,10.20.3.4,201,5,CONNECT,gov,,0", now()).unwrap();
+        assert_eq!(d["event"]["action"], "connect");
+        let (_, d) = parse("<110>Nov 25 09:37:44 app-01 audispd: type=USER_CMD msg=audit(1764063464.100:77): pid=1 uid=0 msg='cwd=\"/root\" cmd=\"id\" res=success'", now()).unwrap();
+        assert_eq!(d["event"]["dataset"], "auditd.log");
+        assert_eq!(d["process"]["command_line"], "id");
+        assert_eq!(d["host"]["hostname"], "app-01");
     }
 
     #[test]
