@@ -170,9 +170,15 @@ impl EventStore {
         let index = if exists {
             Index::open(mmap)?
         } else {
+            // Events are read a page at a time and kept for months: bigger blocks at a
+            // higher zstd level trade a little read time for much less disk.
             let settings = IndexSettings {
-                docstore_compression: tantivy::store::Compressor::Zstd(Default::default()),
-                docstore_blocksize: 64 * 1024,
+                docstore_compression: tantivy::store::Compressor::Zstd(
+                    tantivy::store::ZstdCompressor {
+                        compression_level: Some(9),
+                    },
+                ),
+                docstore_blocksize: 256 * 1024,
                 ..Default::default()
             };
             Index::builder()

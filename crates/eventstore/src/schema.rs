@@ -149,11 +149,14 @@ pub fn document(fields: &Fields, e: &NewEvent) -> TantivyDocument {
     if let Some(m) = message {
         d.add_text(fields.message, m);
     }
-    // Every field but the message and the original, which the full-text field covers.
+    // Every field but the message and the original, which the full-text field covers, and
+    // the arrival time: unique per event, it would grow the term dictionary and the columns
+    // by one entry per event for a field nobody filters on (it stays in the stored event).
     let mut rest = e.doc.clone();
     rest.remove("message");
     if let Some(serde_json::Value::Object(ev)) = rest.get_mut("event") {
         ev.remove("original");
+        ev.remove("ingested");
     }
     let rest: serde_json::Value = rest.into();
     d.add_object(
