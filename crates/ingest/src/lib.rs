@@ -8,6 +8,7 @@
 //! files ──────────┘      │ acknowledge            └─ event store (tantivy) ─► checkpoint
 //! ```
 
+pub mod evtx;
 pub mod files;
 pub mod normalise;
 pub mod pipeline;

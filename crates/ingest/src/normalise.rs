@@ -1,7 +1,7 @@
 //! The pipeline's parsing step: a raw record becomes an ECS document.
 //!
-//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE and Zeek recognised
-//! by their fields), `CEF:` ArcSight CEF, `<` a syslog priority, then the syslog timestamp
+//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE, Zeek and Windows
+//! events — EVTX, winlogbeat, NXLog — recognised by their fields), `CEF:` ArcSight CEF, `<` a syslog priority, then the syslog timestamp
 //! shapes; a syslog message body goes on to the program parsers (sshd, sudo, su, pam,
 //! iptables/nftables). A line nothing understands is kept as a `raw` event.
 
@@ -9,6 +9,7 @@ mod access;
 mod auth;
 mod json;
 mod syslog;
+mod windows;
 
 use crate::{Normaliser, RawRecord};
 use chrono::{DateTime, Utc};
@@ -58,7 +59,7 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
 }
 
 /// Parses one record. `format` is `auto` or a dataset family (`json`, `syslog`, `cef`,
-/// `nginx`, `apache`, `raw`).
+/// `nginx`, `apache`, `winlog` or its alias `evtx`, `raw`).
 pub fn parse(
     line: &str,
     format: &str,
@@ -70,6 +71,8 @@ pub fn parse(
         "json" => json::parse(trimmed),
         "cef" => syslog::cef(trimmed, Map::new()),
         "nginx" | "apache" => access::parse(trimmed),
+        // JSON that is not a Windows event after all is still worth its fields.
+        "winlog" | "evtx" => windows::parse(trimmed).or_else(|| json::parse(trimmed)),
         _ => {
             if trimmed.starts_with('{') {
                 json::parse(trimmed)
