@@ -9,6 +9,7 @@
 //! files ──────────┘      │ acknowledge            └─ event store (tantivy) ─► checkpoint
 //! ```
 
+pub mod evtx;
 pub mod files;
 pub mod netflow;
 pub mod normalise;

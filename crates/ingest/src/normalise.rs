@@ -1,12 +1,12 @@
 //! The pipeline's parsing step: a raw record becomes an ECS document.
 //!
-//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE, Zeek, MySQL audit
-//! and PostgreSQL `jsonlog` recognised by their fields), `CEF:` ArcSight CEF, `type=`/`node=`
-//! auditd, `<` a syslog priority, then the syslog timestamp shapes; a syslog message body goes
-//! on to the program parsers (sshd, sudo, su, pam, auditd, MariaDB audit, PostgreSQL,
-//! iptables/nftables). Lines that start with a date are tried as web access/error logs,
-//! MariaDB `server_audit`, PostgreSQL and OpenStack logs. A line nothing understands is kept
-//! as a `raw` event.
+//! Detection is by cheap first-character checks: `{` JSON (Suricata EVE, Zeek, MySQL audit,
+//! PostgreSQL `jsonlog` and Windows events — EVTX, winlogbeat, NXLog — recognised by their
+//! fields), `CEF:` ArcSight CEF, `type=`/`node=` auditd, `<` a syslog priority, then the
+//! syslog timestamp shapes; a syslog message body goes on to the program parsers (sshd, sudo,
+//! su, pam, auditd, MariaDB audit, PostgreSQL, iptables/nftables). Lines that start with a
+//! date are tried as web access/error logs, MariaDB `server_audit`, PostgreSQL and OpenStack
+//! logs. A line nothing understands is kept as a `raw` event.
 
 mod access;
 mod auditd;
@@ -15,6 +15,7 @@ mod database;
 mod json;
 mod openstack;
 mod syslog;
+mod windows;
 
 use crate::{Normaliser, RawRecord};
 use chrono::{DateTime, Utc};
@@ -64,8 +65,9 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
 }
 
 /// Parses one record. `format` is `auto` or a parser family (`json`, `syslog`, `cef`,
-/// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `netflow`, `raw`); a named family
-/// that does not understand the line leaves it raw rather than guessing.
+/// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `netflow`, `winlog` or its
+/// alias `evtx`, `raw`); a named family that does not understand the line leaves it raw
+/// rather than guessing.
 pub fn parse(
     line: &str,
     format: &str,
@@ -85,6 +87,8 @@ pub fn parse(
         }
         "postgresql" => database::postgres_stderr(trimmed).or_else(|| json::parse(trimmed)),
         "openstack" => openstack::parse(trimmed),
+        // JSON that is not a Windows event after all is still worth its fields.
+        "winlog" | "evtx" => windows::parse(trimmed).or_else(|| json::parse(trimmed)),
         _ => {
             if trimmed.starts_with('{') {
                 json::parse(trimmed)

@@ -1,5 +1,5 @@
 //! JSON events: generic documents, Suricata EVE and Zeek logs; MySQL audit and PostgreSQL
-//! `jsonlog` are handed to [`super::database`].
+//! `jsonlog` are handed to [`super::database`], Windows events to [`super::windows`].
 
 use super::{push, put};
 use chrono::{DateTime, Utc};
@@ -43,6 +43,9 @@ pub fn parse(line: &str) -> Option<super::Normalised> {
     }
     if doc.contains_key("id.orig_h") || doc.get("id").is_some_and(|v| v.get("orig_h").is_some()) {
         return Some((ts, zeek(doc)));
+    }
+    if let Some(w) = super::windows::normalise(&doc) {
+        return Some(w);
     }
     let mut doc = doc;
     doc.remove("@timestamp");
