@@ -184,3 +184,38 @@ async fn evtx_files_are_ingested_replayed_and_searchable() {
         "Tool:Win32/EICAR_Test_File"
     );
 }
+
+#[test]
+fn a_damaged_record_is_named_in_the_summary_and_the_rest_ingested() {
+    let mut bytes = std::fs::read(fixture(ANYDESK)).unwrap();
+    // The third record (after the 4 KiB file header and 512-byte chunk header, records
+    // chained by their sizes) gets its binary XML overwritten.
+    let mut at = 4096 + 512;
+    for _ in 0..2 {
+        at += u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    assert_eq!(&bytes[at..at + 4], b"**\0\0");
+    bytes[at + 24..at + 32].fill(0xff);
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.evtx");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let data = dir.path().join("data");
+    let (code, out, err) = cli(
+        &[
+            "ingest",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--tenant",
+            "default",
+            damaged.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("4 events ingested into default"), "{out}");
+    assert!(
+        out.contains("1 EVTX record could not be read and was not taken:")
+            && out.contains(&format!("{}: record 3: ", damaged.display())),
+        "{out}"
+    );
+}

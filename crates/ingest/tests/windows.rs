@@ -391,3 +391,29 @@ fn known_events_map_to_ecs() {
     assert!(text(d, "registry.path").starts_with("HK"), "{d:?}");
     assert!(!text(d, "registry.value").is_empty());
 }
+
+#[test]
+fn a_damaged_record_is_reported_in_its_place_and_the_others_still_read() {
+    let src = regression_data().join(
+        "rules/windows/file/file_event/file_event_win_anydesk_artefact/0b9ad457-2554-44c1-82c2-d56a99c42377.evtx",
+    );
+    let mut bytes = std::fs::read(&src).unwrap();
+    // Records follow the 4 KiB file header and the 512-byte chunk header, each starting with
+    // `**\0\0` and its size; the third record's binary XML is overwritten.
+    let mut at = 4096 + 512;
+    for _ in 0..2 {
+        assert_eq!(&bytes[at..at + 4], b"**\0\0");
+        at += u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    assert_eq!(&bytes[at..at + 4], b"**\0\0");
+    bytes[at + 24..at + 32].fill(0xff);
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("damaged.evtx");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let records = yunshou_ingest::evtx::read(&damaged).unwrap();
+    assert_eq!(records.len(), 5);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.is_err(), i == 2, "record {}: {r:?}", i + 1);
+    }
+    assert!(!records[2].as_ref().unwrap_err().is_empty());
+}
