@@ -38,36 +38,104 @@ struct Line {
     windows: bool,
 }
 
-/// The events of all files, and the EVTX records that could not be read (file, record
-/// number, reason): those are reported, never dropped in silence.
-fn lines(files: &[PathBuf]) -> Result<(Vec<Line>, Vec<String>)> {
-    let (mut out, mut broken) = (Vec::new(), Vec::new());
-    for f in files {
-        if yunshou_ingest::evtx::is_evtx(f) {
-            let records = yunshou_ingest::evtx::read(f).map_err(anyhow::Error::msg)?;
-            for (i, r) in records.into_iter().enumerate() {
-                match r {
-                    Ok(text) => out.push(Line {
-                        text,
-                        windows: true,
-                    }),
-                    Err(e) => broken.push(format!("{}: record {}: {e}", f.display(), i + 1)),
-                }
-            }
-            continue;
+/// The files' events, read as they are sent: text files line by line, `.evtx` files record by
+/// record (one EVTX file's records are held at a time). EVTX records that cannot be read are
+/// collected in `broken` (file, record number, reason): reported, never dropped in silence.
+struct Events {
+    files: std::collections::VecDeque<PathBuf>,
+    current: Option<Source>,
+    broken: Vec<String>,
+    /// Bytes of the input consumed, for the progress bar.
+    done_bytes: u64,
+}
+
+enum Source {
+    Text(PathBuf, std::io::Lines<std::io::BufReader<std::fs::File>>),
+    Evtx(
+        PathBuf,
+        std::vec::IntoIter<Result<String, String>>,
+        usize,
+        u64,
+    ),
+}
+
+impl Events {
+    /// Checks every file can be opened before anything is sent; returns the reader and the
+    /// total size in bytes.
+    fn open(files: &[PathBuf]) -> Result<(Events, u64)> {
+        let mut total = 0;
+        for f in files {
+            total += std::fs::metadata(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .len();
         }
-        let file = std::fs::File::open(f).with_context(|| format!("reading {}", f.display()))?;
-        for line in std::io::BufReader::new(file).lines() {
-            let line = line.with_context(|| format!("reading {}", f.display()))?;
-            if !line.trim().is_empty() {
-                out.push(Line {
-                    text: line,
-                    windows: false,
-                });
-            }
-        }
+        Ok((
+            Events {
+                files: files.iter().cloned().collect(),
+                current: None,
+                broken: vec![],
+                done_bytes: 0,
+            },
+            total,
+        ))
     }
-    Ok((out, broken))
+
+    /// Up to `n` events; empty when all files are read.
+    fn chunk(&mut self, n: usize) -> Result<Vec<Line>> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let Some(source) = self.current.as_mut() else {
+                let Some(f) = self.files.pop_front() else {
+                    break;
+                };
+                self.current = Some(if yunshou_ingest::evtx::is_evtx(&f) {
+                    let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+                    let records = yunshou_ingest::evtx::read(&f).map_err(anyhow::Error::msg)?;
+                    Source::Evtx(f, records.into_iter(), 0, size)
+                } else {
+                    let file = std::fs::File::open(&f)
+                        .with_context(|| format!("reading {}", f.display()))?;
+                    Source::Text(f, std::io::BufReader::new(file).lines())
+                });
+                continue;
+            };
+            match source {
+                Source::Text(f, lines) => match lines.next() {
+                    Some(line) => {
+                        let line = line.with_context(|| format!("reading {}", f.display()))?;
+                        self.done_bytes += line.len() as u64 + 1;
+                        if !line.trim().is_empty() {
+                            out.push(Line {
+                                text: line,
+                                windows: false,
+                            });
+                        }
+                    }
+                    None => self.current = None,
+                },
+                Source::Evtx(f, records, i, size) => match records.next() {
+                    Some(r) => {
+                        *i += 1;
+                        match r {
+                            Ok(text) => out.push(Line {
+                                text,
+                                windows: true,
+                            }),
+                            Err(e) => {
+                                self.broken
+                                    .push(format!("{}: record {}: {e}", f.display(), *i))
+                            }
+                        }
+                    }
+                    None => {
+                        self.done_bytes += *size;
+                        self.current = None;
+                    }
+                },
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Ends a summary with the records left out; exit status 1 when there are any, so a script
@@ -95,7 +163,7 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         .operator_scope(&args.tenant)
         .await
         .with_context(|| format!("no tenant named `{}`", args.tenant))?;
-    let (all, broken) = lines(&args.files)?;
+    let (mut events, total_bytes) = Events::open(&args.files)?;
     let pipeline = Pipeline::start(
         &args.dir.data_dir,
         Arc::new(yunshou_ingest::normalise::Parsers),
@@ -103,15 +171,20 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     )
     .context("opening the event store (is a server running on this data directory?)")?;
     let pb = bar(
-        all.len() as u64,
-        "{bar:40} {pos}/{len} events {per_sec} {eta}",
+        total_bytes,
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
     );
     let started = Instant::now();
-    let mut last = 0;
-    for chunk in all.chunks(1000) {
+    let (mut last, mut count) = (0, 0usize);
+    loop {
+        let chunk = events.chunk(1000)?;
+        if chunk.is_empty() {
+            break;
+        }
+        count += chunk.len();
         let now = chrono::Utc::now().timestamp_micros();
         let batch = chunk
-            .iter()
+            .into_iter()
             .map(|line| RawRecord {
                 tenant: tenant.id.clone(),
                 source: "file".into(),
@@ -122,11 +195,11 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
                 },
                 peer: None,
                 received_us: now,
-                line: line.text.clone(),
+                line: line.text,
             })
             .collect();
         last = pipeline.submit_waiting(batch).await?.1;
-        pb.inc(chunk.len() as u64);
+        pb.set_position(events.done_bytes);
     }
     if !pipeline.wait_indexed(last, Duration::from_secs(600)).await {
         bail!("the events were logged but not yet indexed; they will be on the next start");
@@ -134,11 +207,11 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} events ingested into {} in {secs:.1} s ({:.0} events/s)",
-        all.len(),
+        "{count} events ingested into {} in {secs:.1} s ({:.0} events/s)",
         args.tenant,
-        all.len() as f64 / secs.max(0.001)
+        count as f64 / secs.max(0.001)
     );
+    let broken = events.broken;
     Ok(report_broken(&broken))
 }
 
@@ -165,11 +238,10 @@ pub struct ReplayArgs {
 
 /// Sends files' lines to a receiver.
 pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
-    let (all, broken) = lines(&args.files)?;
-    let all: Vec<String> = all.into_iter().map(|l| l.text).collect();
+    let (mut events, total_bytes) = Events::open(&args.files)?;
     let pb = bar(
-        all.len() as u64,
-        "{bar:40} {pos}/{len} lines {per_sec} {eta}",
+        total_bytes,
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
     );
     let started = Instant::now();
     let pace = |sent: usize| async move {
@@ -181,19 +253,25 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
             }
         }
     };
+    let mut sent = 0usize;
     if let Some(addr) = args.to.strip_prefix("tcp://") {
         let mut sock = tokio::net::TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
-        for (i, chunk) in all.chunks(256).enumerate() {
+        loop {
+            let chunk = events.chunk(256)?;
+            if chunk.is_empty() {
+                break;
+            }
             let mut buf = Vec::new();
-            for l in chunk {
-                buf.extend_from_slice(l.as_bytes());
+            for l in &chunk {
+                buf.extend_from_slice(l.text.as_bytes());
                 buf.push(b'\n');
             }
             sock.write_all(&buf).await?;
-            pb.inc(chunk.len() as u64);
-            pace((i + 1) * 256).await;
+            sent += chunk.len();
+            pb.set_position(events.done_bytes);
+            pace(sent).await;
         }
         sock.shutdown().await?;
     } else if let Some(addr) = args.to.strip_prefix("udp://") {
@@ -201,10 +279,17 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         sock.connect(addr)
             .await
             .with_context(|| format!("udp {addr}"))?;
-        for (i, l) in all.iter().enumerate() {
-            sock.send(l.as_bytes()).await?;
-            pb.inc(1);
-            pace(i + 1).await;
+        loop {
+            let chunk = events.chunk(256)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for l in &chunk {
+                sock.send(l.text.as_bytes()).await?;
+                sent += 1;
+                pace(sent).await;
+            }
+            pb.set_position(events.done_bytes);
         }
     } else if args.to.starts_with("http://") || args.to.starts_with("https://") {
         let token = args
@@ -214,10 +299,14 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
         let client = reqwest::Client::builder()
             .danger_accept_invalid_certs(args.insecure)
             .build()?;
-        for (i, chunk) in all.chunks(500).enumerate() {
+        loop {
+            let chunk = events.chunk(500)?;
+            if chunk.is_empty() {
+                break;
+            }
             let body: String = chunk
                 .iter()
-                .map(|l| serde_json::Value::String(l.clone()).to_string() + "\n")
+                .map(|l| serde_json::Value::String(l.text.clone()).to_string() + "\n")
                 .collect();
             loop {
                 let r = client
@@ -237,8 +326,9 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
                     ),
                 }
             }
-            pb.inc(chunk.len() as u64);
-            pace((i + 1) * 500).await;
+            sent += chunk.len();
+            pb.set_position(events.done_bytes);
+            pace(sent).await;
         }
     } else {
         bail!("--to: tcp://HOST:PORT, udp://HOST:PORT or http(s)://HOST/api/v1/ingest");
@@ -246,9 +336,8 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} lines sent in {secs:.1} s ({:.0} lines/s)",
-        all.len(),
-        all.len() as f64 / secs.max(0.001)
+        "{sent} lines sent in {secs:.1} s ({:.0} lines/s)",
+        sent as f64 / secs.max(0.001)
     );
-    Ok(report_broken(&broken))
+    Ok(report_broken(&events.broken))
 }
