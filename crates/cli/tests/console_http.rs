@@ -4,7 +4,7 @@
 mod support;
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
-use support::{client, Server, ADMIN_PASSWORD};
+use support::{client, urlencode, Server, ADMIN_PASSWORD};
 
 /// A cookie-holding client signed in to the console, and its CSRF token.
 async fn console_session(
@@ -314,16 +314,4 @@ async fn language_switch_only_redirects_locally() {
             .unwrap()
             .starts_with("ys_lang=en"));
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

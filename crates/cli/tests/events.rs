@@ -7,7 +7,9 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{api, cli, client, free_port, Api, Server, ADMIN_PASSWORD, DEMO_PASSWORD};
+use support::{
+    api, cli, client, free_port, wait_total, Api, Server, ADMIN_PASSWORD, DEMO_PASSWORD,
+};
 
 /// Creates an ingest token in the caller's tenant; returns its secret.
 async fn ingest_token(a: &Api<'_>, body: Value) -> String {
@@ -26,38 +28,6 @@ async fn send(server: &Server, token: &str, body: String) -> (StatusCode, Value)
         .unwrap();
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Waits until `q` finds `n` events (the indexer commits twice a second).
-async fn wait_total(a: &Api<'_>, q: &str, n: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let v = a
-            .ok(
-                "GET",
-                &format!("/api/v1/events/search?from=2020-01-01&q={}", urlencode(q)),
-                None,
-            )
-            .await;
-        if v["total"].as_u64() == Some(n) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{q}: {} events, want {n}",
-            v["total"]
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -3,9 +3,8 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use support::{api, cli, Api, Server, ADMIN_PASSWORD};
+use serde_json::json;
+use support::{api, cli, wait_total, Server, ADMIN_PASSWORD};
 
 fn fixture(rel: &str) -> String {
     let p = std::path::Path::new(concat!(
@@ -29,38 +28,6 @@ const WMI: &str = "rules/windows/builtin/wmi/win_wmi_activity_nteventlogfile_cle
 const TASK: &str = "rules/windows/builtin/security/win_security_susp_scheduled_task_delete_or_disable/7595ba94-cf3b-4471-aa03-4f6baa9e5fad.evtx";
 /// Defender 1119.
 const DEFENDER: &str = "rules-emerging-threats/2026/Exploits/RedSun/win_defender_exploit_redsun_tiering_engine_detected_as_eicar/a7c3e5f2-8b1d-4e9a-b6c2-3d7f5e8a9b4c.evtx";
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Waits until `q` finds `n` events; the recorded events are from 2025 and 2026.
-async fn wait_total(a: &Api<'_>, q: &str, n: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let v = a
-            .ok(
-                "GET",
-                &format!("/api/v1/events/search?from=2020-01-01&q={}", urlencode(q)),
-                None,
-            )
-            .await;
-        if v["total"].as_u64() == Some(n) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{q}: {} events, want {n}",
-            v["total"]
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test]
 async fn evtx_files_are_ingested_replayed_and_searchable() {

@@ -316,3 +316,37 @@ pub async fn api<'a>(server: &'a Server, user: &str, password: &str) -> Api<'a> 
         token: login(server, user, password).await,
     }
 }
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Waits until the search `q` (over everything since 2020) finds exactly `n` events: the
+/// indexer commits twice a second.
+pub async fn wait_total(a: &Api<'_>, q: &str, n: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = a
+            .ok(
+                "GET",
+                &format!("/api/v1/events/search?from=2020-01-01&q={}", urlencode(q)),
+                None,
+            )
+            .await;
+        if v["total"].as_u64() == Some(n) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{q}: {} events, want {n}",
+            v["total"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

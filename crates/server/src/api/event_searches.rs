@@ -150,7 +150,8 @@ const CSV_COLUMNS: [&str; 12] = [
     "message",
 ];
 
-fn text_at(event: &serde_json::Value, path: &str) -> String {
+/// A field of an event as text (empty when absent; numbers and arrays as JSON).
+pub(crate) fn text_at(event: &serde_json::Value, path: &str) -> String {
     let mut v = event;
     for p in path.split('.') {
         match v.get(p) {

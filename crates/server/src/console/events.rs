@@ -59,18 +59,7 @@ impl EventsPage {
         short_time(t)
     }
     fn field(&self, h: &SearchHit, path: &str) -> String {
-        let mut v = &h.event;
-        for p in path.split('.') {
-            match v.get(p) {
-                Some(x) => v = x,
-                None => return String::new(),
-            }
-        }
-        match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        }
+        api::text_at(&h.event, path)
     }
     fn pretty(&self, h: &SearchHit) -> String {
         serde_json::to_string_pretty(&h.event).unwrap_or_default()
