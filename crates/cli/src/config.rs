@@ -46,7 +46,8 @@ pub struct ServeArgs {
     #[arg(long)]
     syslog_tls: Option<SocketAddr>,
     /// Follow this log file (repeatable): new lines are ingested, across rotation, resuming
-    /// after a restart where they stopped.
+    /// after a restart where they stopped. `FORMAT:PATH` names the parser
+    /// (`postgresql:/var/log/postgresql/postgresql-15-main.log`); otherwise it is detected.
     #[arg(long)]
     tail: Vec<PathBuf>,
     /// Receive NetFlow v5/v9 and IPFIX over UDP on this address (tenant: --syslog-tenant).

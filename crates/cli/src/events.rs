@@ -20,8 +20,9 @@ pub struct IngestArgs {
     /// Tenant the events belong to.
     #[arg(long)]
     tenant: String,
-    /// Parser for text files (`auto`, `json`, `syslog`, `cef`, `nginx`, `apache`, `winlog`,
-    /// `raw`); `.evtx` records always use `winlog`.
+    /// Parser for text files (`auto`, `json`, `syslog`, `cef`, `nginx`, `apache`, `auditd`,
+    /// `mysql`, `postgresql`, `openstack`, `netflow`, `winlog`, `raw`); `.evtx` records always
+    /// use `winlog`.
     #[arg(long, default_value = "auto")]
     format: String,
     /// Files: text with one event per line, or Windows event logs (`.evtx`).
@@ -163,6 +164,7 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         .operator_scope(&args.tenant)
         .await
         .with_context(|| format!("no tenant named `{}`", args.tenant))?;
+    yunshou_ingest::normalise::check_format(&args.format).map_err(anyhow::Error::msg)?;
     let (mut events, total_bytes) = Events::open(&args.files)?;
     let pipeline = Pipeline::start(
         &args.dir.data_dir,

@@ -563,6 +563,50 @@ async fn tailed_files_follow_rotation_and_resume_after_restart() {
 }
 
 #[tokio::test]
+async fn a_followed_file_or_an_http_batch_can_name_its_parser() {
+    let logs = tempfile::tempdir().unwrap();
+    let pg = logs.path().join("postgresql.log");
+    let kept = logs.path().join("kept.log");
+    std::fs::write(
+        &pg,
+        "2026-11-25 09:19:13.802 UTC [6546] app@gov ERROR:  division by zero marker-pg\n",
+    )
+    .unwrap();
+    // Looks like syslog, but this source is declared raw: stored as it came.
+    std::fs::write(
+        &kept,
+        "Nov 25 08:00:00 web-01 sshd[7]: Accepted password for ops marker-raw\n",
+    )
+    .unwrap();
+    let server = Server::start_with(
+        false,
+        &[
+            "--tail",
+            &format!("postgresql:{}", pg.display()),
+            "--tail",
+            &format!("raw:{}", kept.display()),
+        ],
+    );
+    let a = api(&server, "admin", ADMIN_PASSWORD).await;
+    let v = wait_total(&a, "marker-pg", 1).await;
+    assert_eq!(v["items"][0]["event"]["event"]["dataset"], "postgresql.log");
+    assert_eq!(v["items"][0]["event"]["user"]["name"], "app");
+    let v = wait_total(&a, "marker-raw", 1).await;
+    assert_eq!(v["items"][0]["event"]["event"]["dataset"], "raw");
+    // An unknown parser name is refused, naming the known ones.
+    let token = ingest_token(&a, json!({"name": "formats"})).await;
+    let r = client()
+        .post(server.url("/api/v1/ingest?format=xml"))
+        .bearer_auth(&token)
+        .body("\"x\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("postgresql"));
+}
+
+#[tokio::test]
 async fn impossible_event_times_are_replaced_and_the_indexer_goes_on() {
     // Found by fuzzing the search language: tantivy keeps nanoseconds in an i64, so a year
     // past 2262 used to panic the indexer. Far-future times now take the arrival time.

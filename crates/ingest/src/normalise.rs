@@ -64,6 +64,48 @@ pub(crate) fn get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Val
     yunshou_eventstore::schema::get_path(doc, path)
 }
 
+/// The parser families a source may name instead of `auto`.
+pub const FORMATS: &[&str] = &[
+    "auto",
+    "json",
+    "syslog",
+    "cef",
+    "nginx",
+    "apache",
+    "auditd",
+    "mysql",
+    "mariadb",
+    "postgresql",
+    "openstack",
+    "netflow",
+    "winlog",
+    "evtx",
+    "raw",
+];
+
+/// Checks a source's parser name: `Err` names the known ones.
+pub fn check_format(format: &str) -> Result<(), String> {
+    if FORMATS.contains(&format) {
+        Ok(())
+    } else {
+        Err(format!(
+            "format: `{format}` is not one of {}",
+            FORMATS.join(", ")
+        ))
+    }
+}
+
+/// A followed file given as `[FORMAT:]PATH` (`postgresql:/var/log/postgresql/main.log`);
+/// without a known format prefix the parser is `auto`.
+pub fn split_format(spec: &std::path::Path) -> (String, std::path::PathBuf) {
+    if let Some((prefix, rest)) = spec.to_str().and_then(|s| s.split_once(':')) {
+        if FORMATS.contains(&prefix) && !rest.is_empty() {
+            return (prefix.to_string(), rest.into());
+        }
+    }
+    ("auto".into(), spec.to_path_buf())
+}
+
 /// Parses one record. `format` is `auto` or a parser family (`json`, `syslog`, `cef`,
 /// `nginx`, `apache`, `auditd`, `mysql`, `postgresql`, `openstack`, `netflow`, `winlog` or its
 /// alias `evtx`, `raw`); a named family that does not understand the line leaves it raw
@@ -158,6 +200,22 @@ mod tests {
         ] {
             let _ = parse(junk, "auto", now());
         }
+    }
+
+    #[test]
+    fn formats_are_checked_and_taken_from_tail_specs() {
+        assert!(check_format("postgresql").is_ok());
+        assert!(check_format("xml").unwrap_err().contains("auditd"));
+        let (f, p) = split_format(std::path::Path::new("auditd:/var/log/audit/audit.log"));
+        assert_eq!(
+            (f.as_str(), p.to_str().unwrap()),
+            ("auditd", "/var/log/audit/audit.log")
+        );
+        let (f, p) = split_format(std::path::Path::new("/var/log/c:d.log"));
+        assert_eq!(
+            (f.as_str(), p.to_str().unwrap()),
+            ("auto", "/var/log/c:d.log")
+        );
     }
 
     #[test]

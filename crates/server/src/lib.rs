@@ -163,13 +163,17 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
             ));
         }
     }
-    for (path, tenant) in &config.tail {
+    for (spec, tenant) in &config.tail {
         let id = tenant_id(&store, tenant).await?;
-        println!("following {} for tenant {tenant}", path.display());
+        let (format, path) = yunshou_ingest::normalise::split_format(spec);
+        println!(
+            "following {} ({format}) for tenant {tenant}",
+            path.display()
+        );
         tokio::spawn(yunshou_ingest::files::tail(
-            path.clone(),
+            path,
             id,
-            "auto".into(),
+            format,
             pipeline.clone(),
             config.data_dir.join("tail"),
         ));

@@ -135,6 +135,7 @@ pub async fn ingest(
         )));
     }
     let format = q.format.unwrap_or_else(|| "auto".into());
+    yunshou_ingest::normalise::check_format(&format).map_err(ApiError::bad_request)?;
     let items = records(&body).map_err(ApiError::bad_request)?;
     if items.is_empty() {
         return Err(ApiError::bad_request("body: no records"));
