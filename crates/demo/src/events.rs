@@ -1,7 +1,8 @@
 //! A day of logs for each demo organisation, as its systems would send them: SSH logins and
 //! a brute-force attempt, sudo, portal access logs with a SQL-injection scanner, firewall
 //! drops, Suricata alerts, auditd, MariaDB and PostgreSQL audit lines through syslog, NetFlow
-//! records of the border router. Hosts and addresses are the demo ledger's, so search pivots and
+//! records of the border router, and the brute-forcer's failed logons on the domain controller
+//! as winlogbeat sends them. Hosts and addresses are the demo ledger's, so search pivots and
 //! asset enrichment work. Deterministic for a given end time.
 
 use crate::assets::Pick;
@@ -85,6 +86,14 @@ pub fn day(ledger: &[Asset], seed: u64, end: DateTime<Utc>) -> Vec<String> {
         // The attacks happen in the small hours: brute force 02:00–03:00, scanning 03:00–04:00.
         let hour_of_day = (t - start).num_hours();
         let line = match pick.next() % 100 {
+            // The same brute-forcer tries the domain controller's RDP/SMB logons (winlogbeat).
+            _ if (2..3).contains(&hour_of_day) && i % 6 == 0 => format!(
+                r#"{{"@timestamp":"{}","event":{{"code":"4625"}},"host":{{"name":"ad-dc-01.gov.local"}},"winlog":{{"channel":"Security","event_id":4625,"provider_name":"Microsoft-Windows-Security-Auditing","computer_name":"ad-dc-01.gov.local","record_id":{},"event_data":{{"TargetUserName":"{}","TargetDomainName":"GOV","LogonType":"3","IpAddress":"{BRUTE}","IpPort":"{}","Status":"0xc000006d","SubStatus":"0xc000006a","WorkstationName":"-"}}}},"message":"An account failed to log on."}}"#,
+                t.to_rfc3339(),
+                880_000 + i,
+                pick.of(&["administrator", "admin", "svc_backup", "guest"]),
+                40000 + pick.next() % 20000
+            ),
             _ if (2..3).contains(&hour_of_day) && pick.chance(70) => format!(
                 "<38>{} {} sshd[{}]: Failed password for {}{} from {BRUTE} port {} ssh2",
                 bsd(t),
