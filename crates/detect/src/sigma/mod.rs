@@ -3,6 +3,7 @@
 //! requires. A document that cannot be used is reported with its file and reason.
 
 pub mod condition;
+pub mod matcher;
 
 use condition::Condition;
 use std::path::{Path, PathBuf};
