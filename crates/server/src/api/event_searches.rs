@@ -152,17 +152,13 @@ const CSV_COLUMNS: [&str; 12] = [
 
 /// A field of an event as text (empty when absent; numbers and arrays as JSON).
 pub(crate) fn text_at(event: &serde_json::Value, path: &str) -> String {
-    let mut v = event;
-    for p in path.split('.') {
-        match v.get(p) {
-            Some(x) => v = x,
-            None => return String::new(),
-        }
-    }
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+    let found = event
+        .as_object()
+        .and_then(|doc| yunshou_eventstore::schema::get_path(doc, path));
+    match found {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(other) => other.to_string(),
     }
 }
 
