@@ -76,6 +76,11 @@ impl Role {
                 EventsRead,
                 EventsRawRead,
                 IngestManage,
+                AlertsRead,
+                AlertsManage,
+                RulesRead,
+                RulesManage,
+                IntelManage,
             ],
             Role::Auditor => &[
                 DashboardRead,
@@ -84,12 +89,20 @@ impl Role {
                 AuditExport,
                 AssetsRead,
                 EventsRead,
+                AlertsRead,
+                RulesRead,
             ],
             Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite, AssetsApprove],
-            Role::Analyst | Role::Responder => {
-                &[DashboardRead, AssetsRead, EventsRead, EventsRawRead]
-            }
-            Role::Viewer => &[DashboardRead, AssetsRead],
+            Role::Analyst | Role::Responder => &[
+                DashboardRead,
+                AssetsRead,
+                EventsRead,
+                EventsRawRead,
+                AlertsRead,
+                AlertsManage,
+                RulesRead,
+            ],
+            Role::Viewer => &[DashboardRead, AssetsRead, AlertsRead],
         }
     }
 }
@@ -140,11 +153,21 @@ pub enum Permission {
     EventsRawRead,
     /// Manage ingest tokens and event retention.
     IngestManage,
+    /// Read detection alerts and their triggering events (MO.3.c).
+    AlertsRead,
+    /// Triage alerts: acknowledge, assign, comment, close; manage suppressions.
+    AlertsManage,
+    /// Read the detection rules and test them against events.
+    RulesRead,
+    /// Import rules and enable or disable them for the tenant.
+    RulesManage,
+    /// Import and remove threat-intelligence sources (MO.1.b).
+    IntelManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 18] = [
         Permission::DashboardRead,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -158,6 +181,11 @@ impl Permission {
         Permission::EventsRead,
         Permission::EventsRawRead,
         Permission::IngestManage,
+        Permission::AlertsRead,
+        Permission::AlertsManage,
+        Permission::RulesRead,
+        Permission::RulesManage,
+        Permission::IntelManage,
     ];
 
     /// The token scope a request needs to use this permission.
@@ -169,12 +197,18 @@ impl Permission {
             | Permission::AuditExport
             | Permission::AssetsRead
             | Permission::EventsRead
-            | Permission::EventsRawRead => Scope::Read,
-            Permission::AssetsWrite | Permission::AssetsApprove => Scope::Write,
+            | Permission::EventsRawRead
+            | Permission::AlertsRead
+            | Permission::RulesRead => Scope::Read,
+            Permission::AssetsWrite | Permission::AssetsApprove | Permission::AlertsManage => {
+                Scope::Write
+            }
             Permission::UsersManage
             | Permission::TenantsManage
             | Permission::AssetRulesManage
-            | Permission::IngestManage => Scope::Admin,
+            | Permission::IngestManage
+            | Permission::RulesManage
+            | Permission::IntelManage => Scope::Admin,
         }
     }
 }
