@@ -1,5 +1,18 @@
 //! Known-threat detection for the monitor stage (MO.2.a, MO.3.c): Sigma rules as the
-//! detection language. This first part loads rules — every document of every file, each
-//! failure with its file and reason — and parses their conditions; matching comes next.
+//! detection language.
+//!
+//! - [`sigma`] loads rules, correlation rules and filters (every failure with its file and
+//!   reason) and compiles searches and conditions;
+//! - [`mapping`] ties Sigma's log sources and field names to events;
+//! - [`event`] flattens JSON events into field-id'd values once per event;
+//! - [`engine`] routes each event to the rules that can match it (log source, literal
+//!   prefilter), evaluates them and runs the correlations.
 
+pub mod engine;
+pub mod event;
+pub mod mapping;
 pub mod sigma;
+
+pub use engine::{CorrelationMatch, CorrelationState, Engine, EngineRule};
+pub use event::{FlatEvent, Schema};
+pub use mapping::Mapping;

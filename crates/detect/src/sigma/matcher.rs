@@ -1,47 +1,29 @@
-//! Compiled Sigma searches: each search identifier becomes a matcher over an event's fields,
-//! with the value modifiers applied once at load time. Values compare case-insensitively
-//! unless `cased`; plain values take `*` and `?` wildcards (`\` escapes them).
+//! Compiled Sigma searches: each search identifier becomes a matcher over an event's fields
+//! (by field id), with the value modifiers applied once at load time, and the condition is
+//! resolved to search indices. [`Compiled::necessary`] names the literals a match cannot do
+//! without, which the engine's prefilter looks for before evaluating a rule at all.
 
 use super::condition::{pattern_matches, Condition};
+use super::value::{Ordering, StrOp, Test, TimePart};
 use super::Rule;
+use crate::event::{FieldId, FlatEvent, Kind, Schema};
 use base64::Engine;
-use regex::{Regex, RegexBuilder};
-use serde_json::Value;
+use regex::RegexBuilder;
+use std::collections::HashMap;
 use yaml_rust2::Yaml;
-
-/// How one value is compared.
-#[derive(Debug, Clone)]
-enum Test {
-    /// A regular expression over the whole value (wildcards and plain values become one).
-    Regex(Regex),
-    /// Numeric comparison.
-    Num(Ordering, f64),
-    /// An address in a network.
-    Cidr(ipnet::IpNet),
-    /// The field is present (or absent).
-    Exists(bool),
-    /// The field is absent or null (`field: null`).
-    Null,
-    /// Equal to another field of the same event (`fieldref`).
-    FieldRef(String, bool),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Ordering {
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-}
 
 /// One `field|modifiers: values` line.
 #[derive(Debug, Clone)]
 struct FieldTest {
     /// `None` for keyword searches (any value of the event).
-    field: Option<String>,
-    tests: Vec<Test>,
-    /// `|all`: every value must match, not any.
+    field: Option<FieldId>,
+    /// One entry per listed value: alternatives any of which passes (encodings, `windash`,
+    /// placeholders give several).
+    values: Vec<Vec<Test>>,
+    /// `|all`: every listed value must pass, not any.
     all: bool,
+    /// `|neq`: the line passes when no value does.
+    negate: bool,
 }
 
 /// A search identifier: a map (every line), a list of maps (any map), or keywords.
@@ -51,12 +33,28 @@ enum Search {
     AnyOf(Vec<Search>),
 }
 
+/// A condition with its searches resolved to indices.
+#[derive(Debug, Clone)]
+enum Cond {
+    Search(usize),
+    Any(Vec<usize>),
+    All(Vec<usize>),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+}
+
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    searches: Vec<(String, Search)>,
-    conditions: Vec<Condition>,
+    searches: Vec<Search>,
+    condition: Cond,
+    /// Some search looks at every value of the event (keywords).
+    pub uses_keywords: bool,
 }
+
+/// Placeholder values for `|expand` (`%domain_controllers%` → its values).
+pub type Placeholders = HashMap<String, Vec<String>>;
 
 fn scalar(y: &Yaml) -> Option<Option<String>> {
     match y {
@@ -69,25 +67,9 @@ fn scalar(y: &Yaml) -> Option<Option<String>> {
     }
 }
 
-/// Sigma wildcards to a regex body: `*` any run, `?` one character, `\` escapes.
-fn wildcard_regex(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => {
-                out.push_str(&regex::escape(&chars.next().expect("peeked").to_string()))
-            }
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out
-}
-
-fn utf16(s: &str, big_endian: bool) -> Vec<u8> {
-    s.encode_utf16()
+fn utf16(s: &str, big_endian: bool) -> String {
+    let bytes: Vec<u8> = s
+        .encode_utf16()
         .flat_map(|u| {
             if big_endian {
                 u.to_be_bytes()
@@ -95,7 +77,8 @@ fn utf16(s: &str, big_endian: bool) -> Vec<u8> {
                 u.to_le_bytes()
             }
         })
-        .collect()
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The three encodings of `bytes` at each offset modulo 3, without the edge characters
@@ -118,11 +101,157 @@ fn base64_offsets(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn field_test(key: &str, values: &Yaml) -> Result<FieldTest, String> {
+/// `windash`: the value as written and with each word-leading `-` as `/`, en, em and
+/// horizontal-bar dashes.
+fn windash(text: &str) -> Vec<String> {
+    let mut out = vec![text.to_string()];
+    for dash in ['/', '–', '—', '―'] {
+        out.push(
+            text.split(' ')
+                .map(|w| match w.strip_prefix('-') {
+                    Some(rest) => format!("{dash}{rest}"),
+                    None => w.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    out
+}
+
+/// Replaces `%name%` placeholders with each configured value (the cross product).
+fn expand(text: &str, placeholders: &Placeholders) -> Result<Vec<String>, String> {
+    let Some(start) = text.find('%') else {
+        return Ok(vec![text.to_string()]);
+    };
+    let Some(len) = text[start + 1..].find('%') else {
+        return Ok(vec![text.to_string()]);
+    };
+    let name = &text[start + 1..start + 1 + len];
+    let values = placeholders.get(name).ok_or_else(|| {
+        format!("placeholder `%{name}%` has no values (configure it in the mapping's `placeholders`)")
+    })?;
+    let rest = expand(&text[start + len + 2..], placeholders)?;
+    Ok(values
+        .iter()
+        .flat_map(|v| rest.iter().map(move |r| format!("{}{v}{r}", &text[..start])))
+        .collect())
+}
+
+#[derive(Default)]
+struct Modifiers<'a> {
+    all: bool,
+    cased: bool,
+    contains: bool,
+    starts: bool,
+    ends: bool,
+    re: bool,
+    re_flags: (bool, bool, bool),
+    encode: Vec<&'a str>,
+    compare: Option<Ordering>,
+    time: Option<TimePart>,
+    cidr: bool,
+    exists: bool,
+    fieldref: bool,
+    neq: bool,
+    expand: bool,
+}
+
+fn modifiers<'a>(key: &str, mods: &[&'a str]) -> Result<Modifiers<'a>, String> {
+    let mut m = Modifiers::default();
+    for name in mods {
+        match *name {
+            "contains" => m.contains = true,
+            "startswith" => m.starts = true,
+            "endswith" => m.ends = true,
+            "all" => m.all = true,
+            "cased" => m.cased = true,
+            "re" => m.re = true,
+            "i" => m.re_flags.0 = true,
+            "m" => m.re_flags.1 = true,
+            "s" => m.re_flags.2 = true,
+            "base64" | "base64offset" | "utf16" | "utf16le" | "utf16be" | "wide" | "windash" => {
+                m.encode.push(name)
+            }
+            "gt" => m.compare = Some(Ordering::Gt),
+            "gte" => m.compare = Some(Ordering::Gte),
+            "lt" => m.compare = Some(Ordering::Lt),
+            "lte" => m.compare = Some(Ordering::Lte),
+            "minute" => m.time = Some(TimePart::Minute),
+            "hour" => m.time = Some(TimePart::Hour),
+            "day" => m.time = Some(TimePart::Day),
+            "week" => m.time = Some(TimePart::Week),
+            "month" => m.time = Some(TimePart::Month),
+            "year" => m.time = Some(TimePart::Year),
+            "cidr" => m.cidr = true,
+            "exists" => m.exists = true,
+            "fieldref" => m.fieldref = true,
+            "neq" => m.neq = true,
+            "expand" => m.expand = true,
+            other => return Err(format!("`{key}`: unknown modifier `{other}`")),
+        }
+    }
+    Ok(m)
+}
+
+fn string_tests(
+    key: &str,
+    v: &str,
+    m: &Modifiers,
+    placeholders: &Placeholders,
+) -> Result<Vec<Test>, String> {
+    let texts = if m.expand {
+        expand(v, placeholders).map_err(|e| format!("`{key}`: {e}"))?
+    } else {
+        vec![v.to_string()]
+    };
+    // Encodings turn one value into alternatives; encoded text is literal, not wildcards.
+    let mut variants: Vec<(String, bool)> = texts.into_iter().map(|t| (t, true)).collect();
+    for e in &m.encode {
+        variants = variants
+            .into_iter()
+            .flat_map(|(text, wild)| -> Vec<(String, bool)> {
+                match *e {
+                    "windash" => windash(&text).into_iter().map(|t| (t, wild)).collect(),
+                    "utf16" | "utf16le" | "wide" => vec![(utf16(&text, false), false)],
+                    "utf16be" => vec![(utf16(&text, true), false)],
+                    "base64" => vec![(
+                        base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+                        false,
+                    )],
+                    _ => base64_offsets(text.as_bytes())
+                        .into_iter()
+                        .map(|t| (t, false))
+                        .collect(),
+                }
+            })
+            .collect();
+    }
+    let encoded = !m.encode.iter().all(|e| *e == "windash");
+    let cased = m.cased || encoded;
+    Ok(variants
+        .into_iter()
+        .map(|(text, wild)| {
+            let text = if cased { text } else { text.to_lowercase() };
+            Test::Str {
+                op: StrOp::new(&text, wild, m.contains, m.starts, m.ends),
+                cased,
+            }
+        })
+        .collect())
+}
+
+fn field_test(
+    key: &str,
+    values: &Yaml,
+    schema: &mut Schema,
+    placeholders: &Placeholders,
+) -> Result<FieldTest, String> {
     let mut parts = key.split('|');
-    let field = parts.next().unwrap_or_default();
-    let field = (!field.is_empty()).then(|| field.to_string());
+    let name = parts.next().unwrap_or_default();
+    let field = (!name.is_empty()).then(|| schema.field(name));
     let mods: Vec<&str> = parts.collect();
+    let mut m = modifiers(key, &mods)?;
     let raw: Vec<Option<String>> = match values {
         Yaml::Array(a) => a
             .iter()
@@ -130,160 +259,74 @@ fn field_test(key: &str, values: &Yaml) -> Result<FieldTest, String> {
             .collect::<Result<_, _>>()?,
         v => vec![scalar(v).ok_or_else(|| format!("`{key}`: the value is not a scalar"))?],
     };
-    let mut all = false;
-    let mut cased = false;
-    let (mut contains, mut starts, mut ends, mut re) = (false, false, false, false);
-    let mut re_flags = (false, false, false);
-    let mut encode: Vec<&str> = vec![];
-    let mut compare = None;
-    let mut cidr = false;
-    let mut exists = false;
-    let mut fieldref = false;
-    for m in &mods {
-        match *m {
-            "contains" => contains = true,
-            "startswith" => starts = true,
-            "endswith" => ends = true,
-            "all" => all = true,
-            "cased" => cased = true,
-            "re" => re = true,
-            "i" => re_flags.0 = true,
-            "m" => re_flags.1 = true,
-            "s" => re_flags.2 = true,
-            "base64" | "base64offset" | "utf16" | "utf16le" | "utf16be" | "wide" | "windash" => {
-                encode.push(m)
-            }
-            "gt" => compare = Some(Ordering::Gt),
-            "gte" => compare = Some(Ordering::Gte),
-            "lt" => compare = Some(Ordering::Lt),
-            "lte" => compare = Some(Ordering::Lte),
-            "cidr" => cidr = true,
-            "exists" => exists = true,
-            "fieldref" => fieldref = true,
-            other => return Err(format!("`{key}`: modifier `{other}` is not supported yet")),
+    // Keywords are found anywhere in a value (full-text search), not as whole values.
+    if field.is_none() {
+        if m.exists || m.fieldref || m.neq {
+            return Err(format!("`{key}`: a keyword search cannot use this modifier"));
+        }
+        if !(m.starts || m.ends || m.re) {
+            m.contains = true;
         }
     }
-    // Keywords are found anywhere in a value (full-text search), not as whole values.
-    if field.is_none() && !(starts || ends || re) {
-        contains = true;
-    }
-    let mut tests = vec![];
+    let mut groups = vec![];
     for v in raw {
         let Some(v) = v else {
-            tests.push(Test::Null);
+            groups.push(vec![Test::Null]);
             continue;
         };
-        if exists {
-            tests.push(Test::Exists(v.eq_ignore_ascii_case("true")));
-            continue;
-        }
-        if fieldref {
-            tests.push(Test::FieldRef(v, cased));
-            continue;
-        }
-        if let Some(o) = compare {
+        let test = if m.exists {
+            match v.to_ascii_lowercase().as_str() {
+                "true" => Test::Exists(true),
+                "false" => Test::Exists(false),
+                _ => return Err(format!("`{key}`: `exists` takes true or false, not `{v}`")),
+            }
+        } else if m.fieldref {
+            Test::FieldRef(schema.field(&v), m.cased)
+        } else if let Some(o) = m.compare {
             let n = v
+                .trim()
                 .parse::<f64>()
                 .map_err(|_| format!("`{key}`: `{v}` is not a number"))?;
-            tests.push(Test::Num(o, n));
-            continue;
-        }
-        if cidr {
-            let net = v
-                .parse::<ipnet::IpNet>()
-                .map_err(|e| format!("`{key}`: `{v}`: {e}"))?;
-            tests.push(Test::Cidr(net));
-            continue;
-        }
-        if re {
+            Test::Num(o, n)
+        } else if let Some(part) = m.time {
+            let n = v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| format!("`{key}`: `{v}` is not a whole number"))?;
+            Test::Time(part, n)
+        } else if m.cidr {
+            Test::Cidr(
+                v.trim()
+                    .parse::<ipnet::IpNet>()
+                    .map_err(|e| format!("`{key}`: `{v}`: {e}"))?,
+            )
+        } else if m.re {
             let r = RegexBuilder::new(&v)
-                .case_insensitive(re_flags.0)
-                .multi_line(re_flags.1)
-                .dot_matches_new_line(re_flags.2)
+                .case_insensitive(m.re_flags.0)
+                .multi_line(m.re_flags.1)
+                .dot_matches_new_line(m.re_flags.2)
+                .size_limit(1 << 22)
                 .build()
                 .map_err(|e| format!("`{key}`: regular expression: {e}"))?;
-            tests.push(Test::Regex(r));
-            continue;
-        }
-        // Encodings turn one value into alternatives (literal text, not wildcards).
-        let mut variants: Vec<(String, bool)> = vec![(v.clone(), true)];
-        for e in &encode {
-            variants = variants
-                .into_iter()
-                .flat_map(|(text, wild)| -> Vec<(String, bool)> {
-                    match *e {
-                        "windash" => {
-                            let mut out = vec![(text.clone(), wild)];
-                            for dash in ['/', '–', '—', '―'] {
-                                out.push((
-                                    text.split(' ')
-                                        .map(|w| match w.strip_prefix('-') {
-                                            Some(rest) => format!("{dash}{rest}"),
-                                            None => w.to_string(),
-                                        })
-                                        .collect::<Vec<_>>()
-                                        .join(" "),
-                                    wild,
-                                ));
-                            }
-                            out
-                        }
-                        "utf16" | "utf16le" | "wide" => vec![(
-                            String::from_utf8_lossy(&utf16(&text, false)).into_owned(),
-                            false,
-                        )],
-                        "utf16be" => vec![(
-                            String::from_utf8_lossy(&utf16(&text, true)).into_owned(),
-                            false,
-                        )],
-                        "base64" => vec![(
-                            base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
-                            false,
-                        )],
-                        _ => base64_offsets(text.as_bytes())
-                            .into_iter()
-                            .map(|t| (t, false))
-                            .collect(),
-                    }
-                })
-                .collect();
-        }
-        let encoded = !encode.iter().all(|e| *e == "windash");
-        let case_insensitive = !cased && !encoded;
-        let bodies: Vec<String> = variants
-            .into_iter()
-            .map(|(t, wild)| {
-                if wild {
-                    wildcard_regex(&t)
-                } else {
-                    regex::escape(&t)
-                }
-            })
-            .collect();
-        let body = format!("(?:{})", bodies.join("|"));
-        let pattern = match (contains, starts, ends) {
-            (true, _, _) => format!("^(?s:.*){body}"),
-            (_, true, _) => format!("^{body}"),
-            (_, _, true) => format!("{body}$"),
-            _ => format!("^{body}$"),
-        };
-        let pattern = if contains {
-            pattern
+            Test::Regex(r)
         } else {
-            format!("(?s){pattern}")
+            groups.push(string_tests(key, &v, &m, placeholders)?);
+            continue;
         };
-        let r = RegexBuilder::new(&pattern)
-            .case_insensitive(case_insensitive)
-            .dot_matches_new_line(true)
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| format!("`{key}`: {e}"))?;
-        tests.push(Test::Regex(r));
+        groups.push(vec![test]);
     }
-    Ok(FieldTest { field, tests, all })
+    if groups.is_empty() {
+        return Err(format!("`{key}`: an empty list of values"));
+    }
+    Ok(FieldTest {
+        field,
+        values: groups,
+        all: m.all,
+        negate: m.neq,
+    })
 }
 
-fn search(y: &Yaml) -> Result<Search, String> {
+fn search(y: &Yaml, schema: &mut Schema, placeholders: &Placeholders) -> Result<Search, String> {
     match y {
         Yaml::Hash(h) => {
             let mut lines = vec![];
@@ -293,157 +336,208 @@ fn search(y: &Yaml) -> Result<Search, String> {
                     .map(str::to_string)
                     .or_else(|| scalar(k).flatten())
                     .ok_or("a search key is not text")?;
-                lines.push(field_test(&key, v)?);
+                lines.push(field_test(&key, v, schema, placeholders)?);
             }
             Ok(Search::AllOf(lines))
         }
         Yaml::Array(items) if items.iter().all(|i| i.as_hash().is_some()) => Ok(Search::AnyOf(
-            items.iter().map(search).collect::<Result<_, _>>()?,
+            items
+                .iter()
+                .map(|i| search(i, schema, placeholders))
+                .collect::<Result<_, _>>()?,
         )),
         // A list of keywords, or a single one: any value anywhere in the event.
-        other => Ok(Search::AllOf(vec![field_test("", other)?])),
+        other => Ok(Search::AllOf(vec![field_test(
+            "",
+            other,
+            schema,
+            placeholders,
+        )?])),
     }
 }
 
-/// Compiles a loaded rule; an unsupported modifier or bad value is an error naming it.
-pub fn compile(rule: &Rule) -> Result<Compiled, String> {
-    let searches = rule
+fn resolve(c: &Condition, names: &[String]) -> Cond {
+    let matching = |p: &str| -> Vec<usize> {
+        names
+            .iter()
+            .enumerate()
+            // `them` leaves out identifiers starting with `_` (Sigma's convention).
+            .filter(|(_, n)| pattern_matches(p, n) && !(p == "*" && n.starts_with('_')))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    match c {
+        Condition::Ref(n) => Cond::Search(names.iter().position(|x| x == n).unwrap_or(usize::MAX)),
+        Condition::OneOf(p) => Cond::Any(matching(p)),
+        Condition::AllOf(p) => Cond::All(matching(p)),
+        Condition::Not(c) => Cond::Not(Box::new(resolve(c, names))),
+        Condition::And(v) => Cond::And(v.iter().map(|c| resolve(c, names)).collect()),
+        Condition::Or(v) => Cond::Or(v.iter().map(|c| resolve(c, names)).collect()),
+    }
+}
+
+/// Compiles a loaded rule, registering the fields it reads in `schema`; an unknown modifier
+/// or a bad value is an error naming it.
+pub fn compile_with(
+    rule: &Rule,
+    schema: &mut Schema,
+    placeholders: &Placeholders,
+) -> Result<Compiled, String> {
+    let names: Vec<String> = rule.searches.iter().map(|(n, _)| n.clone()).collect();
+    let searches: Vec<Search> = rule
         .searches
         .iter()
-        .map(|(name, y)| search(y).map(|s| (name.clone(), s)))
+        .map(|(_, y)| search(y, schema, placeholders))
         .collect::<Result<_, _>>()?;
+    let mut conds: Vec<Cond> = rule.conditions.iter().map(|c| resolve(c, &names)).collect();
+    let condition = if conds.len() == 1 {
+        conds.pop().expect("one")
+    } else {
+        Cond::Or(conds)
+    };
+    let uses_keywords = searches.iter().any(Search::uses_keywords);
+    if uses_keywords {
+        schema.keep_unnamed = true;
+    }
     Ok(Compiled {
         searches,
-        conditions: rule.conditions.clone(),
+        condition,
+        uses_keywords,
     })
 }
 
-/// An event's values for a field: its direct key (`Image`, `winlog.event_data.Image`) or
-/// the dotted path; arrays give each element.
-fn values<'a>(event: &'a Value, field: &str) -> Vec<&'a Value> {
-    let direct = event
-        .get(field)
-        .or_else(|| field.split('.').try_fold(event, |v, part| v.get(part)));
-    match direct {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v) => vec![v],
-        None => vec![],
-    }
-}
-
-fn as_text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(s.as_str().into()),
-        Value::Number(n) => Some(n.to_string().into()),
-        Value::Bool(b) => Some(b.to_string().into()),
-        _ => None,
-    }
-}
-
-fn all_strings<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Object(m) => m.values().for_each(|x| all_strings(x, out)),
-        Value::Array(a) => a.iter().for_each(|x| all_strings(x, out)),
-        other => out.push(other),
-    }
-}
-
-impl Test {
-    fn check(&self, present: &[&Value], event: &Value) -> bool {
-        match self {
-            Test::FieldRef(other, cased) => {
-                let theirs = values(event, other);
-                present.iter().any(|a| {
-                    theirs.iter().any(|b| match (as_text(a), as_text(b)) {
-                        (Some(a), Some(b)) if *cased => a == b,
-                        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
-                        _ => false,
-                    })
-                })
-            }
-            Test::Exists(want) => present.iter().any(|v| !v.is_null()) == *want,
-            Test::Null => present
-                .iter()
-                .all(|v| v.is_null() || v.as_str() == Some("")),
-            Test::Regex(r) => present
-                .iter()
-                .any(|v| as_text(v).is_some_and(|t| r.is_match(&t))),
-            Test::Num(o, n) => present.iter().any(|v| {
-                let x = v.as_f64().or_else(|| v.as_str()?.trim().parse().ok());
-                x.is_some_and(|x| match o {
-                    Ordering::Gt => x > *n,
-                    Ordering::Gte => x >= *n,
-                    Ordering::Lt => x < *n,
-                    Ordering::Lte => x <= *n,
-                })
-            }),
-            Test::Cidr(net) => present.iter().any(|v| {
-                v.as_str()
-                    .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-                    .is_some_and(|ip| net.contains(&ip))
-            }),
-        }
-    }
-}
-
 impl FieldTest {
-    fn check(&self, event: &Value) -> bool {
-        let present = match &self.field {
-            Some(f) => values(event, f),
-            None => {
-                let mut all = vec![];
-                all_strings(event, &mut all);
-                all
-            }
+    fn group_passes(&self, group: &[Test], ev: &FlatEvent) -> bool {
+        let Some(field) = self.field else {
+            return group
+                .iter()
+                .any(|t| ev.leaves.iter().any(|l| t.check_leaf(l)));
+        };
+        group.iter().any(|t| match t {
+            Test::Exists(want) => ev.values(field).any(|l| l.kind != Kind::Null) == *want,
+            Test::Null => ev
+                .values(field)
+                .all(|l| l.kind == Kind::Null || l.text.is_empty()),
+            Test::FieldRef(other, cased) => ev.values(field).any(|a| {
+                ev.values(*other).any(|b| {
+                    if *cased {
+                        a.text == b.text
+                    } else {
+                        a.lower() == b.lower()
+                    }
+                })
+            }),
+            t => ev.values(field).any(|l| t.check_leaf(l)),
+        })
+    }
+
+    fn check(&self, ev: &FlatEvent) -> bool {
+        let pass = if self.all {
+            self.values.iter().all(|g| self.group_passes(g, ev))
+        } else {
+            self.values.iter().any(|g| self.group_passes(g, ev))
+        };
+        pass != self.negate
+    }
+
+    /// Literals (field, lower-cased text) one of which any passing event contains.
+    fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
+        let field = self.field.filter(|_| !self.negate)?;
+        let group = |g: &Vec<Test>| -> Option<Vec<(FieldId, String)>> {
+            g.iter()
+                .map(|t| match t {
+                    Test::Str { op, .. } => op.literal().map(|l| (field, l.to_lowercase())),
+                    _ => None,
+                })
+                .collect()
         };
         if self.all {
-            self.tests.iter().all(|t| t.check(&present, event))
+            best(self.values.iter().filter_map(group))
         } else {
-            self.tests.iter().any(|t| t.check(&present, event))
+            union(self.values.iter().map(group))
         }
     }
+}
+
+/// The most selective of several necessary sets: the one whose shortest literal is longest.
+fn best(
+    sets: impl Iterator<Item = Vec<(FieldId, String)>>,
+) -> Option<Vec<(FieldId, String)>> {
+    sets.max_by_key(|s| {
+        (
+            s.iter().map(|(_, l)| l.len()).min().unwrap_or(usize::MAX),
+            usize::MAX - s.len(),
+        )
+    })
+}
+
+fn union(
+    sets: impl Iterator<Item = Option<Vec<(FieldId, String)>>>,
+) -> Option<Vec<(FieldId, String)>> {
+    let mut out = vec![];
+    for s in sets {
+        out.extend(s?);
+    }
+    Some(out)
 }
 
 impl Search {
-    fn check(&self, event: &Value) -> bool {
+    fn check(&self, ev: &FlatEvent) -> bool {
         match self {
-            Search::AllOf(lines) => lines.iter().all(|l| l.check(event)),
-            Search::AnyOf(alts) => alts.iter().any(|s| s.check(event)),
+            Search::AllOf(lines) => lines.iter().all(|l| l.check(ev)),
+            Search::AnyOf(alts) => alts.iter().any(|s| s.check(ev)),
+        }
+    }
+
+    fn uses_keywords(&self) -> bool {
+        match self {
+            Search::AllOf(lines) => lines.iter().any(|l| l.field.is_none()),
+            Search::AnyOf(alts) => alts.iter().any(Search::uses_keywords),
+        }
+    }
+
+    fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
+        match self {
+            Search::AllOf(lines) => best(lines.iter().filter_map(FieldTest::necessary)),
+            Search::AnyOf(alts) => union(alts.iter().map(Search::necessary)),
         }
     }
 }
 
 impl Compiled {
-    fn eval(&self, c: &Condition, event: &Value) -> bool {
+    fn eval(&self, c: &Cond, ev: &FlatEvent) -> bool {
+        let search = |i: &usize| self.searches.get(*i).is_some_and(|s| s.check(ev));
         match c {
-            Condition::Ref(name) => self
-                .searches
-                .iter()
-                .find(|(n, _)| n == name)
-                .is_some_and(|(_, s)| s.check(event)),
-            Condition::OneOf(p) => self
-                .searches
-                .iter()
-                .filter(|(n, _)| pattern_matches(p, n))
-                .any(|(_, s)| s.check(event)),
-            Condition::AllOf(p) => {
-                let mut named = self.searches.iter().filter(|(n, _)| pattern_matches(p, n));
-                let mut any = false;
-                let all = named.all(|(_, s)| {
-                    any = true;
-                    s.check(event)
-                });
-                any && all
-            }
-            Condition::Not(c) => !self.eval(c, event),
-            Condition::And(v) => v.iter().all(|c| self.eval(c, event)),
-            Condition::Or(v) => v.iter().any(|c| self.eval(c, event)),
+            Cond::Search(i) => search(i),
+            Cond::Any(v) => v.iter().any(search),
+            Cond::All(v) => !v.is_empty() && v.iter().all(search),
+            Cond::Not(c) => !self.eval(c, ev),
+            Cond::And(v) => v.iter().all(|c| self.eval(c, ev)),
+            Cond::Or(v) => v.iter().any(|c| self.eval(c, ev)),
         }
     }
 
-    /// Whether the event matches any of the rule's conditions.
-    pub fn matches(&self, event: &Value) -> bool {
-        self.conditions.iter().any(|c| self.eval(c, event))
+    fn necessary_of(&self, c: &Cond) -> Option<Vec<(FieldId, String)>> {
+        let search = |i: &usize| self.searches.get(*i).and_then(Search::necessary);
+        match c {
+            Cond::Search(i) => search(i),
+            Cond::Any(v) => union(v.iter().map(search)),
+            Cond::All(v) => best(v.iter().filter_map(search)),
+            Cond::Not(_) => None,
+            Cond::And(v) => best(v.iter().filter_map(|c| self.necessary_of(c))),
+            Cond::Or(v) => union(v.iter().map(|c| self.necessary_of(c))),
+        }
+    }
+
+    /// Literals (field, lower-cased text) at least one of which every matching event holds
+    /// in that field; `None` when the rule has no such literal (it is always evaluated).
+    pub fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
+        self.necessary_of(&self.condition)
+    }
+
+    /// Whether the event matches the rule's condition.
+    pub fn matches(&self, ev: &FlatEvent) -> bool {
+        self.eval(&self.condition, ev)
     }
 }
 
@@ -452,7 +546,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rule(detection: &str) -> Compiled {
+    struct R(Compiled, Schema);
+
+    impl R {
+        fn hit(&self, v: serde_json::Value) -> bool {
+            self.0.matches(&FlatEvent::from_value(&self.1, &v))
+        }
+    }
+
+    fn rule_with(detection: &str, placeholders: &Placeholders) -> Result<R, String> {
         let mut out = super::super::Loaded::default();
         super::super::load_text(
             std::path::Path::new("t.yml"),
@@ -460,75 +562,121 @@ mod tests {
             &mut out,
         );
         assert!(out.errors.is_empty(), "{:?}", out.errors);
-        compile(&out.rules[0]).unwrap()
+        let mut schema = Schema::default();
+        compile_with(&out.rules[0], &mut schema, placeholders).map(|c| R(c, schema))
+    }
+
+    fn rule(detection: &str) -> R {
+        rule_with(detection, &Placeholders::new()).unwrap()
     }
 
     #[test]
     fn string_modifiers_and_case() {
         let r = rule("  sel:\n    CommandLine|contains|all: [' -enc ', 'bypass']\n    Image|endswith: '\\powershell.exe'\n  condition: sel\n");
         let ev = |cmd: &str, img: &str| json!({"CommandLine": cmd, "Image": img});
-        assert!(r.matches(&ev(
+        assert!(r.hit(ev(
             "powershell -ExecutionPolicy Bypass -enc AAAA",
             "C:\\Windows\\PowerShell.EXE"
         )));
-        assert!(!r.matches(&ev("powershell -enc AAAA", "C:\\Windows\\powershell.exe")));
-        assert!(!r.matches(&ev("x -enc bypass", "C:\\pwsh.exe")));
+        assert!(!r.hit(ev("powershell -enc AAAA", "C:\\Windows\\powershell.exe")));
+        assert!(!r.hit(ev("x -enc bypass", "C:\\pwsh.exe")));
         let cased = rule("  sel:\n    User|cased: Admin\n  condition: sel\n");
-        assert!(cased.matches(&json!({"User": "Admin"})));
-        assert!(!cased.matches(&json!({"User": "admin"})));
+        assert!(cased.hit(json!({"User": "Admin"})));
+        assert!(!cased.hit(json!({"User": "admin"})));
         // `\*` is a literal star; `\\*` a backslash then a wildcard (Sigma's escaping).
         let wild = rule("  sel:\n    Image: 'C:\\Windows\\\\*\\cmd.exe'\n  condition: sel\n");
         let star = rule("  sel:\n    Name: 'a\\*b'\n  condition: sel\n");
-        assert!(star.matches(&json!({"Name": "a*b"})));
-        assert!(!star.matches(&json!({"Name": "axxb"})));
-        assert!(wild.matches(&json!({"Image": "c:\\windows\\system32\\CMD.exe"})));
-        assert!(!wild.matches(&json!({"Image": "c:\\windows\\cmd.exe.bak"})));
+        assert!(star.hit(json!({"Name": "a*b"})));
+        assert!(!star.hit(json!({"Name": "axxb"})));
+        assert!(wild.hit(json!({"Image": "c:\\windows\\system32\\CMD.exe"})));
+        assert!(!wild.hit(json!({"Image": "c:\\windows\\cmd.exe.bak"})));
+        let neq = rule("  sel:\n    Status|neq: ok\n  condition: sel\n");
+        assert!(neq.hit(json!({"Status": "failed"})) && !neq.hit(json!({"Status": "OK"})));
     }
 
     #[test]
-    fn encodings_numbers_networks_and_presence() {
+    fn encodings_numbers_networks_time_and_presence() {
         let dash = rule("  sel:\n    CommandLine|windash|contains: ' -nop '\n  condition: sel\n");
-        assert!(dash.matches(&json!({"CommandLine": "powershell /nop -w hidden"})));
-        assert!(dash.matches(&json!({"CommandLine": "powershell –nop -w hidden"})));
+        assert!(dash.hit(json!({"CommandLine": "powershell /nop -w hidden"})));
+        assert!(dash.hit(json!({"CommandLine": "powershell –nop -w hidden"})));
         let b64 =
             rule("  sel:\n    CommandLine|base64offset|contains: 'http://'\n  condition: sel\n");
         for prefix in ["", "a", "ab"] {
             let encoded = base64::engine::general_purpose::STANDARD
                 .encode(format!("{prefix}curl http://evil.example/x"));
-            assert!(b64.matches(&json!({ "CommandLine": encoded })), "{prefix}");
+            assert!(b64.hit(json!({ "CommandLine": encoded })), "{prefix}");
         }
-        assert!(!b64.matches(&json!({"CommandLine": "aHR0cHM6Ly9ub3BlCg=="})));
+        assert!(!b64.hit(json!({"CommandLine": "aHR0cHM6Ly9ub3BlCg=="})));
+        let wide = rule("  sel:\n    Data|wide|base64offset|contains: 'ping'\n  condition: sel\n");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(utf16("x ping y", false));
+        assert!(wide.hit(json!({ "Data": encoded })));
         let num = rule("  sel:\n    Count|gte: 10\n  condition: sel\n");
-        assert!(num.matches(&json!({"Count": 10})) && num.matches(&json!({"Count": "12"})));
-        assert!(!num.matches(&json!({"Count": 9})));
+        assert!(num.hit(json!({"Count": 10})) && num.hit(json!({"Count": "12"})));
+        assert!(!num.hit(json!({"Count": 9})));
         let net = rule("  sel:\n    SourceIp|cidr: ['10.0.0.0/8', 'fd00::/8']\n  condition: sel\n");
-        assert!(net.matches(&json!({"SourceIp": "10.20.1.5"})));
-        assert!(net.matches(&json!({"SourceIp": "fd12::1"})));
-        assert!(!net.matches(&json!({"SourceIp": "11.0.0.1"})));
+        assert!(net.hit(json!({"SourceIp": "10.20.1.5"})));
+        assert!(net.hit(json!({"SourceIp": "fd12::1"})));
+        assert!(!net.hit(json!({"SourceIp": "11.0.0.1"})));
         let present = rule("  sel:\n    Hashes|exists: true\n  none:\n    ParentImage: null\n  condition: sel and none\n");
-        assert!(present.matches(&json!({"Hashes": "MD5=1"})));
-        assert!(!present.matches(&json!({"Hashes": "MD5=1", "ParentImage": "x"})));
+        assert!(present.hit(json!({"Hashes": "MD5=1"})));
+        assert!(!present.hit(json!({"Hashes": "MD5=1", "ParentImage": "x"})));
         let re = rule(
             "  sel:\n    CommandLine|re|i: 'invoke-(expression|webrequest)'\n  condition: sel\n",
         );
-        assert!(re.matches(&json!({"CommandLine": "IEX; Invoke-WebRequest x"})));
+        assert!(re.hit(json!({"CommandLine": "IEX; Invoke-WebRequest x"})));
+        let hour = rule("  sel:\n    UtcTime|hour: 3\n  condition: sel\n");
+        assert!(hour.hit(json!({"UtcTime": "2025-11-27 03:10:00.000"})));
+        assert!(!hour.hit(json!({"UtcTime": "2025-11-27 04:10:00.000"})));
+        let same = rule("  sel:\n    SubjectUserName|fieldref: TargetUserName\n  condition: sel\n");
+        assert!(same.hit(json!({"SubjectUserName": "Bob", "TargetUserName": "bob"})));
+        assert!(!same.hit(json!({"SubjectUserName": "bob", "TargetUserName": "eve"})));
+    }
+
+    #[test]
+    fn expand_placeholders() {
+        let p: Placeholders = [(
+            "admins".to_string(),
+            vec!["root".to_string(), "Administrator".to_string()],
+        )]
+        .into();
+        let r = rule_with("  sel:\n    User|expand: '%admins%'\n  condition: sel\n", &p).unwrap();
+        assert!(r.hit(json!({"User": "administrator"})));
+        assert!(!r.hit(json!({"User": "bob"})));
+        let err = rule_with(
+            "  sel:\n    User|expand: '%nope%'\n  condition: sel\n",
+            &Placeholders::new(),
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("%nope%"));
     }
 
     #[test]
     fn lists_keywords_and_quantifiers() {
         let r = rule("  sel_a:\n    - {A: 1}\n    - {B: 2}\n  sel_b:\n    C: 3\n  keywords:\n    - 'mimikatz'\n  condition: (all of sel_* and not keywords) or keywords\n");
-        assert!(r.matches(&json!({"B": 2, "C": 3})));
-        assert!(!r.matches(&json!({"B": 2})));
-        assert!(r.matches(&json!({"x": {"deep": "ran MIMIKATZ.exe"}})));
-        let unsupported = {
-            let mut out = super::super::Loaded::default();
-            super::super::load_text(
-                std::path::Path::new("t.yml"),
-                "title: t\nid: t\ndetection:\n  sel:\n    A|nosuch: 1\n  condition: sel\n",
-                &mut out,
-            );
-            compile(&out.rules[0]).unwrap_err()
-        };
-        assert!(unsupported.contains("nosuch"));
+        assert!(r.hit(json!({"B": 2, "C": 3})));
+        assert!(!r.hit(json!({"B": 2})));
+        assert!(r.hit(json!({"x": {"deep": "ran MIMIKATZ.exe"}})));
+        let err = rule_with(
+            "  sel:\n    A|nosuch: 1\n  condition: sel\n",
+            &Placeholders::new(),
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("nosuch"));
+        let them = rule("  sel: {A: 1}\n  _hidden: {B: 2}\n  condition: all of them\n");
+        assert!(them.hit(json!({"A": 1})));
+    }
+
+    #[test]
+    fn necessary_literals() {
+        let r = rule("  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ['/c', 'whoami']\n  filter:\n    User: SYSTEM\n  condition: sel and not filter\n");
+        let lits: Vec<String> = r.0.necessary().unwrap().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(lits, vec!["\\cmd.exe".to_string()]);
+        let none = rule("  sel:\n    Count|gt: 3\n  condition: sel\n");
+        assert!(none.0.necessary().is_none());
+        let either = rule("  a: {X: foo}\n  b: {Y: Bar}\n  condition: a or b\n");
+        assert_eq!(either.0.necessary().unwrap().len(), 2);
+        assert!(rule("  a: {X: foo}\n  condition: not a\n").0.necessary().is_none());
     }
 }

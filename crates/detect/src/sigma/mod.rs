@@ -3,7 +3,9 @@
 //! requires. A document that cannot be used is reported with its file and reason.
 
 pub mod condition;
+pub mod correlation;
 pub mod matcher;
+pub mod value;
 
 use condition::Condition;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,18 @@ pub struct LogSource {
 pub struct Rule {
     /// The rule's id (a UUID in SigmaHQ).
     pub id: String,
+    /// The rule's `name`, by which correlation rules may refer to it.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Known false positives.
+    pub falsepositives: Vec<String>,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Which YAML document of the file (1-based).
+    pub document: usize,
+    /// The document as written (shown in the console).
+    pub source: String,
     /// Title.
     pub title: String,
     /// Author(s), shown with every match (Detection Rule License).
@@ -54,15 +68,57 @@ pub struct LoadError {
     pub reason: String,
 }
 
+/// A Sigma filter: a condition added to the rules it names (`not selection` to drop
+/// known-benign matches without editing the rules).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Its id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Ids or names of the rules it applies to.
+    pub rules: Vec<String>,
+    /// The filter's own searches and condition, as a rule.
+    pub rule: Rule,
+}
+
 /// What a load produced.
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// Detection rules.
     pub rules: Vec<Rule>,
-    /// Correlation documents (counted here; evaluated by the correlation engine).
-    pub correlations: usize,
+    /// Correlation rules.
+    pub correlations: Vec<correlation::Correlation>,
+    /// Filters.
+    pub filters: Vec<Filter>,
     /// Everything that could not be loaded, with the reason.
     pub errors: Vec<LoadError>,
+}
+
+fn list(y: &Yaml) -> Vec<String> {
+    match y {
+        Yaml::Array(v) => v.iter().filter_map(|t| scalar_text(t)).collect(),
+        other => scalar_text(other).into_iter().collect(),
+    }
+}
+
+fn scalar_text(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Real(r) => Some(r.clone()),
+        _ => None,
+    }
+}
+
+/// One parsed document of a rule file.
+pub enum Document {
+    /// A detection rule.
+    Rule(Rule),
+    /// A correlation rule.
+    Correlation(correlation::Correlation),
+    /// A filter.
+    Filter(Filter),
 }
 
 fn text(y: &Yaml, key: &str) -> Option<String> {
@@ -74,21 +130,52 @@ fn text(y: &Yaml, key: &str) -> Option<String> {
     }
 }
 
-/// Reads one YAML document as a rule; `Ok(None)` for a correlation document.
-pub fn rule_from_yaml(doc: &Yaml) -> Result<Option<Rule>, String> {
+/// Reads one YAML document: a rule, a correlation rule or a filter.
+pub fn document_from_yaml(doc: &Yaml, file: &Path) -> Result<Document, String> {
     if doc.as_hash().is_none() {
         return Err("not a YAML mapping".into());
     }
     if !doc["correlation"].is_badvalue() {
-        return Ok(None);
+        return correlation::from_yaml(doc).map(Document::Correlation);
     }
+    if !doc["filter"].is_badvalue() {
+        let f = &doc["filter"];
+        let rules = list(&f["rules"]);
+        if rules.is_empty() {
+            return Err("the filter names no `rules`".into());
+        }
+        let rule = rule_from_parts(doc, f, file)?;
+        return Ok(Document::Filter(Filter {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            rules,
+            rule,
+        }));
+    }
+    let detection = &doc["detection"];
+    rule_from_parts(doc, detection, file).map(Document::Rule)
+}
+
+/// Reads one YAML document as a detection rule (correlations and filters are refused).
+pub fn rule_from_yaml(doc: &Yaml) -> Result<Rule, String> {
+    match document_from_yaml(doc, Path::new(""))? {
+        Document::Rule(r) => Ok(r),
+        _ => Err("not a detection rule".into()),
+    }
+}
+
+fn rule_from_parts(doc: &Yaml, detection: &Yaml, file: &Path) -> Result<Rule, String> {
     let title = text(doc, "title").ok_or("no `title`")?;
     let id = text(doc, "id").ok_or("no `id`")?;
-    let detection = doc["detection"].as_hash().ok_or("no `detection` mapping")?;
+    let detection = detection.as_hash().ok_or("no `detection` mapping")?;
     let mut searches = vec![];
     let mut conditions = vec![];
     for (k, v) in detection {
         let name = k.as_str().ok_or("a `detection` key is not a string")?;
+        if name == "rules" {
+            // A filter's target list, read by the caller.
+            continue;
+        }
         if name == "condition" {
             let list: Vec<&str> = match v {
                 Yaml::String(s) => vec![s.as_str()],
@@ -128,17 +215,18 @@ pub fn rule_from_yaml(doc: &Yaml) -> Result<Option<Rule>, String> {
             }
         }
     }
-    let tags = doc["tags"]
-        .as_vec()
-        .map(|v| {
-            v.iter()
-                .filter_map(|t| t.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = list(&doc["tags"]);
     let ls = &doc["logsource"];
-    Ok(Some(Rule {
+    let mut source = String::new();
+    let _ = yaml_rust2::YamlEmitter::new(&mut source).dump(doc);
+    Ok(Rule {
         id,
+        name: text(doc, "name"),
+        description: text(doc, "description"),
+        falsepositives: list(&doc["falsepositives"]),
+        file: file.to_path_buf(),
+        document: 0,
+        source,
         title,
         author: text(doc, "author"),
         level: text(doc, "level"),
@@ -151,7 +239,7 @@ pub fn rule_from_yaml(doc: &Yaml) -> Result<Option<Rule>, String> {
         },
         searches,
         conditions,
-    }))
+    })
 }
 
 /// Loads every document of `text` (from `file`) into `out`.
@@ -168,9 +256,13 @@ pub fn load_text(file: &Path, text: &str, out: &mut Loaded) {
         }
     };
     for (i, doc) in docs.iter().enumerate() {
-        match rule_from_yaml(doc) {
-            Ok(Some(rule)) => out.rules.push(rule),
-            Ok(None) => out.correlations += 1,
+        match document_from_yaml(doc, file) {
+            Ok(Document::Rule(mut rule)) => {
+                rule.document = i + 1;
+                out.rules.push(rule)
+            }
+            Ok(Document::Correlation(c)) => out.correlations.push(c),
+            Ok(Document::Filter(f)) => out.filters.push(f),
             Err(reason) => out.errors.push(LoadError {
                 file: file.into(),
                 document: i + 1,
@@ -222,13 +314,13 @@ mod tests {
         let mut out = Loaded::default();
         load_text(
             Path::new("r.yml"),
-            "title: SSH brute force\nid: 1\nauthor: yunshou\nlevel: high\ntags: [attack.t1110]\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: Failed password}\n  condition: sel\n---\ntitle: bad\nid: 2\ndetection:\n  sel: {a: 1}\n  condition: sel and other\n---\ncorrelation: {type: event_count, rules: [1], group-by: [source.ip], timespan: 5m, condition: {gte: 10}}\n",
+            "title: SSH brute force\nid: 1\nauthor: yunshou\nlevel: high\ntags: [attack.t1110]\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: Failed password}\n  condition: sel\n---\ntitle: bad\nid: 2\ndetection:\n  sel: {a: 1}\n  condition: sel and other\n---\ntitle: c\nid: 3\ncorrelation: {type: event_count, rules: [1], group-by: [source.ip], timespan: 5m, condition: {gte: 10}}\n",
             &mut out,
         );
         assert_eq!(out.rules.len(), 1);
         assert_eq!(out.rules[0].author.as_deref(), Some("yunshou"));
         assert_eq!(out.rules[0].logsource.service.as_deref(), Some("auth"));
-        assert_eq!(out.correlations, 1);
+        assert_eq!(out.correlations.len(), 1);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].document, 2);
         assert!(out.errors[0].reason.contains("`other`"), "{:?}", out.errors);

@@ -1,0 +1,425 @@
+//! Events as the engine reads them: every leaf value of a JSON event, named by the field the
+//! rules know it as. Rules name fields (`Image`, `process.command_line`); events are nested
+//! JSON (yunshou's ECS documents, winlogbeat, raw Windows `Event.System`/`Event.EventData`).
+//! A [`Schema`] built from the loaded rules and the mapping turns each leaf path into a field
+//! id once, so matching compares small integers and never walks JSON again.
+//!
+//! Lines of NDJSON are walked straight from their text with serde's visitor (no
+//! `serde_json::Value` tree is built), borrowing every string that needs no unescaping.
+
+use rustc_hash::FxHashMap;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+/// A field the rules refer to.
+pub type FieldId = u32;
+
+/// A leaf no rule names (kept only for keyword searches).
+pub const UNNAMED: FieldId = u32::MAX;
+
+/// What kind of JSON value a leaf was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Str,
+    /// A number (its text is kept as written).
+    Num,
+    /// `true`/`false`.
+    Bool,
+    /// `null`.
+    Null,
+}
+
+/// One value of an event.
+#[derive(Debug, Clone)]
+pub struct Leaf<'a> {
+    /// The rule field it answers to.
+    pub field: FieldId,
+    /// The value as text.
+    pub text: Cow<'a, str>,
+    /// Its lower-case form when that differs (`None`: `text` is already lower case).
+    pub(crate) lower: Option<String>,
+    /// The JSON kind.
+    pub kind: Kind,
+}
+
+impl Leaf<'_> {
+    /// The value in lower case, for case-insensitive comparison.
+    pub fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.text)
+    }
+}
+
+fn lowered(s: &str) -> Option<String> {
+    if s.is_ascii() {
+        s.bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| s.to_ascii_lowercase())
+    } else {
+        let l = s.to_lowercase();
+        (l != s).then_some(l)
+    }
+}
+
+/// Field names to ids, and the event paths that answer to each.
+#[derive(Debug, Default, Clone)]
+pub struct Schema {
+    names: Vec<String>,
+    by_name: FxHashMap<String, FieldId>,
+    /// Event path → the fields it answers to (its own name and any mapped Sigma names).
+    paths: FxHashMap<String, Vec<FieldId>>,
+    /// Path prefixes whose children also answer to their bare name (`winlog.event_data.`).
+    prefixes: Vec<String>,
+    /// Keep unnamed leaves too (some rule searches keywords).
+    pub keep_unnamed: bool,
+}
+
+impl Schema {
+    /// The id of a field, registering it on first use.
+    pub fn field(&mut self, name: &str) -> FieldId {
+        if let Some(id) = self.by_name.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as FieldId;
+        self.names.push(name.to_string());
+        self.by_name.insert(name.to_string(), id);
+        self.paths.entry(name.to_string()).or_default().push(id);
+        id
+    }
+
+    /// The id of an already registered field.
+    pub fn lookup(&self, name: &str) -> Option<FieldId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The name of a field.
+    pub fn name(&self, id: FieldId) -> &str {
+        self.names.get(id as usize).map(String::as_str).unwrap_or("")
+    }
+
+    /// Also read field `id` from the event path `path`.
+    pub fn alias(&mut self, path: &str, id: FieldId) {
+        let ids = self.paths.entry(path.to_string()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    /// Children of `prefix` also answer to their bare names.
+    pub fn strip_prefix(&mut self, prefix: &str) {
+        if !self.prefixes.iter().any(|p| p == prefix) {
+            self.prefixes.push(prefix.to_string());
+        }
+    }
+
+    /// Number of registered fields.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when no field is registered.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn ids_for(&self, path: &str) -> Option<&[FieldId]> {
+        if let Some(ids) = self.paths.get(path) {
+            return Some(ids);
+        }
+        for p in &self.prefixes {
+            if let Some(rest) = path.strip_prefix(p.as_str()) {
+                if let Some(ids) = self.paths.get(rest) {
+                    return Some(ids);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// An event flattened for matching.
+#[derive(Debug, Default)]
+pub struct FlatEvent<'a> {
+    /// Every kept value.
+    pub leaves: Vec<Leaf<'a>>,
+}
+
+impl<'a> FlatEvent<'a> {
+    /// The values of a field.
+    pub fn values(&self, field: FieldId) -> impl Iterator<Item = &Leaf<'a>> {
+        self.leaves.iter().filter(move |l| l.field == field)
+    }
+
+    /// The first value of a field as text.
+    pub fn first(&self, field: FieldId) -> Option<&str> {
+        self.values(field).next().map(|l| l.text.as_ref())
+    }
+
+    /// Flattens one JSON document given as text.
+    pub fn from_json(schema: &Schema, text: &'a str) -> Result<FlatEvent<'a>, serde_json::Error> {
+        let mut ev = FlatEvent::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        Walk {
+            schema,
+            path: String::new(),
+            depth: 0,
+            out: &mut ev.leaves,
+        }
+        .deserialize(&mut de)?;
+        de.end()?;
+        Ok(ev)
+    }
+
+    /// Flattens a parsed document.
+    pub fn from_value(schema: &Schema, value: &'a serde_json::Value) -> FlatEvent<'a> {
+        let mut ev = FlatEvent::default();
+        let mut w = Walk {
+            schema,
+            path: String::new(),
+            depth: 0,
+            out: &mut ev.leaves,
+        };
+        w.value(value);
+        ev
+    }
+}
+
+/// The walk over one document: `path` is the dotted path of the current value.
+struct Walk<'s, 'o, 'a> {
+    schema: &'s Schema,
+    path: String,
+    depth: usize,
+    out: &'o mut Vec<Leaf<'a>>,
+}
+
+/// Deeper nesting than this is not walked (a hostile document cannot recurse forever).
+const MAX_DEPTH: usize = 64;
+
+impl<'a> Walk<'_, '_, 'a> {
+    fn leaf(&mut self, text: Cow<'a, str>, kind: Kind) {
+        let name = windows_name(&self.path);
+        let path = name.as_deref().unwrap_or(&self.path);
+        let ids = self.schema.ids_for(path).or_else(|| {
+            // Defender writes `Threat Name`; rules say `ThreatName`.
+            (name.is_some() && path.contains(' '))
+                .then(|| self.schema.ids_for(&path.replace(' ', "")))
+                .flatten()
+        });
+        match ids {
+            Some(ids) => {
+                let lower = lowered(&text);
+                let Some((last, rest)) = ids.split_last() else {
+                    return;
+                };
+                for id in rest {
+                    self.out.push(Leaf {
+                        field: *id,
+                        text: text.clone(),
+                        lower: lower.clone(),
+                        kind,
+                    });
+                }
+                self.out.push(Leaf {
+                    field: *last,
+                    text,
+                    lower,
+                    kind,
+                });
+            }
+            None if self.schema.keep_unnamed => {
+                let lower = lowered(&text);
+                self.out.push(Leaf {
+                    field: UNNAMED,
+                    text,
+                    lower,
+                    kind,
+                })
+            }
+            None => {}
+        }
+    }
+
+    fn enter(&mut self, key: &str) -> usize {
+        let mark = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
+        mark
+    }
+
+    fn value(&mut self, v: &'a serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Null => self.leaf(Cow::Borrowed(""), Kind::Null),
+            Value::Bool(b) => self.leaf(Cow::Borrowed(if *b { "true" } else { "false" }), Kind::Bool),
+            Value::Number(n) => self.leaf(Cow::Owned(n.to_string()), Kind::Num),
+            Value::String(s) => self.leaf(Cow::Borrowed(s), Kind::Str),
+            Value::Array(a) if self.depth < MAX_DEPTH => {
+                self.depth += 1;
+                a.iter().for_each(|x| self.value(x));
+                self.depth -= 1;
+            }
+            Value::Object(m) if self.depth < MAX_DEPTH => {
+                self.depth += 1;
+                for (k, x) in m {
+                    let mark = self.enter(k);
+                    self.value(x);
+                    self.path.truncate(mark);
+                }
+                self.depth -= 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The name Sigma's Windows rules use for a leaf of a raw Windows event as the `evtx`
+/// crate renders it: `Event.EventData.Image` → `Image`, `Event.System.EventID` → `EventID`,
+/// `Event.System.Provider.#attributes.Name` → `Provider_Name`,
+/// `Event.UserData.<Element>.Param` → `Param`; `None` for any other path.
+pub fn windows_name(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("Event.")?;
+    let (section, rest) = rest.split_once('.')?;
+    let rest = rest.strip_suffix(".#text").unwrap_or(rest);
+    match section {
+        "System" => match rest.split_once(".#attributes.") {
+            Some((element, attr)) if !element.contains('.') => Some(format!("{element}_{attr}")),
+            None if !rest.contains('.') => Some(rest.to_string()),
+            _ => None,
+        },
+        "EventData" | "UserData" => {
+            if rest.contains("#attributes") {
+                return None;
+            }
+            rest.rsplit('.').next().map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(mut self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(&mut self)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Walk<'_, '_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Walk<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.leaf(Cow::Borrowed(if v { "true" } else { "false" }), Kind::Bool);
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.leaf(Cow::Owned(v.to_string()), Kind::Num);
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.leaf(Cow::Owned(v.to_string()), Kind::Num);
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.leaf(Cow::Owned(v.to_string()), Kind::Num);
+        Ok(())
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        self.leaf(Cow::Borrowed(v), Kind::Str);
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.leaf(Cow::Owned(v.to_string()), Kind::Str);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.leaf(Cow::Borrowed(""), Kind::Null);
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.leaf(Cow::Borrowed(""), Kind::Null);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom("nested too deeply"));
+        }
+        self.depth += 1;
+        while seq.next_element_seed(&mut *self)?.is_some() {}
+        self.depth -= 1;
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom("nested too deeply"));
+        }
+        self.depth += 1;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let mark = self.enter(&key);
+            map.next_value_seed(&mut *self)?;
+            self.path.truncate(mark);
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_flat_and_windows_shapes() {
+        let mut s = Schema::default();
+        let image = s.field("Image");
+        let provider = s.field("Provider_Name");
+        let user = s.field("User");
+        let ip = s.field("source.ip");
+        s.alias("user.name", user);
+        s.strip_prefix("winlog.event_data.");
+        let raw = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1},"EventData":{"Image":"C:\\Windows\\CMD.exe"}}}"##;
+        let ev = FlatEvent::from_json(&s, raw).unwrap();
+        assert_eq!(ev.first(image), Some("C:\\Windows\\CMD.exe"));
+        assert_eq!(ev.values(image).next().unwrap().lower(), "c:\\windows\\cmd.exe");
+        assert_eq!(ev.first(provider), Some("Microsoft-Windows-Sysmon"));
+        let ecs = r#"{"user":{"name":"Root"},"source":{"ip":["10.0.0.1","10.0.0.2"]},"winlog":{"event_data":{"Image":"x"}},"other":1}"#;
+        let ev = FlatEvent::from_json(&s, ecs).unwrap();
+        assert_eq!(ev.first(user), Some("Root"));
+        assert_eq!(ev.values(ip).count(), 2);
+        assert_eq!(ev.first(image), Some("x"));
+        assert_eq!(ev.leaves.len(), 4, "unnamed leaves are dropped");
+        let value: serde_json::Value = serde_json::from_str(ecs).unwrap();
+        assert_eq!(FlatEvent::from_value(&s, &value).leaves.len(), 4);
+        s.keep_unnamed = true;
+        assert_eq!(FlatEvent::from_json(&s, ecs).unwrap().leaves.len(), 5);
+        assert!(FlatEvent::from_json(&s, "{\"a\": ").is_err());
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert!(FlatEvent::from_json(&s, &deep).is_err());
+    }
+
+    #[test]
+    fn windows_names() {
+        assert_eq!(windows_name("Event.System.EventID").as_deref(), Some("EventID"));
+        assert_eq!(
+            windows_name("Event.System.Security.#attributes.UserID").as_deref(),
+            Some("Security_UserID")
+        );
+        assert_eq!(
+            windows_name("Event.UserData.EventXML.Param1").as_deref(),
+            Some("Param1")
+        );
+        assert_eq!(windows_name("Event.EventData.Data.#text").as_deref(), Some("Data"));
+        assert_eq!(windows_name("winlog.event_id"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! One value of a search line, compiled: its modifiers applied once at load time into the
+//! cheapest comparison that does the job — equality, prefix, suffix, substring (a prebuilt
+//! `memmem` finder), a wildcard pattern, or a regular expression only when the rule wrote one.
+//! Plain strings compare case-insensitively (Sigma's default) on the event's lower-cased text.
+
+use crate::event::{FieldId, Kind, Leaf};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
+use memchr::memmem;
+use regex::Regex;
+
+/// A comparison of text.
+#[derive(Debug, Clone)]
+pub enum StrOp {
+    /// The whole value.
+    Eq(String),
+    /// The start.
+    Prefix(String),
+    /// The end.
+    Suffix(String),
+    /// Anywhere.
+    Contains(memmem::Finder<'static>),
+    /// With `*`/`?` wildcards, anchored at both ends.
+    Glob(Vec<GlobPart>),
+}
+
+/// A piece of a wildcard pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlobPart {
+    /// Literal text.
+    Lit(String),
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: one character.
+    One,
+}
+
+/// Numeric comparisons (`gt`, `gte`, `lt`, `lte`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+}
+
+/// Part of a timestamp (`minute`, `hour`, `day`, `week`, `month`, `year`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePart {
+    /// 0–59.
+    Minute,
+    /// 0–23.
+    Hour,
+    /// Day of the month, 1–31.
+    Day,
+    /// ISO week, 1–53.
+    Week,
+    /// 1–12.
+    Month,
+    /// The year.
+    Year,
+}
+
+/// How one value is compared.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// Text; `cased` compares the original text, otherwise the lower-cased one.
+    Str {
+        /// The comparison (its literals lower-cased unless `cased`).
+        op: StrOp,
+        /// Case-sensitive.
+        cased: bool,
+    },
+    /// A regular expression (`re`), over the original text.
+    Regex(Regex),
+    /// Numeric comparison.
+    Num(Ordering, f64),
+    /// An address in a network.
+    Cidr(ipnet::IpNet),
+    /// The field is present (`true`) or absent (`false`).
+    Exists(bool),
+    /// The field is absent, null or empty (`field: null`).
+    Null,
+    /// Equal to another field of the same event (`fieldref`).
+    FieldRef(FieldId, bool),
+    /// A part of a timestamp equals a number.
+    Time(TimePart, i64),
+}
+
+impl StrOp {
+    /// Builds the comparison for `text` (already lower-cased when case-insensitive) with the
+    /// match position the modifiers asked for; `wild` lets `*`/`?` act as wildcards.
+    pub fn new(text: &str, wild: bool, contains: bool, starts: bool, ends: bool) -> StrOp {
+        let parts = if wild {
+            glob_parts(text)
+        } else {
+            vec![GlobPart::Lit(text.to_string())]
+        };
+        let mut parts = parts;
+        if contains || ends {
+            parts.insert(0, GlobPart::Star);
+        }
+        if contains || starts {
+            parts.push(GlobPart::Star);
+        }
+        // Collapse to the cheapest form the pattern allows.
+        match parts.as_slice() {
+            [GlobPart::Lit(l)] => StrOp::Eq(l.clone()),
+            [GlobPart::Lit(l), GlobPart::Star] => StrOp::Prefix(l.clone()),
+            [GlobPart::Star, GlobPart::Lit(l)] => StrOp::Suffix(l.clone()),
+            [GlobPart::Star, GlobPart::Lit(l), GlobPart::Star] => {
+                StrOp::Contains(memmem::Finder::new(l.as_bytes()).into_owned())
+            }
+            [GlobPart::Star] | [GlobPart::Star, GlobPart::Star] => StrOp::Glob(vec![GlobPart::Star]),
+            _ => StrOp::Glob(parts),
+        }
+    }
+
+    /// Whether `value` passes.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            StrOp::Eq(l) => value == l,
+            StrOp::Prefix(l) => value.starts_with(l.as_str()),
+            StrOp::Suffix(l) => value.ends_with(l.as_str()),
+            StrOp::Contains(f) => f.find(value.as_bytes()).is_some(),
+            StrOp::Glob(parts) => glob_matches(parts, value),
+        }
+    }
+
+    /// The literal text every matching value contains (for prefiltering); the longest one.
+    pub fn literal(&self) -> Option<&str> {
+        match self {
+            StrOp::Eq(l) | StrOp::Prefix(l) | StrOp::Suffix(l) => Some(l.as_str()),
+            StrOp::Contains(f) => std::str::from_utf8(f.needle()).ok(),
+            StrOp::Glob(parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    GlobPart::Lit(l) => Some(l.as_str()),
+                    _ => None,
+                })
+                .max_by_key(|l| l.len()),
+        }
+        .filter(|l| !l.is_empty())
+    }
+}
+
+/// Sigma wildcards: `*` any run, `?` one character; `\*`, `\?` and `\\` escape.
+fn glob_parts(s: &str) -> Vec<GlobPart> {
+    let mut out = vec![];
+    let mut lit = String::new();
+    let mut chars = s.chars().peekable();
+    let flush = |lit: &mut String, out: &mut Vec<GlobPart>| {
+        if !lit.is_empty() {
+            out.push(GlobPart::Lit(std::mem::take(lit)));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => {
+                lit.push(chars.next().expect("peeked"))
+            }
+            '*' => {
+                flush(&mut lit, &mut out);
+                if out.last() != Some(&GlobPart::Star) {
+                    out.push(GlobPart::Star);
+                }
+            }
+            '?' => {
+                flush(&mut lit, &mut out);
+                out.push(GlobPart::One);
+            }
+            c => lit.push(c),
+        }
+    }
+    flush(&mut lit, &mut out);
+    out
+}
+
+/// Anchored wildcard match with backtracking over the last star only (linear for the
+/// patterns rules use).
+fn glob_matches(parts: &[GlobPart], value: &str) -> bool {
+    match parts.split_first() {
+        None => value.is_empty(),
+        Some((GlobPart::Lit(l), rest)) => value
+            .strip_prefix(l.as_str())
+            .is_some_and(|v| glob_matches(rest, v)),
+        Some((GlobPart::One, rest)) => {
+            let mut chars = value.chars();
+            chars.next().is_some() && glob_matches(rest, chars.as_str())
+        }
+        Some((GlobPart::Star, rest)) => match rest.first() {
+            None => true,
+            Some(GlobPart::Lit(l)) => {
+                let finder = memmem::Finder::new(l.as_bytes());
+                let mut from = 0;
+                while let Some(i) = finder.find(&value.as_bytes()[from..]) {
+                    let at = from + i;
+                    if glob_matches(rest, &value[at..]) {
+                        return true;
+                    }
+                    from = at + value[at..].chars().next().map_or(1, char::len_utf8);
+                }
+                false
+            }
+            Some(_) => value
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(value.len()))
+                .any(|i| glob_matches(rest, &value[i..])),
+        },
+    }
+}
+
+fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.naive_utc())
+        .ok()
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok())
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok())
+}
+
+impl Test {
+    /// Whether one value of the field passes (the value-level tests).
+    pub fn check_leaf(&self, leaf: &Leaf) -> bool {
+        match self {
+            Test::Str { op, cased } => {
+                leaf.kind != Kind::Null && op.matches(if *cased { &leaf.text } else { leaf.lower() })
+            }
+            Test::Regex(r) => leaf.kind != Kind::Null && r.is_match(&leaf.text),
+            Test::Num(o, n) => {
+                leaf.kind != Kind::Null
+                    && leaf.text.trim().parse::<f64>().is_ok_and(|x| match o {
+                        Ordering::Gt => x > *n,
+                        Ordering::Gte => x >= *n,
+                        Ordering::Lt => x < *n,
+                        Ordering::Lte => x <= *n,
+                    })
+            }
+            Test::Cidr(net) => leaf
+                .text
+                .trim()
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| net.contains(&ip)),
+            Test::Time(part, want) => parse_time(&leaf.text).is_some_and(|t| {
+                i64::from(match part {
+                    TimePart::Minute => t.minute(),
+                    TimePart::Hour => t.hour(),
+                    TimePart::Day => t.day(),
+                    TimePart::Week => t.iso_week().week(),
+                    TimePart::Month => t.month(),
+                    TimePart::Year => return i64::from(t.year()) == *want,
+                }) == *want
+            }),
+            Test::Exists(_) | Test::Null | Test::FieldRef(..) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_collapse_and_match() {
+        assert!(matches!(StrOp::new("abc", true, true, false, false), StrOp::Contains(_)));
+        assert!(matches!(StrOp::new("abc*", true, false, false, false), StrOp::Prefix(_)));
+        assert!(matches!(StrOp::new("*abc", true, false, false, false), StrOp::Suffix(_)));
+        assert!(matches!(StrOp::new("a*c", false, false, false, false), StrOp::Eq(_)));
+        let g = StrOp::new("c:\\\\*\\sys?em32\\\\*.exe", true, false, false, false);
+        assert!(g.matches("c:\\windows\\system32\\cmd.exe"));
+        assert!(!g.matches("c:\\windows\\system32\\cmd.dll"));
+        assert!(!g.matches("d:\\windows\\system32\\cmd.exe"));
+        assert_eq!(g.literal(), Some("em32\\"));
+        let star = StrOp::new("a\\*b", true, false, false, false);
+        assert!(star.matches("a*b") && !star.matches("axb"));
+        assert!(StrOp::new("*", true, false, false, false).matches(""));
+        assert!(StrOp::new("a*b*c", true, false, false, false).matches("aXbYbZc"));
+        assert!(!StrOp::new("a*b*c", true, false, false, false).matches("aXbY"));
+        assert!(StrOp::new("é?", true, false, false, false).matches("éü"));
+    }
+
+    #[test]
+    fn time_parts() {
+        let leaf = |t: &'static str| Leaf {
+            field: 0,
+            text: t.into(),
+            lower: None,
+            kind: Kind::Str,
+        };
+        let l = leaf("2025-11-27T07:40:10.165Z");
+        assert!(Test::Time(TimePart::Hour, 7).check_leaf(&l));
+        assert!(Test::Time(TimePart::Month, 11).check_leaf(&l));
+        assert!(Test::Time(TimePart::Week, 48).check_leaf(&l));
+        assert!(!Test::Time(TimePart::Minute, 41).check_leaf(&l));
+        assert!(Test::Time(TimePart::Year, 2025).check_leaf(&leaf("2025-01-02 03:04:05.123")));
+    }
+}
