@@ -2,6 +2,7 @@
 
 mod config;
 mod events;
+mod hunt;
 mod import;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +53,8 @@ enum Command {
     Ingest(events::IngestArgs),
     /// Send log files to a receiver over TCP, UDP or HTTP (tests, benchmarks).
     Replay(events::ReplayArgs),
+    /// Run Sigma rules over event files (EVTX, JSON, JSONL) and print the matches.
+    Hunt(hunt::HuntArgs),
     /// Import data from files into a tenant.
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -164,7 +167,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("YUNSHOU_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,tantivy=warn".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn,tantivy=warn,evtx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -202,6 +205,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(c) => import::import(c).await,
         Command::Ingest(a) => events::ingest(a).await,
         Command::Replay(a) => events::replay(a).await,
+        Command::Hunt(a) => hunt::hunt(a),
         Command::Export(c) => import::export(c).await,
     }
 }

@@ -172,7 +172,11 @@ impl Engine {
             .logsource_fields
             .as_ref()
             .map(|(p, s, c)| (schema.field(p), schema.field(s), schema.field(c)));
-        let time_fields = mapping.time_fields.iter().map(|f| schema.field(f)).collect();
+        let time_fields = mapping
+            .time_fields
+            .iter()
+            .map(|f| schema.field(f))
+            .collect();
 
         let mut errors = loaded.errors;
         let mut rules: Vec<EngineRule> = vec![];
@@ -204,7 +208,11 @@ impl Engine {
 
         let mut filters = 0;
         for f in loaded.filters {
-            let targets: Vec<u32> = f.rules.iter().filter_map(|r| index.get(r).copied()).collect();
+            let targets: Vec<u32> = f
+                .rules
+                .iter()
+                .filter_map(|r| index.get(r).copied())
+                .collect();
             if targets.len() != f.rules.len() {
                 let missing: Vec<&str> = f
                     .rules
@@ -215,7 +223,10 @@ impl Engine {
                 errors.push(LoadError {
                     file: f.rule.file.clone(),
                     document: f.rule.document,
-                    reason: format!("the filter names rules that are not loaded: {}", missing.join(", ")),
+                    reason: format!(
+                        "the filter names rules that are not loaded: {}",
+                        missing.join(", ")
+                    ),
                 });
                 continue;
             }
@@ -267,7 +278,12 @@ impl Engine {
             };
             let group = members
                 .iter()
-                .map(|m| c.group_by.iter().map(|g| resolve(&mut schema, g, *m)).collect())
+                .map(|m| {
+                    c.group_by
+                        .iter()
+                        .map(|g| resolve(&mut schema, g, *m))
+                        .collect()
+                })
                 .collect();
             let value = members
                 .iter()
@@ -289,8 +305,10 @@ impl Engine {
         }
 
         // The literal prefilter.
-        let mut per_field: FxHashMap<FieldId, (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>)> =
-            FxHashMap::default();
+        let mut per_field: FxHashMap<
+            FieldId,
+            (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>),
+        > = FxHashMap::default();
         let mut unfiltered = vec![];
         for (i, r) in rules.iter_mut().enumerate() {
             match r.compiled.necessary() {
@@ -566,8 +584,15 @@ mod tests {
             let ev = FlatEvent::from_json(e.schema(), json).unwrap();
             e.evaluate(&ev)
         };
-        let sysmon = |img: &str, user: &str| format!(r#"{{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"Image":"{img}","User":"{user}"}}}}}}"#);
-        assert_eq!(eval(&sysmon("C:\\\\Windows\\\\System32\\\\WHOAMI.EXE", "bob")), vec![0]);
+        let sysmon = |img: &str, user: &str| {
+            format!(
+                r#"{{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"Image":"{img}","User":"{user}"}}}}}}"#
+            )
+        };
+        assert_eq!(
+            eval(&sysmon("C:\\\\Windows\\\\System32\\\\WHOAMI.EXE", "bob")),
+            vec![0]
+        );
         assert!(eval(&sysmon("C:\\\\Windows\\\\System32\\\\whoami.exe", "SYSTEM")).is_empty());
         // Routed: a Linux process event never reaches the Windows rule, and vice versa.
         let linux = r#"{"event":{"dataset":"auditd.log","action":"execve"},"process":{"executable":"/usr/bin/whoami"}}"#;
@@ -593,8 +618,13 @@ mod tests {
         assert!(e.rules()[0].quiet);
         let mut state = CorrelationState::default();
         let mut fired = vec![];
-        for (i, ip) in ["10.0.0.9", "10.0.0.9", "10.0.0.7", "10.0.0.9"].iter().enumerate() {
-            let json = format!(r#"{{"@timestamp":"2026-11-25T10:00:0{i}Z","event":{{"dataset":"linux.auth"}},"message":"Failed password for root from {ip}","source":{{"ip":"{ip}"}}}}"#);
+        for (i, ip) in ["10.0.0.9", "10.0.0.9", "10.0.0.7", "10.0.0.9"]
+            .iter()
+            .enumerate()
+        {
+            let json = format!(
+                r#"{{"@timestamp":"2026-11-25T10:00:0{i}Z","event":{{"dataset":"linux.auth"}},"message":"Failed password for root from {ip}","source":{{"ip":"{ip}"}}}}"#
+            );
             let ev = FlatEvent::from_json(e.schema(), &json).unwrap();
             let m = e.evaluate(&ev);
             assert_eq!(m, vec![0]);

@@ -95,7 +95,10 @@ impl Schema {
 
     /// The name of a field.
     pub fn name(&self, id: FieldId) -> &str {
-        self.names.get(id as usize).map(String::as_str).unwrap_or("")
+        self.names
+            .get(id as usize)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     /// Also read field `id` from the event path `path`.
@@ -146,9 +149,12 @@ pub struct FlatEvent<'a> {
 }
 
 impl<'a> FlatEvent<'a> {
-    /// The values of a field.
+    /// The values of a field (leaves are kept sorted by field, so this is a binary search).
     pub fn values(&self, field: FieldId) -> impl Iterator<Item = &Leaf<'a>> {
-        self.leaves.iter().filter(move |l| l.field == field)
+        let start = self.leaves.partition_point(|l| l.field < field);
+        self.leaves[start..]
+            .iter()
+            .take_while(move |l| l.field == field)
     }
 
     /// The first value of a field as text.
@@ -168,6 +174,7 @@ impl<'a> FlatEvent<'a> {
         }
         .deserialize(&mut de)?;
         de.end()?;
+        ev.leaves.sort_by_key(|l| l.field);
         Ok(ev)
     }
 
@@ -181,6 +188,7 @@ impl<'a> FlatEvent<'a> {
             out: &mut ev.leaves,
         };
         w.value(value);
+        ev.leaves.sort_by_key(|l| l.field);
         ev
     }
 }
@@ -253,7 +261,9 @@ impl<'a> Walk<'_, '_, 'a> {
         use serde_json::Value;
         match v {
             Value::Null => self.leaf(Cow::Borrowed(""), Kind::Null),
-            Value::Bool(b) => self.leaf(Cow::Borrowed(if *b { "true" } else { "false" }), Kind::Bool),
+            Value::Bool(b) => {
+                self.leaf(Cow::Borrowed(if *b { "true" } else { "false" }), Kind::Bool)
+            }
             Value::Number(n) => self.leaf(Cow::Owned(n.to_string()), Kind::Num),
             Value::String(s) => self.leaf(Cow::Borrowed(s), Kind::Str),
             Value::Array(a) if self.depth < MAX_DEPTH => {
@@ -391,7 +401,10 @@ mod tests {
         let raw = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1},"EventData":{"Image":"C:\\Windows\\CMD.exe"}}}"##;
         let ev = FlatEvent::from_json(&s, raw).unwrap();
         assert_eq!(ev.first(image), Some("C:\\Windows\\CMD.exe"));
-        assert_eq!(ev.values(image).next().unwrap().lower(), "c:\\windows\\cmd.exe");
+        assert_eq!(
+            ev.values(image).next().unwrap().lower(),
+            "c:\\windows\\cmd.exe"
+        );
         assert_eq!(ev.first(provider), Some("Microsoft-Windows-Sysmon"));
         let ecs = r#"{"user":{"name":"Root"},"source":{"ip":["10.0.0.1","10.0.0.2"]},"winlog":{"event_data":{"Image":"x"}},"other":1}"#;
         let ev = FlatEvent::from_json(&s, ecs).unwrap();
@@ -410,7 +423,10 @@ mod tests {
 
     #[test]
     fn windows_names() {
-        assert_eq!(windows_name("Event.System.EventID").as_deref(), Some("EventID"));
+        assert_eq!(
+            windows_name("Event.System.EventID").as_deref(),
+            Some("EventID")
+        );
         assert_eq!(
             windows_name("Event.System.Security.#attributes.UserID").as_deref(),
             Some("Security_UserID")
@@ -419,7 +435,10 @@ mod tests {
             windows_name("Event.UserData.EventXML.Param1").as_deref(),
             Some("Param1")
         );
-        assert_eq!(windows_name("Event.EventData.Data.#text").as_deref(), Some("Data"));
+        assert_eq!(
+            windows_name("Event.EventData.Data.#text").as_deref(),
+            Some("Data")
+        );
         assert_eq!(windows_name("winlog.event_id"), None);
     }
 }

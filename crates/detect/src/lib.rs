@@ -10,6 +10,7 @@
 
 pub mod engine;
 pub mod event;
+pub mod hunt;
 pub mod mapping;
 pub mod sigma;
 

@@ -64,7 +64,8 @@ impl Mapping {
     /// The two shipped mappings combined.
     pub fn builtin() -> Mapping {
         let mut m = Mapping::default();
-        m.add_text("ecs", ECS).expect("the shipped ECS mapping is valid");
+        m.add_text("ecs", ECS)
+            .expect("the shipped ECS mapping is valid");
         m.add_text("windows", WINDOWS)
             .expect("the shipped Windows mapping is valid");
         m
@@ -72,8 +73,7 @@ impl Mapping {
 
     /// Adds a mapping file.
     pub fn add_file(&mut self, path: &Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.add_text(&path.display().to_string(), &text)
             .map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -175,6 +175,9 @@ mod tests {
             .add_text("x", "logsources:\n  - {when: {a: 1}}\n")
             .unwrap_err()
             .contains("logsources[0]"));
-        assert!(bad.add_text("x", "fields: [").unwrap_err().starts_with("YAML"));
+        assert!(bad
+            .add_text("x", "fields: [")
+            .unwrap_err()
+            .starts_with("YAML"));
     }
 }

@@ -49,7 +49,12 @@ fn every_positive_regression_event_matches_its_rule() {
     // Rules with `|expand` placeholders need values from the site's mapping; without them
     // they are reported, not loaded. Nothing else may fail.
     for e in &engine.errors {
-        assert!(e.reason.contains("placeholder"), "{}: {}", e.file.display(), e.reason);
+        assert!(
+            e.reason.contains("placeholder"),
+            "{}: {}",
+            e.file.display(),
+            e.reason
+        );
     }
     let index: std::collections::HashMap<&str, u32> = engine
         .rules()
@@ -101,7 +106,10 @@ fn every_positive_regression_event_matches_its_rule() {
     for f in &failures {
         eprintln!("{f}");
     }
-    eprintln!("{} of {checked} positive recordings fire their rule", checked - failures.len());
+    eprintln!(
+        "{} of {checked} positive recordings fire their rule",
+        checked - failures.len()
+    );
     assert!(checked > 190, "{checked}");
     assert!(
         failures.is_empty(),

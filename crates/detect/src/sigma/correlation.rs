@@ -212,9 +212,7 @@ pub fn from_yaml(doc: &Yaml) -> Result<Correlation, String> {
             }
         }
         Yaml::BadValue if matches!(kind, Kind::Temporal | Kind::TemporalOrdered) => {
-            threshold
-                .bounds
-                .push(("gte".into(), rules.len() as f64));
+            threshold.bounds.push(("gte".into(), rules.len() as f64));
         }
         Yaml::BadValue => return Err("the correlation has no `condition`".into()),
         _ => return Err("the correlation `condition` is not a mapping".into()),
@@ -224,7 +222,10 @@ pub fn from_yaml(doc: &Yaml) -> Result<Correlation, String> {
         Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg | Kind::ValuePercentile
     );
     if needs_field && field.is_none() {
-        return Err(format!("a {} correlation needs a condition `field`", kind.as_str()));
+        return Err(format!(
+            "a {} correlation needs a condition `field`",
+            kind.as_str()
+        ));
     }
     let mut aliases = HashMap::new();
     if let Some(h) = c["aliases"].as_hash() {
@@ -233,8 +234,13 @@ pub fn from_yaml(doc: &Yaml) -> Result<Correlation, String> {
             let mut m = HashMap::new();
             for (rule, field) in per_rule.as_hash().ok_or("an alias is not a mapping")? {
                 m.insert(
-                    rule.as_str().ok_or("an alias rule is not text")?.to_string(),
-                    field.as_str().ok_or("an alias field is not text")?.to_string(),
+                    rule.as_str()
+                        .ok_or("an alias rule is not text")?
+                        .to_string(),
+                    field
+                        .as_str()
+                        .ok_or("an alias field is not text")?
+                        .to_string(),
                 );
             }
             aliases.insert(alias.to_string(), m);
@@ -479,15 +485,24 @@ mod tests {
         let c = corr("title: t\nid: c\ncorrelation:\n  type: event_count\n  rules: [r]\n  group-by: [ip]\n  timespan: 1m\n  condition: {gte: 3}\n");
         let mut s = Correlator::default();
         assert!(s.add(&c, hit(100, 0, "a", None)).is_empty());
-        assert!(s.add(&c, hit(200, 0, "a", None)).is_empty(), "outside the window");
-        assert!(s.add(&c, hit(100, 0, "b", None)).is_empty(), "another group");
+        assert!(
+            s.add(&c, hit(200, 0, "a", None)).is_empty(),
+            "outside the window"
+        );
+        assert!(
+            s.add(&c, hit(100, 0, "b", None)).is_empty(),
+            "another group"
+        );
         // Late arrival inside the first window.
         assert!(s.add(&c, hit(130, 0, "a", None)).is_empty());
         let fired = s.add(&c, hit(120, 0, "a", None));
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].value, 3.0);
         assert_eq!((fired[0].first, fired[0].last), (100_000, 130_000));
-        assert!(s.add(&c, hit(131, 0, "a", None)).is_empty(), "fired groups start afresh");
+        assert!(
+            s.add(&c, hit(131, 0, "a", None)).is_empty(),
+            "fired groups start afresh"
+        );
         // Far too late (beyond one timespan behind the newest): forgotten, not counted.
         for t in [400, 401] {
             assert!(s.add(&c, hit(t, 0, "a", None)).is_empty());
@@ -516,7 +531,11 @@ mod tests {
         for t in 1..=9 {
             assert!(s.add(&pct, hit(t, 0, "", Some("10"))).is_empty());
         }
-        assert_eq!(s.add(&pct, hit(10, 0, "", Some("1000"))).len(), 0, "p90 of 10×… is 10");
+        assert_eq!(
+            s.add(&pct, hit(10, 0, "", Some("1000"))).len(),
+            0,
+            "p90 of 10×… is 10"
+        );
         assert_eq!(s.add(&pct, hit(11, 0, "", Some("1000")))[0].value, 1000.0);
     }
 
@@ -546,7 +565,10 @@ mod tests {
     #[test]
     fn parse_errors() {
         let bad = |t: &str| from_yaml(&YamlLoader::load_from_str(t).unwrap()[0]).unwrap_err();
-        assert!(bad("title: t\nid: c\ncorrelation:\n  type: nope\n  rules: [r]\n  timespan: 1m\n").contains("nope"));
+        assert!(
+            bad("title: t\nid: c\ncorrelation:\n  type: nope\n  rules: [r]\n  timespan: 1m\n")
+                .contains("nope")
+        );
         assert!(bad("title: t\nid: c\ncorrelation:\n  type: value_count\n  rules: [r]\n  timespan: 1m\n  condition: {gte: 2}\n").contains("field"));
         assert!(bad("title: t\nid: c\ncorrelation:\n  type: event_count\n  rules: [r]\n  timespan: 5x\n  condition: {gte: 2}\n").contains("unit"));
         assert_eq!(parse_timespan("2h").unwrap(), 7_200_000);

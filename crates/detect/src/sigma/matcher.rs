@@ -129,12 +129,17 @@ fn expand(text: &str, placeholders: &Placeholders) -> Result<Vec<String>, String
     };
     let name = &text[start + 1..start + 1 + len];
     let values = placeholders.get(name).ok_or_else(|| {
-        format!("placeholder `%{name}%` has no values (configure it in the mapping's `placeholders`)")
+        format!(
+            "placeholder `%{name}%` has no values (configure it in the mapping's `placeholders`)"
+        )
     })?;
     let rest = expand(&text[start + len + 2..], placeholders)?;
     Ok(values
         .iter()
-        .flat_map(|v| rest.iter().map(move |r| format!("{}{v}{r}", &text[..start])))
+        .flat_map(|v| {
+            rest.iter()
+                .map(move |r| format!("{}{v}{r}", &text[..start]))
+        })
         .collect())
 }
 
@@ -262,7 +267,9 @@ fn field_test(
     // Keywords are found anywhere in a value (full-text search), not as whole values.
     if field.is_none() {
         if m.exists || m.fieldref || m.neq {
-            return Err(format!("`{key}`: a keyword search cannot use this modifier"));
+            return Err(format!(
+                "`{key}`: a keyword search cannot use this modifier"
+            ));
         }
         if !(m.starts || m.ends || m.re) {
             m.contains = true;
@@ -460,9 +467,7 @@ impl FieldTest {
 }
 
 /// The most selective of several necessary sets: the one whose shortest literal is longest.
-fn best(
-    sets: impl Iterator<Item = Vec<(FieldId, String)>>,
-) -> Option<Vec<(FieldId, String)>> {
+fn best(sets: impl Iterator<Item = Vec<(FieldId, String)>>) -> Option<Vec<(FieldId, String)>> {
     sets.max_by_key(|s| {
         (
             s.iter().map(|(_, l)| l.len()).min().unwrap_or(usize::MAX),
@@ -639,7 +644,11 @@ mod tests {
             vec!["root".to_string(), "Administrator".to_string()],
         )]
         .into();
-        let r = rule_with("  sel:\n    User|expand: '%admins%'\n  condition: sel\n", &p).unwrap();
+        let r = rule_with(
+            "  sel:\n    User|expand: '%admins%'\n  condition: sel\n",
+            &p,
+        )
+        .unwrap();
         assert!(r.hit(json!({"User": "administrator"})));
         assert!(!r.hit(json!({"User": "bob"})));
         let err = rule_with(
@@ -671,12 +680,20 @@ mod tests {
     #[test]
     fn necessary_literals() {
         let r = rule("  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ['/c', 'whoami']\n  filter:\n    User: SYSTEM\n  condition: sel and not filter\n");
-        let lits: Vec<String> = r.0.necessary().unwrap().into_iter().map(|(_, l)| l).collect();
+        let lits: Vec<String> =
+            r.0.necessary()
+                .unwrap()
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect();
         assert_eq!(lits, vec!["\\cmd.exe".to_string()]);
         let none = rule("  sel:\n    Count|gt: 3\n  condition: sel\n");
         assert!(none.0.necessary().is_none());
         let either = rule("  a: {X: foo}\n  b: {Y: Bar}\n  condition: a or b\n");
         assert_eq!(either.0.necessary().unwrap().len(), 2);
-        assert!(rule("  a: {X: foo}\n  condition: not a\n").0.necessary().is_none());
+        assert!(rule("  a: {X: foo}\n  condition: not a\n")
+            .0
+            .necessary()
+            .is_none());
     }
 }

@@ -20,7 +20,38 @@ pub enum StrOp {
     /// Anywhere.
     Contains(memmem::Finder<'static>),
     /// With `*`/`?` wildcards, anchored at both ends.
-    Glob(Vec<GlobPart>),
+    Glob(Vec<Step>),
+}
+
+/// A compiled step of a wildcard pattern.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Literal text right here.
+    Lit(String),
+    /// One character.
+    One,
+    /// Any run, then this literal (found with a prebuilt finder).
+    Find(memmem::Finder<'static>),
+    /// Any run (at the end, or before `?`).
+    Star,
+}
+
+fn steps(parts: &[GlobPart]) -> Vec<Step> {
+    let mut out = vec![];
+    let mut i = 0;
+    while i < parts.len() {
+        match (&parts[i], parts.get(i + 1)) {
+            (GlobPart::Star, Some(GlobPart::Lit(l))) => {
+                out.push(Step::Find(memmem::Finder::new(l.as_bytes()).into_owned()));
+                i += 1;
+            }
+            (GlobPart::Star, _) => out.push(Step::Star),
+            (GlobPart::One, _) => out.push(Step::One),
+            (GlobPart::Lit(l), _) => out.push(Step::Lit(l.clone())),
+        }
+        i += 1;
+    }
+    out
 }
 
 /// A piece of a wildcard pattern.
@@ -114,8 +145,8 @@ impl StrOp {
             [GlobPart::Star, GlobPart::Lit(l), GlobPart::Star] => {
                 StrOp::Contains(memmem::Finder::new(l.as_bytes()).into_owned())
             }
-            [GlobPart::Star] | [GlobPart::Star, GlobPart::Star] => StrOp::Glob(vec![GlobPart::Star]),
-            _ => StrOp::Glob(parts),
+            [GlobPart::Star] | [GlobPart::Star, GlobPart::Star] => StrOp::Glob(vec![Step::Star]),
+            _ => StrOp::Glob(steps(&parts)),
         }
     }
 
@@ -135,10 +166,11 @@ impl StrOp {
         match self {
             StrOp::Eq(l) | StrOp::Prefix(l) | StrOp::Suffix(l) => Some(l.as_str()),
             StrOp::Contains(f) => std::str::from_utf8(f.needle()).ok(),
-            StrOp::Glob(parts) => parts
+            StrOp::Glob(steps) => steps
                 .iter()
                 .filter_map(|p| match p {
-                    GlobPart::Lit(l) => Some(l.as_str()),
+                    Step::Lit(l) => Some(l.as_str()),
+                    Step::Find(f) => std::str::from_utf8(f.needle()).ok(),
                     _ => None,
                 })
                 .max_by_key(|l| l.len()),
@@ -179,38 +211,36 @@ fn glob_parts(s: &str) -> Vec<GlobPart> {
     out
 }
 
-/// Anchored wildcard match with backtracking over the last star only (linear for the
-/// patterns rules use).
-fn glob_matches(parts: &[GlobPart], value: &str) -> bool {
-    match parts.split_first() {
+/// Anchored wildcard match; backtracks only over the positions where the next literal occurs.
+fn glob_matches(steps: &[Step], value: &str) -> bool {
+    match steps.split_first() {
         None => value.is_empty(),
-        Some((GlobPart::Lit(l), rest)) => value
+        Some((Step::Lit(l), rest)) => value
             .strip_prefix(l.as_str())
             .is_some_and(|v| glob_matches(rest, v)),
-        Some((GlobPart::One, rest)) => {
+        Some((Step::One, rest)) => {
             let mut chars = value.chars();
             chars.next().is_some() && glob_matches(rest, chars.as_str())
         }
-        Some((GlobPart::Star, rest)) => match rest.first() {
-            None => true,
-            Some(GlobPart::Lit(l)) => {
-                let finder = memmem::Finder::new(l.as_bytes());
-                let mut from = 0;
-                while let Some(i) = finder.find(&value.as_bytes()[from..]) {
-                    let at = from + i;
-                    if glob_matches(rest, &value[at..]) {
-                        return true;
-                    }
-                    from = at + value[at..].chars().next().map_or(1, char::len_utf8);
-                }
-                false
+        Some((Step::Find(f), rest)) => {
+            let len = f.needle().len();
+            if rest.is_empty() {
+                // The pattern ends with this literal: only the last occurrence can end it.
+                return value.len() >= len
+                    && value.ends_with(std::str::from_utf8(f.needle()).unwrap_or_default());
             }
-            Some(_) => value
-                .char_indices()
-                .map(|(i, _)| i)
-                .chain(std::iter::once(value.len()))
-                .any(|i| glob_matches(rest, &value[i..])),
-        },
+            f.find_iter(value.as_bytes()).any(|at| {
+                value.is_char_boundary(at + len) && glob_matches(rest, &value[at + len..])
+            })
+        }
+        Some((Step::Star, rest)) => {
+            rest.is_empty()
+                || value
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain(std::iter::once(value.len()))
+                    .any(|i| glob_matches(rest, &value[i..]))
+        }
     }
 }
 
@@ -228,7 +258,8 @@ impl Test {
     pub fn check_leaf(&self, leaf: &Leaf) -> bool {
         match self {
             Test::Str { op, cased } => {
-                leaf.kind != Kind::Null && op.matches(if *cased { &leaf.text } else { leaf.lower() })
+                leaf.kind != Kind::Null
+                    && op.matches(if *cased { &leaf.text } else { leaf.lower() })
             }
             Test::Regex(r) => leaf.kind != Kind::Null && r.is_match(&leaf.text),
             Test::Num(o, n) => {
@@ -266,10 +297,22 @@ mod tests {
 
     #[test]
     fn ops_collapse_and_match() {
-        assert!(matches!(StrOp::new("abc", true, true, false, false), StrOp::Contains(_)));
-        assert!(matches!(StrOp::new("abc*", true, false, false, false), StrOp::Prefix(_)));
-        assert!(matches!(StrOp::new("*abc", true, false, false, false), StrOp::Suffix(_)));
-        assert!(matches!(StrOp::new("a*c", false, false, false, false), StrOp::Eq(_)));
+        assert!(matches!(
+            StrOp::new("abc", true, true, false, false),
+            StrOp::Contains(_)
+        ));
+        assert!(matches!(
+            StrOp::new("abc*", true, false, false, false),
+            StrOp::Prefix(_)
+        ));
+        assert!(matches!(
+            StrOp::new("*abc", true, false, false, false),
+            StrOp::Suffix(_)
+        ));
+        assert!(matches!(
+            StrOp::new("a*c", false, false, false, false),
+            StrOp::Eq(_)
+        ));
         let g = StrOp::new("c:\\\\*\\sys?em32\\\\*.exe", true, false, false, false);
         assert!(g.matches("c:\\windows\\system32\\cmd.exe"));
         assert!(!g.matches("c:\\windows\\system32\\cmd.dll"));

@@ -1,0 +1,196 @@
+//! Offline hunting: events fed one by one (from files, in order), findings out — rule matches
+//! with the event that matched, and correlation results with the events that made them.
+//! Every finding carries the rule's author, as the Detection Rule License asks.
+
+use crate::engine::{CorrelationState, Engine};
+use crate::event::FlatEvent;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// Where an event came from: which input, which record (from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EventRef {
+    /// Index into the caller's list of inputs.
+    pub input: usize,
+    /// Record number within that input.
+    pub record: u64,
+}
+
+/// What a finding shows about its rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo<'e> {
+    /// Rule id.
+    pub rule_id: &'e str,
+    /// Title.
+    pub rule_title: &'e str,
+    /// Level.
+    pub level: Option<&'e str>,
+    /// Tags.
+    pub tags: &'e [String],
+    /// Author (Detection Rule License).
+    pub author: Option<&'e str>,
+}
+
+/// A finding.
+#[derive(Debug)]
+pub enum Finding<'e, 'a> {
+    /// A rule matched an event.
+    Rule {
+        /// The rule.
+        rule: RuleInfo<'e>,
+        /// The event.
+        at: EventRef,
+        /// The event as given.
+        event: &'a RawValue,
+    },
+    /// A correlation fired.
+    Correlation {
+        /// The correlation rule.
+        rule: RuleInfo<'e>,
+        /// Its type.
+        kind: &'static str,
+        /// Grouping values.
+        group: Vec<String>,
+        /// The aggregate that met the threshold.
+        value: f64,
+        /// First and last event time (ms).
+        first: i64,
+        /// Last event time.
+        last: i64,
+        /// The events in the window.
+        events: Vec<EventRef>,
+    },
+}
+
+/// Counts of a hunt.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct HuntStats {
+    /// Events read.
+    pub events: u64,
+    /// Events that could not be parsed.
+    pub unreadable: u64,
+    /// Rule matches reported.
+    pub matches: u64,
+    /// Correlation results.
+    pub correlations: u64,
+}
+
+/// A hunt in progress.
+pub struct Hunter<'e> {
+    engine: &'e Engine,
+    state: CorrelationState,
+    refs: Vec<EventRef>,
+    last_time: i64,
+    /// Counts so far.
+    pub stats: HuntStats,
+}
+
+impl<'e> Hunter<'e> {
+    /// A hunt with `engine`'s rules.
+    pub fn new(engine: &'e Engine) -> Hunter<'e> {
+        Hunter {
+            engine,
+            state: CorrelationState::default(),
+            refs: vec![],
+            last_time: 0,
+            stats: HuntStats::default(),
+        }
+    }
+
+    fn info_rule(&self, i: u32) -> RuleInfo<'e> {
+        let r = &self.engine.rules()[i as usize].rule;
+        RuleInfo {
+            rule_id: &r.id,
+            rule_title: &r.title,
+            level: r.level.as_deref(),
+            tags: &r.tags,
+            author: r.author.as_deref(),
+        }
+    }
+
+    fn info_correlation(&self, i: usize) -> RuleInfo<'e> {
+        let c = self.engine.correlation(i);
+        RuleInfo {
+            rule_id: &c.id,
+            rule_title: &c.title,
+            level: c.level.as_deref(),
+            tags: &c.tags,
+            author: c.author.as_deref(),
+        }
+    }
+
+    /// Evaluates one event (JSON text); an unparseable event is counted and its error
+    /// returned.
+    pub fn feed<'a>(
+        &mut self,
+        at: EventRef,
+        event: &'a RawValue,
+        out: &mut impl FnMut(Finding<'e, 'a>),
+    ) -> Result<(), serde_json::Error> {
+        let engine = self.engine;
+        let ev = match FlatEvent::from_json(engine.schema(), event.get()) {
+            Ok(ev) => ev,
+            Err(e) => {
+                self.stats.unreadable += 1;
+                return Err(e);
+            }
+        };
+        self.stats.events += 1;
+        let matched = engine.evaluate(&ev);
+        if matched.is_empty() {
+            return Ok(());
+        }
+        for r in &matched {
+            if !engine.rules()[*r as usize].quiet {
+                self.stats.matches += 1;
+                out(Finding::Rule {
+                    rule: self.info_rule(*r),
+                    at,
+                    event,
+                });
+            }
+        }
+        if engine.correlation_count() > 0 {
+            // Events without a time of their own take the last time seen (file order).
+            let time = engine.event_time(&ev).unwrap_or(self.last_time);
+            self.last_time = time;
+            let event_ref = self.refs.len() as u64;
+            self.refs.push(at);
+            for m in engine.correlate(&mut self.state, &matched, &ev, time, event_ref) {
+                self.emit_correlation(m, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_correlation<'a>(
+        &mut self,
+        m: crate::engine::CorrelationMatch,
+        out: &mut impl FnMut(Finding<'e, 'a>),
+    ) {
+        self.stats.correlations += 1;
+        let c = self.engine.correlation(m.correlation);
+        out(Finding::Correlation {
+            rule: self.info_correlation(m.correlation),
+            kind: c.kind.as_str(),
+            group: m.fired.group,
+            value: m.fired.value,
+            first: m.fired.first,
+            last: m.fired.last,
+            events: m
+                .fired
+                .events
+                .iter()
+                .filter_map(|e| self.refs.get(*e as usize).copied())
+                .collect(),
+        });
+    }
+
+    /// Ends the hunt: windows still open are judged.
+    pub fn finish<'a>(&mut self, out: &mut impl FnMut(Finding<'e, 'a>)) {
+        let engine = self.engine;
+        for m in engine.flush(&mut self.state) {
+            self.emit_correlation(m, out);
+        }
+    }
+}
