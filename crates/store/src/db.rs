@@ -48,6 +48,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "saved_searches",
         sql: include_str!("../migrations/sqlite/0006_saved_searches.sql"),
     },
+    Migration {
+        version: 7,
+        name: "detection",
+        sql: include_str!("../migrations/sqlite/0007_detection.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

@@ -7,6 +7,7 @@
 //! Tenant filtering lives here: every method that reads or changes a tenant's data takes a
 //! [`TenantScope`], which only this crate can make, after it has checked the caller's grant.
 
+pub mod alerts;
 mod asset_control;
 mod asset_relations;
 mod asset_views;
@@ -15,6 +16,7 @@ mod audit;
 mod credentials;
 pub mod crypto;
 mod db;
+pub mod detection_settings;
 mod error;
 mod events;
 pub mod outbox;

@@ -1,0 +1,921 @@
+//! Detection alerts (MO.2.a, MO.3.c): what Sigma rules, correlations and intelligence hits
+//! raise from the event stream, deduplicated per rule and entity, then worked through their
+//! lifecycle by analysts.
+//!
+//! Detections arrive in batches from the pipeline's indexer; a batch is recorded in one
+//! transaction together with its batch key, before the write-ahead log's checkpoint moves,
+//! so a crash neither loses a detection nor (on replay) counts one twice.
+
+use crate::db::Store;
+use crate::error::{Error, Result};
+use crate::{Page, TenantScope};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use yunshou_model::{ids, Actor};
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Triggering events kept on an alert; later ones only raise its count.
+pub const MAX_ALERT_EVENTS: usize = 20;
+
+/// Severity, from the rule's Sigma `level`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Informational.
+    Informational,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses an API name or a Sigma level (unknown levels are `None`).
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Severity::Informational,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+
+    fn rank(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Raised, nobody has looked yet.
+    New,
+    /// Seen by someone.
+    Acknowledged,
+    /// Being worked on.
+    Investigating,
+    /// Done, with a resolution.
+    Closed,
+}
+
+impl AlertState {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::New => "new",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Investigating => "investigating",
+            AlertState::Closed => "closed",
+        }
+    }
+
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<AlertState> {
+        serde_json::from_value(serde_json::Value::String(s.into())).ok()
+    }
+
+    /// Whether the lifecycle allows going from `self` to `to`: forward only, and a closed
+    /// alert may be reopened for investigation.
+    pub fn may_become(self, to: AlertState) -> bool {
+        use AlertState::*;
+        matches!(
+            (self, to),
+            (New, Acknowledged | Investigating | Closed)
+                | (Acknowledged, Investigating | Closed)
+                | (Investigating, Closed)
+                | (Closed, Investigating)
+        )
+    }
+}
+
+/// How a closed alert was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// A real attack or policy violation.
+    TruePositive,
+    /// The rule fired on something it should not have.
+    FalsePositive,
+    /// Real activity, but allowed.
+    Benign,
+}
+
+impl Resolution {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::TruePositive => "true_positive",
+            Resolution::FalsePositive => "false_positive",
+            Resolution::Benign => "benign",
+        }
+    }
+
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<Resolution> {
+        serde_json::from_value(serde_json::Value::String(s.into())).ok()
+    }
+}
+
+/// An asset an alert touches, from the event's enrichment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AlertAsset {
+    /// Asset id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Value (1–5).
+    pub value: Option<i64>,
+    /// Owner.
+    pub owner: Option<String>,
+}
+
+/// Who and what an alert is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Entities {
+    /// Host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// Destination address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_ip: Option<String>,
+    /// Assets (with value and owner) the addresses belong to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AlertAsset>,
+    /// Intelligence indicators hit (`provider: value`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indicators: Vec<String>,
+    /// A correlation's group-by values (`field=value`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<String>,
+}
+
+impl Entities {
+    /// What deduplication compares.
+    pub fn key(&self) -> String {
+        if !self.group.is_empty() {
+            return self.group.join("|");
+        }
+        [
+            &self.host,
+            &self.user,
+            &self.source_ip,
+            &self.destination_ip,
+        ]
+        .iter()
+        .map(|v| v.as_deref().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("|")
+    }
+
+    fn text(&self) -> String {
+        let mut parts: Vec<&str> = [
+            &self.host,
+            &self.user,
+            &self.source_ip,
+            &self.destination_ip,
+        ]
+        .iter()
+        .filter_map(|v| v.as_deref())
+        .collect();
+        parts.extend(self.assets.iter().map(|a| a.name.as_str()));
+        parts.extend(self.indicators.iter().map(String::as_str));
+        parts.extend(self.group.iter().map(String::as_str));
+        parts.join(" ").to_lowercase()
+    }
+
+    /// Whether a suppression for `entity` = `value` covers these entities.
+    fn has(&self, entity: &str, value: &str) -> bool {
+        let eq = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(value));
+        match entity {
+            "host" => eq(&self.host),
+            "user" => eq(&self.user),
+            "source_ip" => eq(&self.source_ip),
+            "destination_ip" => eq(&self.destination_ip),
+            "ip" => eq(&self.source_ip) || eq(&self.destination_ip),
+            "asset" => self.assets.iter().any(|a| a.id == value),
+            _ => false,
+        }
+    }
+}
+
+/// One event that triggered an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TriggerEvent {
+    /// Its write-ahead log sequence (the event store's id), when it came through the pipeline.
+    pub seq: Option<u64>,
+    /// Event time, RFC 3339.
+    pub time: String,
+    /// The event.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+/// What raised a detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectionKind {
+    /// A Sigma rule on one event.
+    Rule,
+    /// A Sigma correlation over several.
+    Correlation,
+}
+
+impl DetectionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DetectionKind::Rule => "rule",
+            DetectionKind::Correlation => "correlation",
+        }
+    }
+}
+
+/// A detection to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDetection {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule title.
+    pub title: String,
+    /// Rule or correlation.
+    pub kind: DetectionKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Rule author (the Detection Rule License asks for it wherever a match is shown).
+    pub author: Option<String>,
+    /// The rule's tags (ATT&CK tactics and techniques are taken from them).
+    pub tags: Vec<String>,
+    /// Entities.
+    pub entities: Entities,
+    /// Event time.
+    pub time: DateTime<Utc>,
+    /// Events it stands for.
+    pub count: i64,
+    /// Triggering events.
+    pub events: Vec<TriggerEvent>,
+}
+
+/// An alert.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    /// Identifier.
+    pub id: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// Title.
+    pub title: String,
+    /// `rule` or `correlation`.
+    pub kind: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The rule's author.
+    pub rule_author: Option<String>,
+    /// ATT&CK tactics (`credential-access`).
+    pub tactics: Vec<String>,
+    /// ATT&CK techniques (`T1110.001`).
+    pub techniques: Vec<String>,
+    /// Entities.
+    pub entities: Entities,
+    /// Detections folded into this alert.
+    pub count: i64,
+    /// First detection's event time.
+    pub first_seen: String,
+    /// Last detection's event time.
+    pub last_seen: String,
+    /// Lifecycle state.
+    pub status: AlertState,
+    /// Resolution once closed.
+    pub resolution: Option<Resolution>,
+    /// Assignee (user name).
+    pub assignee: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// An alert with its triggering events and comments.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AlertDetail {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// Triggering events (the first [`MAX_ALERT_EVENTS`]).
+    pub events: Vec<TriggerEvent>,
+    /// Comments, oldest first.
+    pub comments: Vec<AlertComment>,
+}
+
+/// A comment on an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AlertComment {
+    /// Identifier.
+    pub id: String,
+    /// Author.
+    pub author: String,
+    /// Text.
+    pub body: String,
+    /// Written.
+    pub created_at: String,
+}
+
+/// Filters for listing alerts.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// Lifecycle states.
+    pub status: Vec<AlertState>,
+    /// At least this severity.
+    pub min_severity: Option<Severity>,
+    /// Rule id.
+    pub rule_id: Option<String>,
+    /// Text in the entities (host, user, address, asset, indicator).
+    pub entity: Option<String>,
+    /// Last seen at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Last seen before.
+    pub to: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+}
+
+/// What recording a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RecordOutcome {
+    /// Alerts raised.
+    pub raised: usize,
+    /// Detections folded into an open alert.
+    pub folded: usize,
+    /// Detections dropped by a suppression.
+    pub suppressed: usize,
+    /// The batch had been recorded before (a replay): nothing done.
+    pub replayed: bool,
+}
+
+/// A change to an alert (`PATCH`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct AlertUpdate {
+    /// New state.
+    pub status: Option<AlertState>,
+    /// Required when closing.
+    pub resolution: Option<Resolution>,
+    /// Assignee (a user name in the tenant; empty string unassigns).
+    pub assignee: Option<String>,
+}
+
+/// ATT&CK tactics and techniques from Sigma tags (`attack.credential-access`,
+/// `attack.t1110.001`).
+pub fn attack_from_tags(tags: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut tactics = vec![];
+    let mut techniques = vec![];
+    for t in tags {
+        let Some(rest) = t.strip_prefix("attack.") else {
+            continue;
+        };
+        let numbered = |prefix: u8| {
+            rest.len() >= 5
+                && rest.as_bytes()[0].eq_ignore_ascii_case(&prefix)
+                && rest[1..5].bytes().all(|b| b.is_ascii_digit())
+        };
+        if numbered(b't') {
+            techniques.push(rest.to_ascii_uppercase());
+        } else if !(numbered(b'g') || numbered(b's')) {
+            // Groups (g0032) and software (s0002) are neither tactics nor techniques.
+            tactics.push(rest.replace('_', "-"));
+        }
+    }
+    tactics.dedup();
+    techniques.dedup();
+    (tactics, techniques)
+}
+
+const ALERT_COLUMNS: &str = "id, rule_id, title, kind, severity, rule_author, tactics, techniques, entities, count, first_seen, last_seen, status, resolution, assignee, created_at, updated_at";
+
+fn alert_from_row(r: &sqlx::any::AnyRow) -> Result<Alert> {
+    let json = |i: usize| -> Result<serde_json::Value> {
+        let s: String = r.try_get(i)?;
+        serde_json::from_str(&s).map_err(|e| Error::Corrupt(e.to_string()))
+    };
+    let severity: String = r.try_get(4)?;
+    let status: String = r.try_get(12)?;
+    let resolution: Option<String> = r.try_get(13)?;
+    Ok(Alert {
+        id: r.try_get(0)?,
+        rule_id: r.try_get(1)?,
+        title: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        severity: Severity::parse(&severity).ok_or_else(|| Error::Corrupt(severity.clone()))?,
+        rule_author: r.try_get(5)?,
+        tactics: serde_json::from_value(json(6)?).unwrap_or_default(),
+        techniques: serde_json::from_value(json(7)?).unwrap_or_default(),
+        entities: serde_json::from_value(json(8)?).map_err(|e| Error::Corrupt(e.to_string()))?,
+        count: r.try_get(9)?,
+        first_seen: r.try_get(10)?,
+        last_seen: r.try_get(11)?,
+        status: AlertState::parse(&status).ok_or_else(|| Error::Corrupt(status.clone()))?,
+        resolution: resolution.as_deref().and_then(Resolution::parse),
+        assignee: r.try_get(14)?,
+        created_at: r.try_get(15)?,
+        updated_at: r.try_get(16)?,
+    })
+}
+
+impl Store {
+    /// Records a batch of detections for a tenant: each is dropped if a suppression covers
+    /// it, folded into an open alert of the same rule and entity last seen within
+    /// `dedup_window`, or raised as a new alert (queuing the tenant's webhooks). `batch_key`
+    /// makes the call idempotent: a batch recorded before changes nothing.
+    ///
+    /// This is the pipeline's own work, not a user's: the tenant comes from the events.
+    pub async fn record_detections(
+        &self,
+        tenant_id: &str,
+        batch: &[NewDetection],
+        batch_key: &str,
+        dedup_window: chrono::Duration,
+    ) -> Result<RecordOutcome> {
+        let mut out = RecordOutcome::default();
+        let mut w = self.begin_write().await?;
+        let now = crate::now_text();
+        let done = sqlx::query(
+            "INSERT INTO detection_batches (tenant_id, batch_key, recorded_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(batch_key)
+        .bind(&now)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            out.replayed = true;
+            return Ok(out);
+        }
+        let suppressions = active_suppressions(&mut w.tx, tenant_id, &now).await?;
+        let hooks = webhooks_of(&mut w.tx, tenant_id).await?;
+        let mut raised_ids = vec![];
+        for d in batch {
+            if let Some(s) = suppressions.iter().find(|s| {
+                s.rule_id.as_deref().is_none_or(|r| r == d.rule_id)
+                    && d.entities.has(&s.entity, &s.value)
+            }) {
+                sqlx::query(
+                    "UPDATE alert_suppressions SET suppressed = suppressed + 1 WHERE id = $1",
+                )
+                .bind(&s.id)
+                .execute(&mut *w.tx)
+                .await?;
+                out.suppressed += 1;
+                continue;
+            }
+            let time = crate::time_text(d.time);
+            let since = crate::time_text(d.time - dedup_window);
+            let key = d.entities.key();
+            let open = sqlx::query(
+                "SELECT id, events, first_seen, last_seen FROM alerts WHERE tenant_id = $1 AND rule_id = $2 AND entity_key = $3 AND status <> 'closed' AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1",
+            )
+            .bind(tenant_id)
+            .bind(&d.rule_id)
+            .bind(&key)
+            .bind(&since)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if let Some(row) = open {
+                let id: String = row.try_get(0)?;
+                let mut events: Vec<TriggerEvent> =
+                    serde_json::from_str(&row.try_get::<String, _>(1)?).unwrap_or_default();
+                let room = MAX_ALERT_EVENTS.saturating_sub(events.len());
+                events.extend(d.events.iter().take(room).cloned());
+                let first: String = row.try_get(2)?;
+                let last: String = row.try_get(3)?;
+                sqlx::query("UPDATE alerts SET count = count + $1, events = $2, first_seen = $3, last_seen = $4, updated_at = $5 WHERE id = $6")
+                    .bind(d.count)
+                    .bind(serde_json::to_string(&events).expect("events serialise"))
+                    .bind(first.min(time.clone()))
+                    .bind(last.max(time))
+                    .bind(&now)
+                    .bind(&id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                out.folded += 1;
+                continue;
+            }
+            let id = ids::new_id();
+            let (tactics, techniques) = attack_from_tags(&d.tags);
+            let events: Vec<&TriggerEvent> = d.events.iter().take(MAX_ALERT_EVENTS).collect();
+            sqlx::query(
+                "INSERT INTO alerts (id, tenant_id, rule_id, title, kind, severity, severity_rank, rule_author, tactics, techniques, entity_key, entities, entity_text, count, first_seen, last_seen, status, resolution, assignee, events, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 'new', NULL, NULL, $16, $17, $17)",
+            )
+            .bind(&id)
+            .bind(tenant_id)
+            .bind(&d.rule_id)
+            .bind(&d.title)
+            .bind(d.kind.as_str())
+            .bind(d.severity.as_str())
+            .bind(d.severity.rank())
+            .bind(&d.author)
+            .bind(serde_json::to_string(&tactics).expect("strings"))
+            .bind(serde_json::to_string(&techniques).expect("strings"))
+            .bind(&key)
+            .bind(serde_json::to_string(&d.entities).expect("entities serialise"))
+            .bind(d.entities.text())
+            .bind(d.count)
+            .bind(&time)
+            .bind(serde_json::to_string(&events).expect("events serialise"))
+            .bind(&now)
+            .execute(&mut *w.tx)
+            .await?;
+            let payload = serde_json::json!({
+                "topic": "alert.new",
+                "tenant_id": tenant_id,
+                "alert": {
+                    "id": id, "rule_id": d.rule_id, "title": d.title, "severity": d.severity,
+                    "rule_author": d.author, "tactics": tactics, "techniques": techniques,
+                    "entities": d.entities, "count": d.count, "first_seen": time,
+                },
+            });
+            for (url, min) in &hooks {
+                if d.severity >= *min {
+                    crate::outbox::enqueue(&mut w.tx, tenant_id, "alert.new", url, &payload)
+                        .await?;
+                }
+            }
+            raised_ids.push(id);
+            out.raised += 1;
+        }
+        let actor = Actor {
+            user_id: None,
+            name: "system:detection".into(),
+            source_ip: None,
+        };
+        let mut entry = actor.entry(
+            Some(tenant_id),
+            "alerts.record",
+            "alert_batch",
+            Some(batch_key),
+        );
+        entry.after = Some(serde_json::json!({
+            "raised": raised_ids, "folded": out.folded, "suppressed": out.suppressed,
+        }));
+        w.commit(entry).await?;
+        Ok(out)
+    }
+
+    /// Alerts matching `filter`, most recent first, with the total.
+    pub async fn alerts(
+        &self,
+        scope: &TenantScope,
+        filter: &AlertFilter,
+        page: Page,
+    ) -> Result<(Vec<Alert>, i64)> {
+        let mut clauses = vec!["tenant_id = $1".to_string()];
+        let mut binds: Vec<String> = vec![scope.tenant_id().into()];
+        // Fixed vocabularies go in as literals; everything typed by a user is bound.
+        if !filter.status.is_empty() {
+            let list: Vec<String> = filter
+                .status
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+            clauses.push(format!("status IN ({})", list.join(", ")));
+        }
+        if let Some(s) = filter.min_severity {
+            clauses.push(format!("severity_rank >= {}", s.rank()));
+        }
+        let mut bind = |clause: &str, value: String| {
+            binds.push(value);
+            clauses.push(clause.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(r) = &filter.rule_id {
+            bind("rule_id = ?", r.clone());
+        }
+        if let Some(e) = &filter.entity {
+            bind(
+                "entity_text LIKE ? ESCAPE '\\'",
+                format!("%{}%", like_escape(&e.to_lowercase())),
+            );
+        }
+        if let Some(f) = &filter.from {
+            bind("last_seen >= ?", f.clone());
+        }
+        if let Some(t) = &filter.to {
+            bind("last_seen < ?", t.clone());
+        }
+        if let Some(a) = &filter.assignee {
+            bind("assignee = ?", a.clone());
+        }
+        let wh = clauses.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM alerts WHERE {wh}");
+        let mut q = sqlx::query(&count_sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let total: i64 = q.fetch_one(&self.pool).await?.try_get(0)?;
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE {wh} ORDER BY last_seen DESC, id LIMIT {} OFFSET {}",
+            page.limit, page.offset
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let list = rows.iter().map(alert_from_row).collect::<Result<_>>()?;
+        Ok((list, total))
+    }
+
+    /// One alert with its events and comments.
+    pub async fn alert(&self, scope: &TenantScope, id: &str) -> Result<AlertDetail> {
+        let row = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS}, events FROM alerts WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+        let alert = alert_from_row(&row)?;
+        let events = serde_json::from_str(&row.try_get::<String, _>(17)?)
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+        let comments = sqlx::query(
+            "SELECT id, author, body, created_at FROM alert_comments WHERE tenant_id = $1 AND alert_id = $2 ORDER BY created_at, id",
+        )
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AlertComment {
+                id: r.try_get(0)?,
+                author: r.try_get(1)?,
+                body: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+        Ok(AlertDetail {
+            alert,
+            events,
+            comments,
+        })
+    }
+
+    /// Moves an alert through its lifecycle and/or assigns it, audited with before and after.
+    /// Closing needs a resolution; going backwards (other than reopening a closed alert) is
+    /// refused; the assignee must be a user of the tenant.
+    pub async fn update_alert(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        update: &AlertUpdate,
+        actor: &Actor,
+    ) -> Result<Alert> {
+        let before = self.alert(scope, id).await?.alert;
+        let mut after = before.clone();
+        if let Some(to) = update.status {
+            if to != before.status {
+                if !before.status.may_become(to) {
+                    return Err(Error::Invalid(format!(
+                        "status: an alert that is {} cannot become {}",
+                        before.status.as_str(),
+                        to.as_str()
+                    )));
+                }
+                after.status = to;
+            }
+        }
+        if after.status == AlertState::Closed {
+            after.resolution = update.resolution.or(before.resolution);
+            if after.resolution.is_none() {
+                return Err(Error::Invalid(
+                    "resolution: closing needs true_positive, false_positive or benign".into(),
+                ));
+            }
+        } else {
+            if update.resolution.is_some() {
+                return Err(Error::Invalid(
+                    "resolution: only a closed alert has one".into(),
+                ));
+            }
+            after.resolution = None;
+        }
+        if let Some(a) = &update.assignee {
+            let a = a.trim();
+            if a.is_empty() {
+                after.assignee = None;
+            } else {
+                let known = sqlx::query(
+                    "SELECT 1 FROM users u JOIN role_grants r ON r.user_id = u.id WHERE r.tenant_id = $1 AND u.username = $2 LIMIT 1",
+                )
+                .bind(scope.tenant_id())
+                .bind(a)
+                .fetch_optional(&self.pool)
+                .await?;
+                if known.is_none() {
+                    return Err(Error::Invalid(format!(
+                        "assignee: no user {a} in this tenant"
+                    )));
+                }
+                after.assignee = Some(a.to_string());
+            }
+        }
+        after.updated_at = crate::now_text();
+        let mut w = self.begin_write().await?;
+        sqlx::query("UPDATE alerts SET status = $1, resolution = $2, assignee = $3, updated_at = $4 WHERE tenant_id = $5 AND id = $6")
+            .bind(after.status.as_str())
+            .bind(after.resolution.map(Resolution::as_str))
+            .bind(&after.assignee)
+            .bind(&after.updated_at)
+            .bind(scope.tenant_id())
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        let mut entry = actor.entry(Some(scope.tenant_id()), "alert.update", "alert", Some(id));
+        let view = |a: &Alert| serde_json::json!({"status": a.status, "resolution": a.resolution, "assignee": a.assignee});
+        entry.before = Some(view(&before));
+        entry.after = Some(view(&after));
+        w.commit(entry).await?;
+        Ok(after)
+    }
+
+    /// Adds a comment to an alert, audited.
+    pub async fn comment_alert(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<AlertComment> {
+        let body = body.trim();
+        if body.is_empty() || body.chars().count() > 4000 {
+            return Err(Error::Invalid("body: 1–4000 characters".into()));
+        }
+        self.alert(scope, id).await?;
+        let c = AlertComment {
+            id: ids::new_id(),
+            author: actor.name.clone(),
+            body: body.into(),
+            created_at: crate::now_text(),
+        };
+        let mut w = self.begin_write().await?;
+        sqlx::query("INSERT INTO alert_comments (id, tenant_id, alert_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&c.id)
+            .bind(scope.tenant_id())
+            .bind(id)
+            .bind(&c.author)
+            .bind(&c.body)
+            .bind(&c.created_at)
+            .execute(&mut *w.tx)
+            .await?;
+        let mut entry = actor.entry(Some(scope.tenant_id()), "alert.comment", "alert", Some(id));
+        entry.after = Some(serde_json::json!({"comment": c.body}));
+        w.commit(entry).await?;
+        Ok(c)
+    }
+
+    /// Alert counts per severity among alerts not closed (the dashboard's tiles).
+    pub async fn open_alert_counts(&self, scope: &TenantScope) -> Result<Vec<(Severity, i64)>> {
+        let rows = sqlx::query("SELECT severity, COUNT(*) FROM alerts WHERE tenant_id = $1 AND status <> 'closed' GROUP BY severity")
+            .bind(scope.tenant_id())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = vec![];
+        for r in rows {
+            let s: String = r.try_get(0)?;
+            if let Some(sev) = Severity::parse(&s) {
+                out.push((sev, r.try_get(1)?));
+            }
+        }
+        out.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(out)
+    }
+}
+
+pub(crate) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+struct ActiveSuppression {
+    id: String,
+    rule_id: Option<String>,
+    entity: String,
+    value: String,
+}
+
+async fn active_suppressions(
+    tx: &mut Tx,
+    tenant_id: &str,
+    now: &str,
+) -> Result<Vec<ActiveSuppression>> {
+    let rows = sqlx::query("SELECT id, rule_id, entity, value FROM alert_suppressions WHERE tenant_id = $1 AND expires_at > $2")
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ActiveSuppression {
+                id: r.try_get(0)?,
+                rule_id: r.try_get(1)?,
+                entity: r.try_get(2)?,
+                value: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+async fn webhooks_of(tx: &mut Tx, tenant_id: &str) -> Result<Vec<(String, Severity)>> {
+    let rows = sqlx::query("SELECT url, min_severity FROM alert_webhooks WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut out = vec![];
+    for r in rows {
+        let min: String = r.try_get(1)?;
+        out.push((
+            r.try_get(0)?,
+            Severity::parse(&min).unwrap_or(Severity::Informational),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_tags_split_into_tactics_and_techniques() {
+        let tags: Vec<String> = [
+            "attack.credential-access",
+            "attack.t1110.001",
+            "attack.T1059",
+            "attack.g0032",
+            "attack.s0002",
+            "cve.2021-44228",
+            "attack.initial_access",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (tactics, techniques) = attack_from_tags(&tags);
+        assert_eq!(tactics, ["credential-access", "initial-access"]);
+        assert_eq!(techniques, ["T1110.001", "T1059"]);
+    }
+
+    #[test]
+    fn lifecycle_moves_forward_and_reopens() {
+        use AlertState::*;
+        assert!(New.may_become(Closed));
+        assert!(Acknowledged.may_become(Investigating));
+        assert!(Closed.may_become(Investigating));
+        assert!(!Investigating.may_become(New));
+        assert!(!Closed.may_become(Acknowledged));
+        assert!(!Investigating.may_become(Acknowledged));
+    }
+
+    #[test]
+    fn entity_key_and_suppression_match() {
+        let e = Entities {
+            host: Some("web-01".into()),
+            source_ip: Some("203.0.113.9".into()),
+            ..Default::default()
+        };
+        assert_eq!(e.key(), "web-01||203.0.113.9|");
+        assert!(e.has("ip", "203.0.113.9"));
+        assert!(e.has("host", "WEB-01"));
+        assert!(!e.has("user", "root"));
+        let g = Entities {
+            group: vec!["source.ip=203.0.113.9".into()],
+            ..Default::default()
+        };
+        assert_eq!(g.key(), "source.ip=203.0.113.9");
+    }
+}
