@@ -1,8 +1,8 @@
 //! Observables in yunshou ECS events and [`IndicatorSet::match_event`].
 //!
-//! The event is walked once: each key is appended to a reused path buffer and
-//! classified by one `match` — a leaf we read, a prefix we descend into, or
-//! something we skip without looking inside. Nested (`{"source":{"ip":…}}`),
+//! The event is walked once through a small tree of the fields we read: each
+//! key is a leaf we read, a branch we descend into, or something we skip
+//! without looking inside. Nested (`{"source":{"ip":…}}`),
 //! dotted (`{"source.ip":…}`) and mixed (`{"file.hash":{"md5":…}}`) shapes
 //! all produce the same paths, and cost one pass whatever the event's size.
 
@@ -26,75 +26,137 @@ enum Read {
     Hash,
 }
 
-enum Class {
-    Leaf(&'static str, Read),
-    Prefix,
+/// A position in the tree of fields read. One small `match` per key and
+/// level, with no path string built: most keys of an event (`@timestamp`,
+/// `event`, `message`…) are dismissed by the first comparison that fails.
+#[derive(Debug, Clone, Copy)]
+enum Node {
+    Root,
+    /// `source`, `destination`, `client`, `server` (index into [`ENDPOINTS`]).
+    Endpoint(usize),
+    Host,
+    Related,
+    Dns,
+    DnsQuestion,
+    Url,
+    Tls,
+    TlsClient,
+    /// `file`, `dll`, `process`, `process.parent` (index into [`HASHES`]).
+    HashOwner(usize),
+    Hashes(usize),
+    Process,
+    ProcessParent,
 }
 
-/// The ECS fields read, by their dotted path. Source of truth: the fields our
-/// parsers in `crates/ingest/src/normalise/` write, plus ECS's own homes for
-/// the same observables (`related.*`, `client`/`server`, `dll`).
-fn classify(path: &str) -> Option<Class> {
-    use Class::{Leaf, Prefix};
-    use Read::*;
-    Some(match path {
-        "source"
-        | "destination"
-        | "client"
-        | "server"
-        | "host"
-        | "related"
-        | "dns"
-        | "dns.question"
-        | "url"
-        | "tls"
-        | "tls.client"
-        | "file"
-        | "file.hash"
-        | "process"
-        | "process.hash"
-        | "process.parent"
-        | "process.parent.hash"
-        | "dll"
-        | "dll.hash" => Prefix,
-        "source.ip" => Leaf("source.ip", Ip),
-        "destination.ip" => Leaf("destination.ip", Ip),
-        "client.ip" => Leaf("client.ip", Ip),
-        "server.ip" => Leaf("server.ip", Ip),
-        "host.ip" => Leaf("host.ip", Ip),
-        "related.ip" => Leaf("related.ip", Ip),
-        "dns.resolved_ip" => Leaf("dns.resolved_ip", Ip),
-        "source.address" => Leaf("source.address", IpOrDomain),
-        "destination.address" => Leaf("destination.address", IpOrDomain),
-        "client.address" => Leaf("client.address", IpOrDomain),
-        "server.address" => Leaf("server.address", IpOrDomain),
-        "source.domain" => Leaf("source.domain", Domain),
-        "destination.domain" => Leaf("destination.domain", Domain),
-        "client.domain" => Leaf("client.domain", Domain),
-        "server.domain" => Leaf("server.domain", Domain),
-        "url.domain" => Leaf("url.domain", Domain),
-        "dns.question.name" => Leaf("dns.question.name", Domain),
-        "tls.client.server_name" => Leaf("tls.client.server_name", Domain),
-        "related.hosts" => Leaf("related.hosts", Domain),
-        "url.original" => Leaf("url.original", Url),
-        "url.full" => Leaf("url.full", Url),
-        "related.hash" => Leaf("related.hash", Hash),
-        "file.hash.md5" => Leaf("file.hash.md5", Hash),
-        "file.hash.sha1" => Leaf("file.hash.sha1", Hash),
-        "file.hash.sha256" => Leaf("file.hash.sha256", Hash),
-        "file.hash.sm3" => Leaf("file.hash.sm3", Hash),
-        "process.hash.md5" => Leaf("process.hash.md5", Hash),
-        "process.hash.sha1" => Leaf("process.hash.sha1", Hash),
-        "process.hash.sha256" => Leaf("process.hash.sha256", Hash),
-        "process.hash.sm3" => Leaf("process.hash.sm3", Hash),
-        "process.parent.hash.md5" => Leaf("process.parent.hash.md5", Hash),
-        "process.parent.hash.sha1" => Leaf("process.parent.hash.sha1", Hash),
-        "process.parent.hash.sha256" => Leaf("process.parent.hash.sha256", Hash),
-        "dll.hash.md5" => Leaf("dll.hash.md5", Hash),
-        "dll.hash.sha1" => Leaf("dll.hash.sha1", Hash),
-        "dll.hash.sha256" => Leaf("dll.hash.sha256", Hash),
+enum Step {
+    Node(Node),
+    Leaf(&'static str, Read),
+}
+
+/// `ip`, `address`, `domain` under each endpoint.
+const ENDPOINTS: [[&str; 3]; 4] = [
+    ["source.ip", "source.address", "source.domain"],
+    [
+        "destination.ip",
+        "destination.address",
+        "destination.domain",
+    ],
+    ["client.ip", "client.address", "client.domain"],
+    ["server.ip", "server.address", "server.domain"],
+];
+
+/// `md5`, `sha1`, `sha256`, `sm3` under each hash owner.
+const HASHES: [[&str; 4]; 4] = [
+    [
+        "file.hash.md5",
+        "file.hash.sha1",
+        "file.hash.sha256",
+        "file.hash.sm3",
+    ],
+    [
+        "dll.hash.md5",
+        "dll.hash.sha1",
+        "dll.hash.sha256",
+        "dll.hash.sm3",
+    ],
+    [
+        "process.hash.md5",
+        "process.hash.sha1",
+        "process.hash.sha256",
+        "process.hash.sm3",
+    ],
+    [
+        "process.parent.hash.md5",
+        "process.parent.hash.sha1",
+        "process.parent.hash.sha256",
+        "process.parent.hash.sm3",
+    ],
+];
+
+/// The ECS fields read. Source of truth: the fields our parsers in
+/// `crates/ingest/src/normalise/` write, plus ECS's own homes for the same
+/// observables (`related.*`, `client`/`server`, `dll`, `url.full`).
+fn step(node: Node, key: &str) -> Option<Step> {
+    use Node::*;
+    use Read::{Domain, Hash, Ip, IpOrDomain};
+    let n = Step::Node;
+    Some(match (node, key) {
+        (Root, "source") => n(Endpoint(0)),
+        (Root, "destination") => n(Endpoint(1)),
+        (Root, "client") => n(Endpoint(2)),
+        (Root, "server") => n(Endpoint(3)),
+        (Root, "host") => n(Host),
+        (Root, "related") => n(Related),
+        (Root, "dns") => n(Dns),
+        (Root, "url") => n(Url),
+        (Root, "tls") => n(Tls),
+        (Root, "file") => n(HashOwner(0)),
+        (Root, "dll") => n(HashOwner(1)),
+        (Root, "process") => n(Process),
+        (Endpoint(i), "ip") => Step::Leaf(ENDPOINTS[i][0], Ip),
+        (Endpoint(i), "address") => Step::Leaf(ENDPOINTS[i][1], IpOrDomain),
+        (Endpoint(i), "domain") => Step::Leaf(ENDPOINTS[i][2], Domain),
+        (Host, "ip") => Step::Leaf("host.ip", Ip),
+        (Related, "ip") => Step::Leaf("related.ip", Ip),
+        (Related, "hosts") => Step::Leaf("related.hosts", Domain),
+        (Related, "hash") => Step::Leaf("related.hash", Hash),
+        (Dns, "question") => n(DnsQuestion),
+        (Dns, "resolved_ip") => Step::Leaf("dns.resolved_ip", Ip),
+        (DnsQuestion, "name") => Step::Leaf("dns.question.name", Domain),
+        (Url, "original") => Step::Leaf("url.original", Read::Url),
+        (Url, "full") => Step::Leaf("url.full", Read::Url),
+        (Url, "domain") => Step::Leaf("url.domain", Domain),
+        (Tls, "client") => n(TlsClient),
+        (TlsClient, "server_name") => Step::Leaf("tls.client.server_name", Domain),
+        (Process, "hash") => n(Hashes(2)),
+        (Process, "parent") => n(ProcessParent),
+        (ProcessParent, "hash") => n(Hashes(3)),
+        (HashOwner(i), "hash") => n(Hashes(i)),
+        (Hashes(i), "md5") => Step::Leaf(HASHES[i][0], Hash),
+        (Hashes(i), "sha1") => Step::Leaf(HASHES[i][1], Hash),
+        (Hashes(i), "sha256") => Step::Leaf(HASHES[i][2], Hash),
+        (Hashes(i), "sm3") => Step::Leaf(HASHES[i][3], Hash),
         _ => return None,
     })
+}
+
+/// Like [`step`], for a key that may be dotted (`source.ip`, `file.hash`).
+fn resolve(node: Node, key: &str) -> Option<Step> {
+    if let Some(s) = step(node, key) {
+        return Some(s);
+    }
+    if !key.contains('.') {
+        return None;
+    }
+    let mut parts = key.split('.');
+    let mut cur = step(node, parts.next()?)?;
+    for p in parts {
+        match cur {
+            Step::Node(n) => cur = step(n, p)?,
+            Step::Leaf(..) => return None,
+        }
+    }
+    Some(cur)
 }
 
 /// One indicator matched by one field of an event.
@@ -113,7 +175,6 @@ struct Matcher<'s, 'h> {
     set: &'s IndicatorSet,
     now: i64,
     hits: &'h mut Vec<Hit<'s>>,
-    path: String,
 }
 
 impl IndicatorSet {
@@ -126,29 +187,23 @@ impl IndicatorSet {
                 set: self,
                 now: now.timestamp_millis(),
                 hits: &mut hits,
-                path: String::new(),
             };
-            m.walk(map);
+            m.walk(Node::Root, map);
         }
         hits
     }
 }
 
 impl<'s> Matcher<'s, '_> {
-    fn walk(&mut self, map: &Map<String, Value>) {
+    fn walk(&mut self, node: Node, map: &Map<String, Value>) {
         for (k, v) in map {
-            let len = self.path.len();
-            if len > 0 {
-                self.path.push('.');
-            }
-            self.path.push_str(k);
-            match classify(&self.path) {
-                Some(Class::Prefix) => {
+            match resolve(node, k) {
+                Some(Step::Node(next)) => {
                     if let Value::Object(inner) = v {
-                        self.walk(inner);
+                        self.walk(next, inner);
                     }
                 }
-                Some(Class::Leaf(field, read)) => match v {
+                Some(Step::Leaf(field, read)) => match v {
                     Value::String(s) => self.read(field, read, s),
                     Value::Array(items) => {
                         for item in items {
@@ -161,7 +216,6 @@ impl<'s> Matcher<'s, '_> {
                 },
                 None => {}
             }
-            self.path.truncate(len);
         }
     }
 

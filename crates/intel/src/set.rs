@@ -90,6 +90,11 @@ pub struct IndicatorSet {
     pub(crate) sha1: Table<FixedKeys<[u8; 20]>>,
     pub(crate) sha256: Table<FixedKeys<[u8; 32]>>,
     pub(crate) sm3: Table<FixedKeys<[u8; 32]>>,
+    /// One bit per IPv4 /24 holding an exact address or a network of /24 or
+    /// longer (2 MiB, empty for small sets). Most addresses in events are in
+    /// no feed; this answers "no" for them with one cache-resident read
+    /// instead of a random memory access per table.
+    pub(crate) v4_filter: Vec<u64>,
     pub(crate) metas: Vec<Meta>,
     /// Sources, descriptions, labels and external ids.
     pub(crate) strings: StrKeys,
@@ -206,10 +211,29 @@ impl IndicatorSetBuilder {
         finish_str(&mut s.url);
         s.cidr4 = longest_first(self.cidr4);
         s.cidr6 = longest_first(self.cidr6);
+        s.v4_filter = v4_filter(s);
         s.metas.shrink_to_fit();
         s.strings.shrink();
         self.set
     }
+}
+
+/// Below this many IPv4 keys the tables are small enough to stay in cache.
+const FILTER_MIN_KEYS: usize = 4096;
+
+fn v4_filter(s: &IndicatorSet) -> Vec<u64> {
+    let long: Vec<_> = s.cidr4.iter().filter(|(l, _)| *l >= 24).collect();
+    let keys = s.v4.keys.len() + long.iter().map(|(_, t)| t.keys.len()).sum::<usize>();
+    if keys < FILTER_MIN_KEYS {
+        return Vec::new();
+    }
+    let mut bits = vec![0u64; (1 << 24) / 64];
+    let mut set = |a: u32| bits[(a >> 14) as usize] |= 1 << ((a >> 8) & 63);
+    (0..s.v4.keys.len() as u32).for_each(|g| set(s.v4.keys.get(g)));
+    for (_, t) in long {
+        (0..t.keys.len() as u32).for_each(|g| set(t.keys.get(g)));
+    }
+    bits
 }
 
 fn push<K: Copy + Eq + std::hash::Hash>(t: &mut Table<FixedKeys<K>>, k: K, e: Entry) {
@@ -322,6 +346,7 @@ impl IndicatorSet {
             + self.domain.groups.heap_bytes()
             + self.url.keys.heap_bytes()
             + self.url.groups.heap_bytes()
+            + self.v4_filter.capacity() * 8
             + self.metas.capacity() * size_of::<Meta>()
             + self.strings.heap_bytes()
     }
