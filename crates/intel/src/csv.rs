@@ -36,7 +36,7 @@ fn line_of(r: &csv::StringRecord) -> String {
         .map_or_else(|| "line ?".into(), |p| format!("line {}", p.line()))
 }
 
-fn field<'r>(r: &'r csv::StringRecord, i: Option<usize>) -> Option<&'r str> {
+fn field(r: &csv::StringRecord, i: Option<usize>) -> Option<&str> {
     i.and_then(|i| r.get(i)).filter(|s| !s.is_empty())
 }
 

@@ -103,13 +103,19 @@ pub struct IndicatorSet {
 
 /// Collects indicators one at a time into the compact form, so a caller
 /// streaming a large feed never holds every [`Indicator`] at once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct IndicatorSetBuilder {
     set: IndicatorSet,
     cidr4: Vec<Table<FixedKeys<u32>>>,
     cidr6: Vec<Table<FixedKeys<u128>>>,
     meta_ids: FxHashMap<Meta, u32>,
     label_ids: FxHashMap<Box<[u32]>, u32>,
+}
+
+impl Default for IndicatorSetBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 fn millis(t: Option<DateTime<Utc>>, none: i64) -> i64 {
@@ -119,9 +125,13 @@ fn millis(t: Option<DateTime<Utc>>, none: i64) -> i64 {
 impl IndicatorSetBuilder {
     /// An empty builder.
     pub fn new() -> Self {
-        let mut b = Self::default();
-        b.cidr4 = (0..=32).map(|_| Table::default()).collect();
-        b.cidr6 = (0..=128).map(|_| Table::default()).collect();
+        let mut b = Self {
+            set: IndicatorSet::default(),
+            cidr4: (0..=32).map(|_| Table::default()).collect(),
+            cidr6: (0..=128).map(|_| Table::default()).collect(),
+            meta_ids: FxHashMap::default(),
+            label_ids: FxHashMap::default(),
+        };
         // Label set 0 is "no labels".
         b.set.label_sets.push(Box::new([]));
         b.label_ids.insert(Box::new([]), 0);

@@ -331,3 +331,35 @@ fn enrichment_is_ecs_threat_shape() {
     assert_eq!(s.enrich_event(&mut quiet, now()), 0);
     assert!(quiet.get("threat").is_none());
 }
+
+#[test]
+fn large_sets_use_the_v4_prefilter_without_losing_matches() {
+    // Enough keys to build the /24 bitmap; short prefixes must bypass it.
+    let mut list: Vec<Indicator> = (0..5000u32)
+        .map(|i| {
+            ind(
+                IndicatorKind::Ipv4,
+                &std::net::Ipv4Addr::from(0x0a00_0000 | (i << 8) | 7).to_string(),
+                "many",
+            )
+        })
+        .collect();
+    list.push(ind(IndicatorKind::Cidr, "172.16.0.0/12", "short"));
+    list.push(ind(IndicatorKind::Cidr, "192.168.7.16/28", "long"));
+    let s = set(list);
+    assert_eq!(
+        hits(&s, ip("10.0.42.7")),
+        [("10.0.42.7".into(), "many".into())]
+    );
+    assert!(hits(&s, ip("10.0.42.8")).is_empty());
+    assert_eq!(
+        hits(&s, ip("172.20.1.1")),
+        [("172.16.0.0/12".into(), "short".into())]
+    );
+    assert_eq!(
+        hits(&s, ip("192.168.7.20")),
+        [("192.168.7.16/28".into(), "long".into())]
+    );
+    assert!(hits(&s, ip("192.168.7.40")).is_empty());
+    assert!(hits(&s, ip("10.200.0.7")).is_empty());
+}
