@@ -56,6 +56,14 @@ pub struct ServeArgs {
     /// Tenant the syslog listeners' and followed files' events belong to. Default `default`.
     #[arg(long)]
     syslog_tenant: Option<String>,
+    /// A directory of Sigma rules for streaming detection (repeatable), in addition to
+    /// yunshou's own pack. With --demo, SigmaHQ's rules from `../shared/fixtures/sigma` are
+    /// added when that folder exists.
+    #[arg(long)]
+    rules: Vec<PathBuf>,
+    /// Detect with the given --rules only, without yunshou's own pack.
+    #[arg(long)]
+    no_builtin_rules: bool,
 }
 
 /// The `yunshou.toml` file. Unknown keys are an error, so typos do not pass silently.
@@ -75,6 +83,8 @@ struct FileConfig {
     syslog_tenant: Option<String>,
     tail: Option<Vec<PathBuf>>,
     netflow: Option<SocketAddr>,
+    rules: Option<Vec<PathBuf>>,
+    no_builtin_rules: Option<bool>,
 }
 
 /// Settings after every source was applied.
@@ -91,6 +101,8 @@ pub struct Settings {
     pub syslog_tenant: String,
     pub tail: Vec<PathBuf>,
     pub netflow: Option<SocketAddr>,
+    pub rules: Vec<PathBuf>,
+    pub no_builtin_rules: bool,
 }
 
 impl Settings {
@@ -121,6 +133,10 @@ impl Settings {
                 .map(|p| (p.clone(), self.syslog_tenant.clone()))
                 .collect(),
             initial_events: vec![],
+            rules: yunshou_server::detection::RuleSources {
+                dirs: self.rules.clone(),
+                no_builtin: self.no_builtin_rules,
+            },
             netflow: self
                 .netflow
                 .map(|a| (a, self.syslog_tenant.clone()))
@@ -183,6 +199,12 @@ impl ServeArgs {
                 self.tail.clone()
             },
             netflow: self.netflow.or(file.netflow),
+            rules: if self.rules.is_empty() {
+                file.rules.unwrap_or_default()
+            } else {
+                self.rules.clone()
+            },
+            no_builtin_rules: self.no_builtin_rules || file.no_builtin_rules.unwrap_or(false),
             syslog_tenant: self
                 .syslog_tenant
                 .clone()

@@ -170,6 +170,7 @@ pub async fn ingest(args: IngestArgs) -> Result<ExitCode> {
         &args.dir.data_dir,
         Arc::new(yunshou_ingest::normalise::Parsers),
         Arc::new(yunshou_ingest::NoEnrichment),
+        Arc::new(yunshou_ingest::NoDetection),
     )
     .context("opening the event store (is a server running on this data directory?)")?;
     let pb = bar(

@@ -262,6 +262,13 @@ async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     let store = if demo || settings.demo {
         let (store, events) = open_demo(&settings.data_dir).await?;
         config.initial_events = events;
+        if config.rules.dirs.is_empty() {
+            // The demo detects with SigmaHQ's rules too when the fixtures sit beside the clone.
+            let sigmahq = std::path::Path::new("../shared/fixtures/sigma/rules");
+            if sigmahq.is_dir() {
+                config.rules.dirs.push(sigmahq.to_path_buf());
+            }
+        }
         store
     } else {
         open_bootstrapped(&settings.data_dir, None).await?

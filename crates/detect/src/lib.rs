@@ -17,3 +17,16 @@ pub mod sigma;
 pub use engine::{CorrelationMatch, CorrelationState, Engine, EngineRule};
 pub use event::{FlatEvent, Schema};
 pub use mapping::Mapping;
+
+/// yunshou's own rule pack, embedded at build time.
+pub mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+    /// Loads the pack into `out`; files are named `builtin:yunshou/<path>`.
+    pub fn load(out: &mut crate::sigma::Loaded) {
+        for (path, text) in BUILTIN_RULES {
+            let file = std::path::PathBuf::from(format!("builtin:yunshou/{path}"));
+            crate::sigma::load_text(&file, text, out);
+        }
+    }
+}

@@ -17,5 +17,5 @@ pub mod pipeline;
 pub mod syslog;
 pub mod wal;
 
-pub use pipeline::{Enricher, NoEnrichment, Normaliser, Pipeline};
+pub use pipeline::{Detector, Enricher, NoDetection, NoEnrichment, Normaliser, Pipeline};
 pub use wal::{RawRecord, WalError};

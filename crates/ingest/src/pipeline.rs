@@ -47,6 +47,35 @@ impl Enricher for NoEnrichment {
     fn enrich(&self, _: &str, _: &mut serde_json::Map<String, serde_json::Value>) {}
 }
 
+/// Evaluates every event as it is indexed (known-threat detection), after enrichment. It may
+/// add fields (threat-intelligence matches) before the event is stored.
+pub trait Detector: Send + Sync + 'static {
+    /// Looks at one event of `tenant`; `seq` is its write-ahead log sequence.
+    fn inspect(
+        &self,
+        tenant: &str,
+        seq: u64,
+        time: DateTime<Utc>,
+        doc: &mut serde_json::Map<String, serde_json::Value>,
+    );
+
+    /// Makes what was detected so far durable. Called before the log's checkpoint moves
+    /// past the events inspected; an error keeps the checkpoint where it is (the detections
+    /// stay pending and are retried), so nothing detected is lost to a crash.
+    fn flush(&self) -> Result<(), String>;
+}
+
+/// No detection.
+pub struct NoDetection;
+
+impl Detector for NoDetection {
+    fn inspect(&self, _: &str, _: u64, _: DateTime<Utc>, _: &mut serde_json::Map<String, serde_json::Value>) {}
+
+    fn flush(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// The running pipeline.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -57,12 +86,14 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts the pipeline on `data_dir` (`wal/` and `events/` under it), first replaying
-    /// whatever the log holds beyond the store's checkpoint.
+    /// Starts the pipeline on `data_dir` (`wal/` and `events/` under it). The indexer first
+    /// replays whatever the log holds beyond the store's checkpoint (on its own thread, so a
+    /// detector may block on async work); [`Pipeline::wait_indexed`] tells when it is done.
     pub fn start(
         data_dir: &Path,
         normaliser: Arc<dyn Normaliser>,
         enricher: Arc<dyn Enricher>,
+        detector: Arc<dyn Detector>,
     ) -> std::io::Result<Pipeline> {
         let wal_dir = data_dir.join("wal");
         let store = Arc::new(
@@ -77,15 +108,11 @@ impl Pipeline {
             store: store.clone(),
             normaliser,
             enricher,
+            detector,
             wal_dir: wal_dir.clone(),
             max_seq: checkpoint,
             failed_from: None,
         };
-        if !replayed.is_empty() {
-            tracing::info!(events = replayed.len(), "replaying the write-ahead log");
-            indexer.index(replayed);
-            indexer.commit();
-        }
         let (tx, rx) = sync_channel(queue_len("YUNSHOU_INDEX_QUEUE", INDEX_QUEUE));
         let wal = wal::start(
             &wal_dir,
@@ -95,7 +122,14 @@ impl Pipeline {
         )?;
         std::thread::Builder::new()
             .name("indexer".into())
-            .spawn(move || indexer.run(rx))?;
+            .spawn(move || {
+                if !replayed.is_empty() {
+                    tracing::info!(events = replayed.len(), "replaying the write-ahead log");
+                    indexer.index(replayed);
+                    indexer.commit();
+                }
+                indexer.run(rx)
+            })?;
         Ok(Pipeline {
             wal,
             store,
@@ -172,6 +206,7 @@ struct Indexer {
     store: Arc<EventStore>,
     normaliser: Arc<dyn Normaliser>,
     enricher: Arc<dyn Enricher>,
+    detector: Arc<dyn Detector>,
     wal_dir: PathBuf,
     max_seq: u64,
     /// The lowest sequence the store refused, if any: the checkpoint stays below it so the
@@ -198,8 +233,8 @@ impl Indexer {
                 }
             }
             if dirty && last_commit.elapsed() >= COMMIT_INTERVAL {
-                self.commit();
-                dirty = false;
+                // A failed commit stays dirty and is tried again next interval.
+                dirty = !self.commit();
                 last_commit = Instant::now();
             }
         }
@@ -239,6 +274,8 @@ impl Indexer {
                     .map(|o| o.insert("ip".into(), peer.clone().into()));
             }
             self.enricher.enrich(&rec.tenant, &mut doc);
+            self.detector
+                .inspect(&rec.tenant, seq, ts.unwrap_or(received), &mut doc);
             let parsed = ts.is_some();
             metrics::counter!("yunshou_ingest_events_total", "source" => source_label(&rec.source), "stage" => if parsed { "parsed" } else { "unparsed" }).increment(1);
             self.max_seq = self.max_seq.max(seq);
@@ -262,7 +299,14 @@ impl Indexer {
         }
     }
 
-    fn commit(&mut self) {
+    /// Commits the store and moves the checkpoint; false when something failed.
+    fn commit(&mut self) -> bool {
+        if let Err(e) = self.detector.flush() {
+            // The checkpoint stays put: after a restart these events are inspected again.
+            tracing::error!(error = %e, "recording detections failed");
+            metrics::counter!("yunshou_detection_flush_failures_total").increment(1);
+            return false;
+        }
         match self.store.commit() {
             Ok(()) => {
                 let upto = match self.failed_from {
@@ -274,8 +318,12 @@ impl Indexer {
                 }
                 self.indexed
                     .store(upto, std::sync::atomic::Ordering::Release);
+                true
             }
-            Err(e) => tracing::error!(error = %e, "committing the event store failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "committing the event store failed");
+                false
+            }
         }
     }
 }

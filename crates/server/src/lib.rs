@@ -4,10 +4,12 @@
 pub mod api;
 pub mod auth;
 pub mod console;
+pub mod detection;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod i18n;
+pub mod intel;
 mod notify;
 mod observe;
 pub mod state;
@@ -64,6 +66,8 @@ pub struct ServerConfig {
     pub tail: Vec<(PathBuf, String)>,
     /// NetFlow v5/v9 and IPFIX collectors over UDP: (address, tenant name).
     pub netflow: Vec<(SocketAddr, String)>,
+    /// Sigma rules for streaming detection (yunshou's pack plus these directories).
+    pub rules: detection::RuleSources,
     /// Lines to feed the pipeline once at start: (tenant id, lines) — the demo's day of logs.
     pub initial_events: Vec<(String, Vec<String>)>,
 }
@@ -107,6 +111,8 @@ pub fn state(store: Arc<Store>, secure_cookies: bool, session_idle_minutes: i64)
         secure_cookies,
         session_idle_minutes,
         pipeline: None,
+        detection: None,
+        intel: Default::default(),
     }
 }
 
@@ -121,10 +127,27 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     };
     let enricher = Arc::new(events::AssetEnricher::default());
     enricher.refresh(&store).await?;
+    let rules = config.rules.clone();
+    let book = Arc::new(tokio::task::spawn_blocking(move || detection::RuleBook::load(&rules)).await??);
+    println!(
+        "detection: {} rules, {} correlations loaded; {} documents failed",
+        book.engine.stats.rules,
+        book.engine.stats.correlations,
+        book.errors().len()
+    );
+    for e in book.errors().iter().take(20) {
+        tracing::warn!(file = %e.file.display(), document = e.document, reason = e.reason, "rule not loaded");
+    }
+    let intel = Arc::new(intel::IntelBook::default());
+    intel.rebuild(&store).await?;
+    let detector = Arc::new(
+        detection::StreamDetector::new(book, intel.clone(), store.clone()).await?,
+    );
     let pipeline = yunshou_ingest::Pipeline::start(
         &config.data_dir,
         Arc::new(yunshou_ingest::normalise::Parsers),
         enricher.clone(),
+        detector.clone(),
     )
     .context("starting the event pipeline")?;
     tokio::spawn(enricher.refresh_forever(store.clone()));
@@ -208,6 +231,8 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
         config.session_idle_minutes,
     );
     state.pipeline = Some(pipeline);
+    state.detection = Some(detector);
+    state.intel = intel;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
 
     let listener = std::net::TcpListener::bind(config.listen)

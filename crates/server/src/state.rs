@@ -20,4 +20,8 @@ pub struct AppState {
     pub session_idle_minutes: i64,
     /// The event pipeline (absent in tools that only serve the API on a store).
     pub pipeline: Option<yunshou_ingest::Pipeline>,
+    /// Streaming detection (with the pipeline).
+    pub detection: Option<Arc<crate::detection::StreamDetector>>,
+    /// Threat-intelligence indicators per tenant.
+    pub intel: Arc<crate::intel::IntelBook>,
 }

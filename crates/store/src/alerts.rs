@@ -260,6 +260,9 @@ impl DetectionKind {
 /// A detection to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDetection {
+    /// The write-ahead log sequence of the event that completed it (0: not from the
+    /// pipeline).
+    pub seq: u64,
     /// Rule id.
     pub rule_id: String,
     /// Rule title.
@@ -374,8 +377,8 @@ pub struct RecordOutcome {
     pub folded: usize,
     /// Detections dropped by a suppression.
     pub suppressed: usize,
-    /// The batch had been recorded before (a replay): nothing done.
-    pub replayed: bool,
+    /// Detections recorded before (replayed after a crash) and skipped.
+    pub replayed: usize,
 }
 
 /// A change to an alert (`PATCH`).
@@ -449,36 +452,50 @@ fn alert_from_row(r: &sqlx::any::AnyRow) -> Result<Alert> {
 impl Store {
     /// Records a batch of detections for a tenant: each is dropped if a suppression covers
     /// it, folded into an open alert of the same rule and entity last seen within
-    /// `dedup_window`, or raised as a new alert (queuing the tenant's webhooks). `batch_key`
-    /// makes the call idempotent: a batch recorded before changes nothing.
+    /// `dedup_window`, or raised as a new alert (queuing the tenant's webhooks).
     ///
-    /// This is the pipeline's own work, not a user's: the tenant comes from the events.
+    /// `upto` is the highest write-ahead log sequence the pipeline had inspected; detections
+    /// from events at or below the previous call's `upto` were recorded before (a replay
+    /// after a crash) and are skipped. Detections with `seq` 0 (not from the pipeline) are
+    /// always recorded. This is the pipeline's own work, not a user's: the tenant comes from
+    /// the events.
     pub async fn record_detections(
         &self,
         tenant_id: &str,
         batch: &[NewDetection],
-        batch_key: &str,
+        upto: u64,
         dedup_window: chrono::Duration,
     ) -> Result<RecordOutcome> {
         let mut out = RecordOutcome::default();
         let mut w = self.begin_write().await?;
         let now = crate::now_text();
-        let done = sqlx::query(
-            "INSERT INTO detection_batches (tenant_id, batch_key, recorded_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(tenant_id)
-        .bind(batch_key)
-        .bind(&now)
-        .execute(&mut *w.tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            out.replayed = true;
-            return Ok(out);
+        let recorded: i64 = sqlx::query("SELECT upto FROM detection_watermarks WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        let fresh: Vec<&NewDetection> = batch
+            .iter()
+            .filter(|d| d.seq == 0 || d.seq as i64 > recorded)
+            .collect();
+        out.replayed = batch.len() - fresh.len();
+        if upto as i64 > recorded {
+            sqlx::query(
+                "INSERT INTO detection_watermarks (tenant_id, upto, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET upto = excluded.upto, updated_at = excluded.updated_at",
+            )
+            .bind(tenant_id)
+            .bind(upto as i64)
+            .bind(&now)
+            .execute(&mut *w.tx)
+            .await?;
         }
         let suppressions = active_suppressions(&mut w.tx, tenant_id, &now).await?;
         let hooks = webhooks_of(&mut w.tx, tenant_id).await?;
         let mut raised_ids = vec![];
-        for d in batch {
+        for d in fresh {
             if let Some(s) = suppressions.iter().find(|s| {
                 s.rule_id.as_deref().is_none_or(|r| r == d.rule_id)
                     && d.entities.has(&s.entity, &s.value)
@@ -573,11 +590,12 @@ impl Store {
             name: "system:detection".into(),
             source_ip: None,
         };
+        let upto_text = upto.to_string();
         let mut entry = actor.entry(
             Some(tenant_id),
             "alerts.record",
             "alert_batch",
-            Some(batch_key),
+            Some(&upto_text),
         );
         entry.after = Some(serde_json::json!({
             "raised": raised_ids, "folded": out.folded, "suppressed": out.suppressed,

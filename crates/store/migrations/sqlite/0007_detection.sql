@@ -73,13 +73,12 @@ CREATE TABLE alert_webhooks (
 );
 CREATE INDEX alert_webhooks_tenant ON alert_webhooks (tenant_id);
 
--- Detection batches already recorded, so replaying the write-ahead log after a crash does
--- not count the same events twice.
-CREATE TABLE detection_batches (
-    tenant_id TEXT NOT NULL,
-    batch_key TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, batch_key)
+-- How far each tenant's pipeline detections are recorded (a write-ahead log sequence), so
+-- replaying the log after a crash does not record the same detection twice.
+CREATE TABLE detection_watermarks (
+    tenant_id TEXT PRIMARY KEY,
+    upto BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
 );
 
 -- Rules are on by default; a row here turns one off (or back on) for a tenant.
