@@ -39,6 +39,7 @@
 //! dotted field names) and returns [`Hit`]s; [`Hit::to_enrichment`] and
 //! [`IndicatorSet::enrich_event`] render them as ECS `threat.enrichments`.
 
+mod builder;
 mod csv;
 mod enrich;
 mod import;
@@ -51,6 +52,7 @@ mod stix;
 mod stix_pattern;
 mod view;
 
+pub use builder::IndicatorSetBuilder;
 pub use enrich::confidence_text;
 pub use import::{detect_format, import, Format, ImportError, ImportReport, Rejected, Skipped};
 pub use indicator::{
@@ -58,5 +60,5 @@ pub use indicator::{
     IndicatorKind,
 };
 pub use observe::Hit;
-pub use set::{IndicatorId, IndicatorSet, IndicatorSetBuilder, Observable, TableId};
+pub use set::{IndicatorId, IndicatorSet, Observable, TableId};
 pub use view::IndicatorRef;
