@@ -13,10 +13,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             if p.file_name().is_some_and(|n| n != "tests") {
                 collect(&p, out);
             }
-        } else if p
-            .extension()
-            .is_some_and(|x| x == "yml" || x == "yaml")
-        {
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
             out.push(p);
         }
     }

@@ -69,7 +69,14 @@ pub trait Detector: Send + Sync + 'static {
 pub struct NoDetection;
 
 impl Detector for NoDetection {
-    fn inspect(&self, _: &str, _: u64, _: DateTime<Utc>, _: &mut serde_json::Map<String, serde_json::Value>) {}
+    fn inspect(
+        &self,
+        _: &str,
+        _: u64,
+        _: DateTime<Utc>,
+        _: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+    }
 
     fn flush(&self) -> Result<(), String> {
         Ok(())

@@ -189,7 +189,15 @@ impl StreamDetector {
         }
     }
 
-    fn detection(meta: &RuleMeta, kind: DetectionKind, seq: u64, time: DateTime<Utc>, entities: Entities, count: i64, events: Vec<TriggerEvent>) -> NewDetection {
+    fn detection(
+        meta: &RuleMeta,
+        kind: DetectionKind,
+        seq: u64,
+        time: DateTime<Utc>,
+        entities: Entities,
+        count: i64,
+        events: Vec<TriggerEvent>,
+    ) -> NewDetection {
         NewDetection {
             seq,
             rule_id: meta.id.to_string(),
@@ -214,14 +222,18 @@ impl StreamDetector {
         time: DateTime<Utc>,
         value: &Value,
         state: &mut TenantState,
+        switches: bool,
     ) -> Vec<NewDetection> {
         let engine = &self.book.engine;
+        let none = HashMap::new();
+        let guard = self.disabled.read().expect("rule switches");
+        let off_table = if switches { &*guard } else { &none };
         let ev = FlatEvent::from_value(engine.schema(), value);
         let mut matched = engine.evaluate(&ev);
         if matched.is_empty() {
             return vec![];
         }
-        if let Some(off) = self.disabled.read().expect("rule switches").get(tenant) {
+        if let Some(off) = off_table.get(tenant) {
             matched.retain(|i| !off.contains(&engine.rules()[*i as usize].rule.id));
         }
         let mut out = vec![];
@@ -260,10 +272,9 @@ impl StreamDetector {
                 time.timestamp_millis(),
                 seq,
             );
-            let off = self.disabled.read().expect("rule switches");
             for m in fired {
                 let c = engine.correlation(m.correlation);
-                if off.get(tenant).is_some_and(|o| o.contains(&c.id)) {
+                if off_table.get(tenant).is_some_and(|o| o.contains(&c.id)) {
                     continue;
                 }
                 let mut entities = entities_of(value);
@@ -300,8 +311,8 @@ impl StreamDetector {
         out
     }
 
-    /// Runs `events` (ECS documents) through the rules for `tenant` without recording
-    /// anything: the console's rule test. Returns each event's detections.
+    /// Runs `events` (ECS documents) through every rule, switched off or not, without
+    /// recording anything: the rule test. Returns each event's detections.
     pub fn test_events(&self, tenant: &str, events: &[Value]) -> Vec<Vec<NewDetection>> {
         let mut state = TenantState::default();
         let mut last = Utc::now();
@@ -311,7 +322,7 @@ impl StreamDetector {
             .map(|(i, v)| {
                 let t = event_time(v).unwrap_or(last);
                 last = t;
-                self.evaluate(tenant, i as u64 + 1, t, v, &mut state)
+                self.evaluate(tenant, i as u64 + 1, t, v, &mut state, false)
             })
             .collect()
     }
@@ -348,7 +359,11 @@ pub fn entities_of(v: &Value) -> Entities {
             }
             assets.push(AlertAsset {
                 id: id.into(),
-                name: a.get("name").and_then(Value::as_str).unwrap_or_default().into(),
+                name: a
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
                 value: a.get("value").and_then(Value::as_i64),
                 owner: a.get("owner").and_then(Value::as_str).map(str::to_string),
             });
@@ -386,7 +401,7 @@ impl yunshou_ingest::Detector for StreamDetector {
         let detections = {
             let mut tenants = self.tenants.lock().expect("detector state");
             let state = tenants.entry(tenant.to_string()).or_default();
-            self.evaluate(tenant, seq, time, &value, state)
+            self.evaluate(tenant, seq, time, &value, state, true)
         };
         if let Value::Object(m) = value {
             *doc = m;

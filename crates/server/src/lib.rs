@@ -128,7 +128,8 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     let enricher = Arc::new(events::AssetEnricher::default());
     enricher.refresh(&store).await?;
     let rules = config.rules.clone();
-    let book = Arc::new(tokio::task::spawn_blocking(move || detection::RuleBook::load(&rules)).await??);
+    let book =
+        Arc::new(tokio::task::spawn_blocking(move || detection::RuleBook::load(&rules)).await??);
     println!(
         "detection: {} rules, {} correlations loaded; {} documents failed",
         book.engine.stats.rules,
@@ -140,9 +141,8 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     }
     let intel = Arc::new(intel::IntelBook::default());
     intel.rebuild(&store).await?;
-    let detector = Arc::new(
-        detection::StreamDetector::new(book, intel.clone(), store.clone()).await?,
-    );
+    let detector =
+        Arc::new(detection::StreamDetector::new(book, intel.clone(), store.clone()).await?);
     let pipeline = yunshou_ingest::Pipeline::start(
         &config.data_dir,
         Arc::new(yunshou_ingest::normalise::Parsers),

@@ -469,13 +469,14 @@ impl Store {
         let mut out = RecordOutcome::default();
         let mut w = self.begin_write().await?;
         let now = crate::now_text();
-        let recorded: i64 = sqlx::query("SELECT upto FROM detection_watermarks WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .unwrap_or(0);
+        let recorded: i64 =
+            sqlx::query("SELECT upto FROM detection_watermarks WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?
+                .unwrap_or(0);
         let fresh: Vec<&NewDetection> = batch
             .iter()
             .filter(|d| d.seq == 0 || d.seq as i64 > recorded)

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one resource; the OpenAPI document is
 //! generated from the handlers' annotations.
 
+pub mod alerts;
 pub mod asset_control;
 pub mod asset_transfer;
 pub mod assets;
@@ -8,6 +9,8 @@ pub mod audit;
 pub mod event_searches;
 pub mod events;
 pub mod identity;
+pub mod intel;
+pub mod rules;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -31,6 +34,9 @@ use utoipa_axum::routes;
         (name = "audit", description = "The SM3 hash-chained audit trail"),
         (name = "assets", description = "The asset ledger (I.1)"),
         (name = "events", description = "Event intake, search and counts (MO.1, MO.2.a, MO.4.d)"),
+        (name = "alerts", description = "Detection alerts, suppressions and webhooks (MO.2.a, MO.3.c)"),
+        (name = "rules", description = "Sigma detection rules per tenant (MO.2.a)"),
+        (name = "intel", description = "Threat-intelligence feeds (MO.1.b)"),
     )
 )]
 struct ApiDoc;
@@ -112,6 +118,30 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         )
         .routes(routes!(events::search))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert, alerts::patch_alert))
+        .routes(routes!(alerts::comment_alert))
+        .routes(routes!(
+            alerts::list_suppressions,
+            alerts::create_suppression
+        ))
+        .routes(routes!(alerts::end_suppression))
+        .routes(routes!(alerts::list_webhooks, alerts::create_webhook))
+        .routes(routes!(alerts::delete_webhook))
+        .routes(routes!(rules::list_rules))
+        .routes(routes!(rules::get_rule))
+        .routes(routes!(rules::put_enabled))
+        .routes(
+            routes!(rules::post_test).layer(axum::extract::DefaultBodyLimit::max(
+                events::INGEST_BODY_LIMIT,
+            )),
+        )
+        .routes(routes!(intel::list_feeds))
+        .routes(
+            routes!(intel::create_feed)
+                .layer(axum::extract::DefaultBodyLimit::max(intel::FEED_BODY_LIMIT)),
+        )
+        .routes(routes!(intel::delete_feed))
         .routes(routes!(events::aggregate))
         .routes(routes!(
             event_searches::list_searches,
