@@ -6,8 +6,7 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{api, Api, Server, ADMIN_PASSWORD, DEMO_PASSWORD};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{api, webhook_sink, Api, Server, ADMIN_PASSWORD, DEMO_PASSWORD};
 
 fn asset(name: &str, extra: Value) -> Value {
     let mut v = json!({"name": name, "kind": "host", "confidentiality": 2, "integrity": 2, "availability": 2});
@@ -280,50 +279,6 @@ async fn relations_and_alerts_stay_in_their_tenant() {
             StatusCode::NOT_FOUND,
         )
         .await;
-}
-
-/// A one-connection-at-a-time HTTP sink that records request bodies.
-async fn webhook_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let body = loop {
-                let n = sock.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break Some(body.to_string());
-                    }
-                }
-            };
-            let _ = sock
-                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-                .await;
-            if let Some(body) = body {
-                let _ = tx.send(serde_json::from_str(&body).unwrap_or(Value::Null));
-            }
-        }
-    });
-    (url, rx)
 }
 
 #[tokio::test]

@@ -222,12 +222,14 @@ impl StreamDetector {
         time: DateTime<Utc>,
         value: &Value,
         state: &mut TenantState,
-        switches: bool,
+        testing: bool,
     ) -> Vec<NewDetection> {
         let engine = &self.book.engine;
         let none = HashMap::new();
         let guard = self.disabled.read().expect("rule switches");
-        let off_table = if switches { &*guard } else { &none };
+        // A rule test ignores the tenant's switches and shows the matches of rules that
+        // only feed correlations.
+        let off_table = if testing { &none } else { &*guard };
         let ev = FlatEvent::from_value(engine.schema(), value);
         let mut matched = engine.evaluate(&ev);
         if matched.is_empty() {
@@ -240,7 +242,7 @@ impl StreamDetector {
         let time_text = yunshou_store::time_text(time);
         let shared = Arc::new(value.clone());
         for r in &matched {
-            if engine.rules()[*r as usize].quiet {
+            if engine.rules()[*r as usize].quiet && !testing {
                 continue;
             }
             out.push(Self::detection(
@@ -322,7 +324,7 @@ impl StreamDetector {
             .map(|(i, v)| {
                 let t = event_time(v).unwrap_or(last);
                 last = t;
-                self.evaluate(tenant, i as u64 + 1, t, v, &mut state, false)
+                self.evaluate(tenant, i as u64 + 1, t, v, &mut state, true)
             })
             .collect()
     }
@@ -401,7 +403,7 @@ impl yunshou_ingest::Detector for StreamDetector {
         let detections = {
             let mut tenants = self.tenants.lock().expect("detector state");
             let state = tenants.entry(tenant.to_string()).or_default();
-            self.evaluate(tenant, seq, time, &value, state, true)
+            self.evaluate(tenant, seq, time, &value, state, false)
         };
         if let Value::Object(m) = value {
             *doc = m;

@@ -350,3 +350,54 @@ pub async fn wait_total(a: &Api<'_>, q: &str, n: u64) -> serde_json::Value {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A one-connection-at-a-time HTTP sink that records request bodies.
+pub async fn webhook_sink() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let n = tokio::io::AsyncReadExt::read(&mut sock, &mut chunk)
+                    .await
+                    .unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break Some(body.to_string());
+                    }
+                }
+            };
+            let _ = tokio::io::AsyncWriteExt::write_all(
+                &mut sock,
+                b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+            if let Some(body) = body {
+                let _ = tx.send(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null));
+            }
+        }
+    });
+    (url, rx)
+}
