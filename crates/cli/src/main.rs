@@ -261,6 +261,9 @@ async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     let mut config = settings.server_config();
     let store = if demo || settings.demo {
         let (store, events) = open_demo(&settings.data_dir).await?;
+        if !events.is_empty() {
+            tokio::spawn(demo_analysts(store.clone()));
+        }
         config.initial_events = events;
         if config.rules.dirs.is_empty() {
             // The demo detects with SigmaHQ's rules too when the fixtures sit beside the clone.
@@ -275,6 +278,24 @@ async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     };
     yunshou_server::serve(store, config).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Once the freshly seeded demo's logs have raised alerts, its analysts work a few of them.
+async fn demo_analysts(store: Arc<Store>) {
+    for (i, (tenant, _)) in yunshou_demo::CUSTOMERS.iter().enumerate() {
+        let analyst = if i == 0 { "jn.analyst" } else { "qh.analyst" };
+        for _ in 0..120 {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            match yunshou_demo::detection::work_alerts(&store, tenant, analyst).await {
+                Ok(0) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "demo analysts");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 fn read_password_stdin() -> Result<String> {

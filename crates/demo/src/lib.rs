@@ -8,6 +8,7 @@
 
 mod asset_story;
 mod assets;
+pub mod detection;
 pub mod events;
 
 use anyhow::Context;
@@ -217,6 +218,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Summary> {
         asset_story::changes(store, &scope, &ledger, &actor, &admin).await?;
         asset_story::saved_queries(store, &scope, &actor).await?;
         asset_story::exposure_history(store, &scope, &admin).await?;
+        detection::seed(store, &scope, &admin).await?;
     }
     Ok(Summary {
         seeded: true,
