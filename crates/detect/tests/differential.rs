@@ -46,7 +46,11 @@ fn rsigma() -> PathBuf {
     );
     let out = Command::new(&path).arg("--version").output().unwrap();
     let version = String::from_utf8_lossy(&out.stdout);
-    assert!(version.contains("0.23.0"), "{}: version {version}, want 0.23.0", path.display());
+    assert!(
+        version.contains("0.23.0"),
+        "{}: version {version}, want 0.23.0",
+        path.display()
+    );
     path
 }
 
@@ -59,17 +63,35 @@ struct Matches {
 }
 
 /// Runs rsigma over `events` (each must carry [`INDEX`]).
-fn run_rsigma(bin: &Path, rules: &Path, pipeline: Option<&Path>, events: &[Value], work: &Path) -> Matches {
+fn run_rsigma(
+    bin: &Path,
+    rules: &Path,
+    pipeline: Option<&Path>,
+    events: &[Value],
+    work: &Path,
+) -> Matches {
     let input = work.join("events.ndjson");
     let text: String = events.iter().map(|e| format!("{e}\n")).collect();
     std::fs::write(&input, text).unwrap();
     let mut cmd = Command::new(bin);
-    cmd.args(["engine", "eval", "-q", "--no-stats", "--output-format", "ndjson"])
-        .args(["--logsource-routing", "--include-event", "--correlation-event-mode", "none"])
-        .arg("-r")
-        .arg(rules)
-        .arg("-e")
-        .arg(format!("@{}", input.display()));
+    cmd.args([
+        "engine",
+        "eval",
+        "-q",
+        "--no-stats",
+        "--output-format",
+        "ndjson",
+    ])
+    .args([
+        "--logsource-routing",
+        "--include-event",
+        "--correlation-event-mode",
+        "none",
+    ])
+    .arg("-r")
+    .arg(rules)
+    .arg("-e")
+    .arg(format!("@{}", input.display()));
     if let Some(p) = pipeline {
         cmd.arg("-p").arg(p);
     }
@@ -81,7 +103,10 @@ fn run_rsigma(bin: &Path, rules: &Path, pipeline: Option<&Path>, events: &[Value
         String::from_utf8_lossy(&out.stderr)
     );
     let mut m = Matches::default();
-    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with('{')) {
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+    {
         let r: Value = serde_json::from_str(line).unwrap();
         let id = r["rule_id"].as_str().unwrap_or_default().to_string();
         if r.get("correlation_type").is_some() {
@@ -93,7 +118,9 @@ fn run_rsigma(bin: &Path, rules: &Path, pipeline: Option<&Path>, events: &[Value
                 .collect();
             m.correlations.insert((id, group.join("|")));
         } else {
-            let i = r["event"][INDEX].as_u64().unwrap_or_else(|| panic!("no {INDEX}: {line}"));
+            let i = r["event"][INDEX]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no {INDEX}: {line}"));
             m.detections.insert((id, i as usize));
         }
     }
@@ -104,7 +131,11 @@ fn run_rsigma(bin: &Path, rules: &Path, pipeline: Option<&Path>, events: &[Value
 fn tags(engine: &Engine, event: &Value) -> Vec<Map<String, Value>> {
     let src = engine.event_source(&FlatEvent::from_value(engine.schema(), event));
     let dim = |v: &[String]| -> Vec<Option<String>> {
-        if v.is_empty() { vec![None] } else { v.iter().cloned().map(Some).collect() }
+        if v.is_empty() {
+            vec![None]
+        } else {
+            v.iter().cloned().map(Some).collect()
+        }
     };
     let mut out = vec![];
     for p in dim(&src.product) {
@@ -132,18 +163,35 @@ struct Diff {
     only_in: &'static str,
 }
 
-fn compare(corpus: &'static str, label: &str, ys: &Matches, rs: &Matches, diffs: &mut Vec<Diff>) -> usize {
+fn compare(
+    corpus: &'static str,
+    label: &str,
+    ys: &Matches,
+    rs: &Matches,
+    diffs: &mut Vec<Diff>,
+) -> usize {
     let mut agreed = 0;
     let mut side = |a: &BTreeSet<(String, String)>, b: &BTreeSet<(String, String)>, only_in| {
         for x in a.difference(b) {
-            diffs.push(Diff { corpus, rule: x.0.clone(), what: format!("{label} {}", x.1), only_in });
+            diffs.push(Diff {
+                corpus,
+                rule: x.0.clone(),
+                what: format!("{label} {}", x.1),
+                only_in,
+            });
         }
     };
     let det = |m: &Matches| -> BTreeSet<(String, String)> {
-        m.detections.iter().map(|(r, i)| (r.clone(), format!("event {i}"))).collect()
+        m.detections
+            .iter()
+            .map(|(r, i)| (r.clone(), format!("event {i}")))
+            .collect()
     };
     let cor = |m: &Matches| -> BTreeSet<(String, String)> {
-        m.correlations.iter().map(|(r, g)| (r.clone(), format!("group [{g}]"))).collect()
+        m.correlations
+            .iter()
+            .map(|(r, g)| (r.clone(), format!("group [{g}]")))
+            .collect()
     };
     for (y, r) in [(det(ys), det(rs)), (cor(ys), cor(rs))] {
         agreed += y.intersection(&r).count();
@@ -213,10 +261,17 @@ fn regression_events() -> Vec<(String, Value)> {
     let mut out = vec![];
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        for (i, v) in serde_json::Deserializer::from_str(&text).into_iter::<Value>().enumerate() {
+        for (i, v) in serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .enumerate()
+        {
             let mut flat = Map::new();
             flatten(&v.unwrap(), &mut String::new(), &mut flat);
-            let rel = f.strip_prefix(fixture_root()).unwrap().display().to_string();
+            let rel = f
+                .strip_prefix(fixture_root())
+                .unwrap()
+                .display()
+                .to_string();
             out.push((format!("{rel}#{i}"), Value::Object(flat)));
         }
     }
@@ -239,14 +294,22 @@ fn check(diffs: &[Diff], corpus: &'static str) -> (usize, Vec<String>) {
     let mut explained = 0;
     let mut unexplained = vec![];
     for d in diffs {
-        match EXCEPTIONS.iter().find(|e| e.corpus == corpus && e.rule == d.rule && e.only_in == d.only_in) {
+        match EXCEPTIONS
+            .iter()
+            .find(|e| e.corpus == corpus && e.rule == d.rule && e.only_in == d.only_in)
+        {
             Some(_) => explained += 1,
-            None => unexplained.push(format!("{corpus}: {} {} only in {}", d.rule, d.what, d.only_in)),
+            None => unexplained.push(format!(
+                "{corpus}: {} {} only in {}",
+                d.rule, d.what, d.only_in
+            )),
         }
     }
     for e in EXCEPTIONS.iter().filter(|e| e.corpus == corpus) {
         assert!(
-            diffs.iter().any(|d| d.rule == e.rule && d.only_in == e.only_in),
+            diffs
+                .iter()
+                .any(|d| d.rule == e.rule && d.only_in == e.only_in),
             "exception for {} ({}) no longer occurs: remove it",
             e.rule,
             e.why
@@ -277,7 +340,8 @@ fn sigmahq_fixture_rules_agree_on_the_regression_events() {
             let mut copy = ev.clone();
             copy.as_object_mut().unwrap().extend(t);
             for r in engine.evaluate(&FlatEvent::from_value(engine.schema(), &copy)) {
-                ys.detections.insert((engine.rules()[r as usize].rule.id.clone(), i));
+                ys.detections
+                    .insert((engine.rules()[r as usize].rule.id.clone(), i));
             }
             tagged.push(copy);
         }
@@ -293,14 +357,26 @@ fn sigmahq_fixture_rules_agree_on_the_regression_events() {
         let i: usize = d.what.trim().trim_start_matches("event ").parse().unwrap();
         d.what = events[i].0.clone();
     }
-    report("a", agreed, &diffs, ys.detections.len(), rs.detections.len());
+    report(
+        "a",
+        agreed,
+        &diffs,
+        ys.detections.len(),
+        rs.detections.len(),
+    );
 }
 
 fn report(corpus: &'static str, agreed: usize, diffs: &[Diff], ys: usize, rs: usize) {
     let (explained, unexplained) = check(diffs, corpus);
     for e in EXCEPTIONS.iter().filter(|e| e.corpus == corpus) {
-        let n = diffs.iter().filter(|d| d.rule == e.rule && d.only_in == e.only_in).count();
-        eprintln!("explained ({n}): {} only in {}: {}", e.rule, e.only_in, e.why);
+        let n = diffs
+            .iter()
+            .filter(|d| d.rule == e.rule && d.only_in == e.only_in)
+            .count();
+        eprintln!(
+            "explained ({n}): {} only in {}: {}",
+            e.rule, e.only_in, e.why
+        );
     }
     for u in &unexplained {
         eprintln!("UNEXPLAINED {u}");
@@ -309,12 +385,22 @@ fn report(corpus: &'static str, agreed: usize, diffs: &[Diff], ys: usize, rs: us
         "({corpus}) yunshou {ys}, rsigma {rs} matches: {agreed} agreed, {explained} differences explained, {} unexplained",
         unexplained.len()
     );
-    assert!(agreed > 0, "the engines agreed on nothing: the comparison is broken");
-    assert!(unexplained.is_empty(), "{} unexplained differences", unexplained.len());
+    assert!(
+        agreed > 0,
+        "the engines agreed on nothing: the comparison is broken"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "{} unexplained differences",
+        unexplained.len()
+    );
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("yunshou-differential-{}-{name}", std::process::id()));
+    let d = std::env::temp_dir().join(format!(
+        "yunshou-differential-{}-{name}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -325,7 +411,9 @@ fn the_rule_pack_agrees_on_its_test_events() {
     let work = tempdir("b");
     let (loaded, files) = pack::load();
     let mut mapping = Mapping::default();
-    mapping.add_text("ecs", yunshou_detect::mapping::ECS).unwrap();
+    mapping
+        .add_text("ecs", yunshou_detect::mapping::ECS)
+        .unwrap();
     let pipeline = work.join("yunshou-ecs.yml");
     std::fs::write(&pipeline, pipeline_from(&mapping)).unwrap();
     let engine = Engine::build(loaded, &mapping);
@@ -335,19 +423,32 @@ fn the_rule_pack_agrees_on_its_test_events() {
     let mut streams = 0;
     for f in &files {
         for kind in ["positive", "negative"] {
-            let Some(path) = pack::test_file(&f.stem, kind) else { continue };
+            let Some(path) = pack::test_file(&f.stem, kind) else {
+                continue;
+            };
             let mut events = vec![];
             for (i, e) in pack::events(&path).into_iter().enumerate() {
                 let mut doc = e.doc;
                 doc.as_object_mut().unwrap().insert(INDEX.into(), i.into());
                 let t = tags(&engine, &doc);
-                assert_eq!(t.len(), 1, "{}: pack events have one log source", path.display());
-                doc.as_object_mut().unwrap().extend(t.into_iter().next().unwrap());
+                assert_eq!(
+                    t.len(),
+                    1,
+                    "{}: pack events have one log source",
+                    path.display()
+                );
+                doc.as_object_mut()
+                    .unwrap()
+                    .extend(t.into_iter().next().unwrap());
                 events.push(doc);
             }
             let ys = run_yunshou(&engine, &events);
             let rs = run_rsigma(&bin, &pack::root(), Some(&pipeline), &events, &work);
-            let label = path.strip_prefix(pack::root()).unwrap().display().to_string();
+            let label = path
+                .strip_prefix(pack::root())
+                .unwrap()
+                .display()
+                .to_string();
             agreed += compare("b", &label, &ys, &rs, &mut diffs);
             ys_total += ys.detections.len() + ys.correlations.len();
             rs_total += rs.detections.len() + rs.correlations.len();
@@ -367,14 +468,18 @@ fn run_yunshou(engine: &Engine, events: &[Value]) -> Matches {
         let ev = FlatEvent::from_value(engine.schema(), doc);
         let matched = engine.evaluate(&ev);
         for r in &matched {
-            m.detections.insert((engine.rules()[*r as usize].rule.id.clone(), i));
+            m.detections
+                .insert((engine.rules()[*r as usize].rule.id.clone(), i));
         }
         let t = engine.event_time(&ev).unwrap();
         fired.extend(engine.correlate(&mut state, &matched, &ev, t, i as u64));
     }
     fired.extend(engine.flush(&mut state));
     for c in fired {
-        m.correlations.insert((engine.correlation(c.correlation).id.clone(), c.fired.group.join("|")));
+        m.correlations.insert((
+            engine.correlation(c.correlation).id.clone(),
+            c.fired.group.join("|"),
+        ));
     }
     m
 }

@@ -119,7 +119,10 @@ pub fn events(path: &Path) -> Vec<TestEvent> {
                 path.display(),
                 i + 1
             );
-            doc.insert("@timestamp".into(), ts.unwrap_or_else(now).to_rfc3339().into());
+            doc.insert(
+                "@timestamp".into(),
+                ts.unwrap_or_else(now).to_rfc3339().into(),
+            );
             Value::Object(doc)
         };
         out.push(TestEvent {
