@@ -85,8 +85,8 @@ fn run_rsigma(
     .args([
         "--logsource-routing",
         "--include-event",
-        "--correlation-event-mode",
-        "none",
+        "--action",
+        "reset",
     ])
     .arg("-r")
     .arg(rules)
@@ -128,21 +128,43 @@ fn run_rsigma(
 }
 
 /// The log sources yunshou gives an event, as rsigma's tags: one object per combination.
+///
+/// rsigma routes on one value per dimension. Only values some loaded rule names can make a
+/// rule conflict, so each dimension keeps those (or, if it names none, its first value, which
+/// conflicts with every rule naming that dimension in both engines); an event left with two
+/// named values in a dimension goes to rsigma once per value.
 fn tags(engine: &Engine, event: &Value) -> Vec<Map<String, Value>> {
     let src = engine.event_source(&FlatEvent::from_value(engine.schema(), event));
-    let dim = |v: &[String]| -> Vec<Option<String>> {
-        if v.is_empty() {
-            vec![None]
-        } else {
-            v.iter().cloned().map(Some).collect()
+    let named = |pick: fn(&yunshou_detect::sigma::LogSource) -> &Option<String>| {
+        let set: BTreeSet<String> = engine
+            .rules()
+            .iter()
+            .filter_map(|r| pick(&r.rule.logsource).as_ref().map(|v| v.to_lowercase()))
+            .collect();
+        set
+    };
+    let dim = |v: &[String], named: &BTreeSet<String>| -> Vec<Option<String>> {
+        let kept: Vec<Option<String>> = v
+            .iter()
+            .filter(|x| named.contains(*x))
+            .cloned()
+            .map(Some)
+            .collect();
+        match (kept.is_empty(), v.first()) {
+            (false, _) => kept,
+            (true, Some(first)) => vec![Some(first.clone())],
+            (true, None) => vec![None],
         }
     };
+    let products = dim(&src.product, &named(|l| &l.product));
+    let services = dim(&src.service, &named(|l| &l.service));
+    let categories = dim(&src.category, &named(|l| &l.category));
     let mut out = vec![];
-    for p in dim(&src.product) {
-        for s in dim(&src.service) {
-            for c in dim(&src.category) {
+    for p in &products {
+        for s in &services {
+            for c in &categories {
                 let mut t = Map::new();
-                for (k, v) in [("product", &p), ("service", &s), ("category", &c)] {
+                for (k, v) in [("product", p), ("service", s), ("category", c)] {
                     if let Some(v) = v {
                         t.insert(k.into(), v.clone().into());
                     }
