@@ -193,6 +193,14 @@ fn every_rule_fires_on_its_positives_and_not_on_its_negatives() {
         }
         negatives += 1;
     }
+    // A test folder whose rule was renamed or removed would test nothing.
+    let stems: HashSet<&str> = files.iter().map(|f| f.stem.as_str()).collect();
+    for dir in std::fs::read_dir(pack::root().join("tests")).unwrap() {
+        let name = dir.unwrap().file_name().to_string_lossy().into_owned();
+        if !stems.contains(name.as_str()) {
+            failures.push(format!("tests/{name}/ belongs to no rule file"));
+        }
+    }
     for m in &failures {
         eprintln!("{m}");
     }
