@@ -32,6 +32,9 @@ pub struct EngineRule {
     pub quiet: bool,
 }
 
+/// A field's prefilter literals while building: patterns, pattern → index, rules per pattern.
+type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
+
 struct FieldAutomaton {
     ac: AhoCorasick,
     /// Pattern index → rules needing it.
@@ -305,10 +308,7 @@ impl Engine {
         }
 
         // The literal prefilter.
-        let mut per_field: FxHashMap<
-            FieldId,
-            (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>),
-        > = FxHashMap::default();
+        let mut per_field: FxHashMap<FieldId, FieldLiterals> = FxHashMap::default();
         let mut unfiltered = vec![];
         for (i, r) in rules.iter_mut().enumerate() {
             match r.compiled.necessary() {

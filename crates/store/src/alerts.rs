@@ -831,7 +831,7 @@ impl Store {
                 out.push((sev, r.try_get(1)?));
             }
         }
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|x| std::cmp::Reverse(x.0));
         Ok(out)
     }
 }

@@ -97,7 +97,7 @@ pub struct Loaded {
 
 fn list(y: &Yaml) -> Vec<String> {
     match y {
-        Yaml::Array(v) => v.iter().filter_map(|t| scalar_text(t)).collect(),
+        Yaml::Array(v) => v.iter().filter_map(scalar_text).collect(),
         other => scalar_text(other).into_iter().collect(),
     }
 }

@@ -18,7 +18,7 @@ pub enum StrOp {
     /// The end.
     Suffix(String),
     /// Anywhere.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// With `*`/`?` wildcards, anchored at both ends.
     Glob(Vec<Step>),
 }
@@ -31,7 +31,7 @@ pub enum Step {
     /// One character.
     One,
     /// Any run, then this literal (found with a prebuilt finder).
-    Find(memmem::Finder<'static>),
+    Find(Box<memmem::Finder<'static>>),
     /// Any run (at the end, or before `?`).
     Star,
 }
@@ -42,7 +42,9 @@ fn steps(parts: &[GlobPart]) -> Vec<Step> {
     while i < parts.len() {
         match (&parts[i], parts.get(i + 1)) {
             (GlobPart::Star, Some(GlobPart::Lit(l))) => {
-                out.push(Step::Find(memmem::Finder::new(l.as_bytes()).into_owned()));
+                out.push(Step::Find(Box::new(
+                    memmem::Finder::new(l.as_bytes()).into_owned(),
+                )));
                 i += 1;
             }
             (GlobPart::Star, _) => out.push(Step::Star),
@@ -143,7 +145,7 @@ impl StrOp {
             [GlobPart::Lit(l), GlobPart::Star] => StrOp::Prefix(l.clone()),
             [GlobPart::Star, GlobPart::Lit(l)] => StrOp::Suffix(l.clone()),
             [GlobPart::Star, GlobPart::Lit(l), GlobPart::Star] => {
-                StrOp::Contains(memmem::Finder::new(l.as_bytes()).into_owned())
+                StrOp::Contains(Box::new(memmem::Finder::new(l.as_bytes()).into_owned()))
             }
             [GlobPart::Star] | [GlobPart::Star, GlobPart::Star] => StrOp::Glob(vec![Step::Star]),
             _ => StrOp::Glob(steps(&parts)),
