@@ -105,17 +105,30 @@ fn time_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// One match as a JSONL line, serialised straight from borrowed parts (the event is copied
+/// as it was read, never re-parsed).
+#[derive(serde::Serialize)]
+struct RuleLine<'a> {
+    #[serde(flatten)]
+    rule: &'a yunshou_detect::hunt::RuleInfo<'a>,
+    source: &'a str,
+    record: u64,
+    event: &'a serde_json::value::RawValue,
+}
+
 impl<W: Write> Printer<W> {
     fn print(&mut self, f: Finding) -> std::io::Result<()> {
         let src = |r: &EventRef, s: &[String]| s.get(r.input).cloned().unwrap_or_default();
         match (self.format, f) {
             (Output::Jsonl, Finding::Rule { rule, at, event }) => {
-                let line = json!({
-                    "rule_id": rule.rule_id, "rule_title": rule.rule_title, "level": rule.level,
-                    "tags": rule.tags, "author": rule.author, "source": src(&at, &self.sources),
-                    "record": at.record, "event": event,
-                });
-                writeln!(self.out, "{line}")
+                let line = RuleLine {
+                    rule: &rule,
+                    source: self.sources.get(at.input).map_or("", String::as_str),
+                    record: at.record,
+                    event,
+                };
+                serde_json::to_writer(&mut self.out, &line)?;
+                self.out.write_all(b"\n")
             }
             (
                 Output::Jsonl,

@@ -12,7 +12,7 @@
 use crate::event::{FieldId, FlatEvent, Schema, UNNAMED};
 use crate::mapping::Mapping;
 use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit};
-use crate::sigma::matcher::{compile_with, Compiled};
+use crate::sigma::matcher::{compile_with, Compiled, ANY_FIELD};
 use crate::sigma::{LoadError, Loaded, Rule};
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
@@ -122,6 +122,8 @@ pub struct Engine {
     automata: Vec<FieldAutomaton>,
     /// FieldId → automaton index (`u32::MAX`: none).
     automaton_of: Vec<u32>,
+    /// Literals of keyword searches, found in any value.
+    any_field: Option<FieldAutomaton>,
     unfiltered: Vec<u32>,
     sources: Vec<CompiledSource>,
     source_fields: Option<(FieldId, FieldId, FieldId)>,
@@ -312,7 +314,7 @@ impl Engine {
         let mut unfiltered = vec![];
         for (i, r) in rules.iter_mut().enumerate() {
             match r.compiled.necessary() {
-                Some(lits) if !lits.is_empty() && !r.compiled.uses_keywords => {
+                Some(lits) if !lits.is_empty() => {
                     r.prefiltered = true;
                     for (field, lit) in lits {
                         let (pats, seen, owners) = per_field.entry(field).or_default();
@@ -330,14 +332,19 @@ impl Engine {
                 _ => unfiltered.push(i as u32),
             }
         }
+        let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
+            ac: AhoCorasick::new(&pats).expect("literal patterns build an automaton"),
+            rules: owners,
+        };
+        // Keyword literals are searched for in every value of the event.
+        let any_field = per_field.remove(&ANY_FIELD).map(automaton);
         let mut automaton_of = vec![u32::MAX; schema.len()];
         let mut automata = vec![];
         let mut fields: Vec<_> = per_field.into_iter().collect();
         fields.sort_by_key(|(f, _)| *f);
-        for (field, (pats, _, owners)) in fields {
-            let ac = AhoCorasick::new(&pats).expect("literal patterns build an automaton");
+        for (field, lits) in fields {
             automaton_of[field as usize] = automata.len() as u32;
-            automata.push(FieldAutomaton { ac, rules: owners });
+            automata.push(automaton(lits));
         }
         let stats = BuildStats {
             rules: rules.len(),
@@ -353,6 +360,7 @@ impl Engine {
             by_rule,
             automata,
             automaton_of,
+            any_field,
             unfiltered,
             sources,
             source_fields,
@@ -450,9 +458,32 @@ impl Engine {
 
     /// Like [`Engine::evaluate`], only over the rules `enabled` accepts.
     pub fn evaluate_where(&self, ev: &FlatEvent, enabled: impl Fn(u32) -> bool) -> Vec<u32> {
+        let mut candidates = self.candidates(ev);
+        candidates.retain(|i| {
+            let r = &self.rules[*i as usize];
+            enabled(*i) && r.compiled.matches(ev) && r.filters.iter().all(|f| f.matches(ev))
+        });
+        candidates
+    }
+
+    /// The rules the log-source routing and the literal prefilter let through for an event
+    /// (each still to be checked exactly); public for diagnostics and benchmarks.
+    pub fn candidates(&self, ev: &FlatEvent) -> Vec<u32> {
         let route = self.route(self.event_source(ev));
         let mut candidates: Vec<u32> = route.unfiltered.clone();
+        let mut found = |fa: &FieldAutomaton, text: &str| {
+            for m in fa.ac.find_overlapping_iter(text) {
+                for r in &fa.rules[m.pattern().as_usize()] {
+                    if route.allows(*r) {
+                        candidates.push(*r);
+                    }
+                }
+            }
+        };
         for leaf in &ev.leaves {
+            if let Some(fa) = &self.any_field {
+                found(fa, leaf.lower());
+            }
             if leaf.field == UNNAMED {
                 continue;
             }
@@ -462,20 +493,10 @@ impl Engine {
             let Some(fa) = self.automata.get(a as usize) else {
                 continue;
             };
-            for m in fa.ac.find_overlapping_iter(leaf.lower()) {
-                for r in &fa.rules[m.pattern().as_usize()] {
-                    if route.allows(*r) {
-                        candidates.push(*r);
-                    }
-                }
-            }
+            found(fa, leaf.lower());
         }
         candidates.sort_unstable();
         candidates.dedup();
-        candidates.retain(|i| {
-            let r = &self.rules[*i as usize];
-            enabled(*i) && r.compiled.matches(ev) && r.filters.iter().all(|f| f.matches(ev))
-        });
         candidates
     }
 

@@ -413,6 +413,9 @@ pub fn compile_with(
     })
 }
 
+/// Stands for "any field of the event" in prefilter literals of keyword searches.
+pub const ANY_FIELD: FieldId = u32::MAX - 1;
+
 impl FieldTest {
     fn group_passes(&self, group: &[Test], ev: &FlatEvent) -> bool {
         let Some(field) = self.field else {
@@ -447,9 +450,13 @@ impl FieldTest {
         pass != self.negate
     }
 
-    /// Literals (field, lower-cased text) one of which any passing event contains.
+    /// Literals (field, lower-cased text) one of which any passing event contains; a
+    /// keyword search's literals may be in any field ([`ANY_FIELD`]).
     fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
-        let field = self.field.filter(|_| !self.negate)?;
+        if self.negate {
+            return None;
+        }
+        let field = self.field.unwrap_or(ANY_FIELD);
         let group = |g: &Vec<Test>| -> Option<Vec<(FieldId, String)>> {
             g.iter()
                 .map(|t| match t {
