@@ -186,10 +186,8 @@ async fn alerts_rules_and_intel_in_the_console() {
     assert!(b.text("#rules-table").await.contains(RULE_AUTHOR));
     b.click("a.rule-link").await;
     b.wait_text("#rule-title", RULE_TITLE).await;
-    assert!(b
-        .text("#rule-source")
-        .await
-        .contains("src_ip: '198.51.100.23'"));
+    let source = b.text("#rule-source").await;
+    assert!(source.contains("src_ip: 198.51.100.23"), "{source}");
     assert!(b.text("#rule-facts").await.contains("brute-forcer"));
     // The analyst may test but not switch rules.
     assert!(b
