@@ -102,6 +102,7 @@ async fn alerts_rules_and_intel_in_the_console() {
     // The analyst's alerts: the demo's brute force raises the test rule's alert.
     b.sign_in(&server, "jn.analyst", DEMO_PASSWORD).await;
     b.wait_path("/").await;
+    b.find("#open-alerts").await;
     b.click("#nav-alerts").await;
     b.wait_path("/alerts").await;
     let filtered = server.url(&format!("/alerts?status=open&rule={RULE_ID}"));
@@ -165,6 +166,40 @@ async fn alerts_rules_and_intel_in_the_console() {
     b.click("#assign").await;
     b.wait_text("#flash", "nobody.here").await;
     assert_eq!(b.text("#alert-assignee").await, "—");
+    // Suppress the rule for the brute-forcer (the form is prefilled with its address), see
+    // it on the settings page, end it.
+    assert_eq!(
+        b.find("#suppress-value")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("198.51.100.23")
+    );
+    b.click("#suppress-submit").await; // no reason: the browser keeps the form
+    assert_eq!(b.path().await, alert_path);
+    b.fill("#suppress-reason", "渗透测试授权来源").await;
+    b.click("#suppress-submit").await;
+    b.wait_text("#flash", "抑制已添加").await;
+    b.click("#nav-alerts").await;
+    b.click("#alerts-settings").await;
+    let table = b.wait_text("#suppressions-table", "渗透测试授权来源").await;
+    assert!(
+        table.contains("198.51.100.23") && table.contains(RULE_ID),
+        "{table}"
+    );
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("#webhook-form"))
+            .await
+            .is_err(),
+        "webhooks are for those who manage rules"
+    );
+    b.click("button.end-suppression").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_text("#flash", "抑制已结束").await;
+    assert!(b.text("#suppressions-table").await.contains("已到期"));
     // The list shows the new state.
     b.goto(&server.url(&format!("/alerts?status=acknowledged&rule={RULE_ID}")))
         .await;
@@ -235,6 +270,22 @@ async fn alerts_rules_and_intel_in_the_console() {
     assert!(b.text("#rules-table").await.contains("已停用"));
     b.goto(&server.url(&format!("/rules/{RULE_ID}"))).await;
     assert_eq!(b.text("#rule-state").await, "已停用");
+
+    // An alert webhook added and removed.
+    b.goto(&server.url("/alerts/settings")).await;
+    b.fill("#webhook-url", "https://soc.example.cn/hooks/yunshou")
+        .await;
+    select(&b, "#webhook-severity", "high").await;
+    b.click("#webhook-submit").await;
+    b.wait_text("#flash", "Webhook 已添加").await;
+    assert!(b
+        .text("#webhooks-table")
+        .await
+        .contains("https://soc.example.cn/hooks/yunshou"));
+    b.click("#webhooks-table button").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_text("#flash", "Webhook 已删除").await;
+    b.find("#webhooks-none").await;
 
     // A CSV feed imported on /intel.
     b.click("#nav-intel").await;
