@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use yunshou_model::{AuditRecord, Permission, TenantKind};
+use yunshou_store::alerts::Severity;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -16,6 +17,8 @@ struct Dashboard {
     chart: Option<String>,
     recent: Vec<AuditRecord>,
     provider: bool,
+    /// Open detection alerts per severity, most severe first.
+    open_alerts: Option<Vec<(&'static str, i64)>>,
 }
 
 impl Dashboard {
@@ -74,6 +77,26 @@ pub async fn show(
         (None, Vec::new())
     };
     let provider = l.p.access.tenant.kind == TenantKind::Provider;
+    let open_alerts = if l.p.can(Permission::AlertsRead) {
+        let counts = state.store.open_alert_counts(&scope).await?;
+        Some(
+            [
+                Severity::Critical,
+                Severity::High,
+                Severity::Medium,
+                Severity::Low,
+                Severity::Informational,
+            ]
+            .into_iter()
+            .map(|s| {
+                let n = counts.iter().find(|c| c.0 == s).map_or(0, |c| c.1);
+                (s.as_str(), n)
+            })
+            .collect(),
+        )
+    } else {
+        None
+    };
     let flash = l.flash.is_some();
     Ok(page(
         flash,
@@ -83,6 +106,7 @@ pub async fn show(
             chart,
             recent,
             provider,
+            open_alerts,
         }
         .render()?,
     ))

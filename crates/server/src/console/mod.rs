@@ -3,11 +3,14 @@
 //! (post/redirect/get), carrying a one-shot message in a short-lived cookie.
 
 mod admin;
+mod alerts;
 mod asset_control;
 mod assets;
 mod audit;
 mod dashboard;
 mod events;
+mod intel;
+mod rules;
 mod session;
 pub mod svg;
 
@@ -88,6 +91,32 @@ pub fn router() -> Router<AppState> {
         .route("/events/export", get(events::export))
         .route("/events/searches", post(events::save_search))
         .route("/events/searches/{id}/delete", post(events::delete_search))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/settings", get(alerts::settings))
+        .route(
+            "/alerts/suppressions/{id}/end",
+            post(alerts::end_suppression),
+        )
+        .route("/alerts/webhooks", post(alerts::add_webhook))
+        .route("/alerts/webhooks/{id}/delete", post(alerts::delete_webhook))
+        .route("/alerts/{id}", get(alerts::detail))
+        .route("/alerts/{id}/status", post(alerts::set_status))
+        .route("/alerts/{id}/assign", post(alerts::assign))
+        .route("/alerts/{id}/comments", post(alerts::comment))
+        .route("/alerts/{id}/suppress", post(alerts::suppress))
+        .route("/rules", get(rules::list))
+        .route("/rules/{id}", get(rules::detail))
+        .route("/rules/{id}/test", post(rules::test))
+        .route("/rules/{id}/enabled", post(rules::switch))
+        .route(
+            "/intel",
+            get(intel::list)
+                .post(intel::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::intel::FEED_BODY_LIMIT,
+                )),
+        )
+        .route("/intel/{id}/delete", post(intel::delete))
         .route("/audit", get(audit::page_route))
         .route("/audit/export", get(audit::export))
         .route(
