@@ -458,12 +458,19 @@ impl FieldTest {
         }
         let field = self.field.unwrap_or(ANY_FIELD);
         let group = |g: &Vec<Test>| -> Option<Vec<(FieldId, String)>> {
-            g.iter()
-                .map(|t| match t {
-                    Test::Str { op, .. } => op.literal().map(|l| (field, l.to_lowercase())),
-                    _ => None,
-                })
-                .collect()
+            let mut out = vec![];
+            for t in g {
+                match t {
+                    Test::Str { op, .. } => out.push((field, op.literal()?.to_lowercase())),
+                    Test::Regex(r) => out.extend(
+                        crate::sigma::value::regex_literals(r.as_str())?
+                            .into_iter()
+                            .map(|l| (field, l)),
+                    ),
+                    _ => return None,
+                }
+            }
+            Some(out)
         };
         if self.all {
             best(self.values.iter().filter_map(group))

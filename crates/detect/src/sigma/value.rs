@@ -181,6 +181,44 @@ impl StrOp {
     }
 }
 
+/// Literals one of which (lower-cased) every text a regular expression matches contains:
+/// the prefixes of its matches, when they are finitely many, ASCII, and at least three
+/// characters long (shorter ones would let nearly every event through the prefilter).
+pub fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    // Literals are compared with lower-cased text, so a leading `(?i)` is dropped: a
+    // case-insensitive match, lower-cased, contains a lower-cased literal of the
+    // case-sensitive pattern (ASCII), and case variants would exhaust the extractor.
+    let pattern = match pattern.strip_prefix("(?").and_then(|r| r.split_once(')')) {
+        Some((flags, rest)) if !flags.is_empty() && flags.chars().all(|c| "imsUux".contains(c)) => {
+            let kept: String = flags.chars().filter(|c| *c != 'i').collect();
+            if kept.is_empty() {
+                rest.to_string()
+            } else {
+                format!("(?{kept}){rest}")
+            }
+        }
+        _ => pattern.to_string(),
+    };
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&pattern)
+        .ok()?;
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    seq.optimize_for_prefix_by_preference();
+    let lits = seq.literals()?;
+    let mut out: Vec<String> = lits
+        .iter()
+        .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(str::to_ascii_lowercase))
+        .collect::<Option<_>>()?;
+    if out.is_empty() || out.iter().any(|l| l.len() < 3 || !l.is_ascii()) || out.len() > 64 {
+        return None;
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 /// Sigma wildcards: `*` any run, `?` one character; `\*`, `\?` and `\\` escape.
 fn glob_parts(s: &str) -> Vec<GlobPart> {
     let mut out = vec![];
@@ -296,6 +334,19 @@ impl Test {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_prefilter_literals_are_necessary_and_selective() {
+        let lits = regex_literals("(?i)invoke-(expression|webrequest)").unwrap();
+        assert!(lits.iter().all(|l| l.len() >= 3 && l.starts_with("invoke-")), "{lits:?}");
+        for text in ["x INVOKE-Expression y", "Invoke-WebRequest -Uri"] {
+            let lower = text.to_lowercase();
+            assert!(lits.iter().any(|l| lower.contains(l.as_str())), "{text}");
+        }
+        assert_eq!(regex_literals("a.*b"), None, "too short to filter");
+        assert_eq!(regex_literals(r"\d+abc"), None, "unbounded prefixes");
+        assert_eq!(regex_literals("(abc|)"), None, "may match empty");
+    }
 
     #[test]
     fn ops_collapse_and_match() {
