@@ -97,6 +97,8 @@ struct Printer<W: Write> {
     out: W,
     format: Output,
     sources: Vec<String>,
+    /// A rule's JSONL prefix (`{"rule_id":…,"author":…,`), serialised once per rule.
+    prefixes: std::collections::HashMap<String, String>,
 }
 
 fn time_text(ms: i64) -> String {
@@ -105,30 +107,26 @@ fn time_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// One match as a JSONL line, serialised straight from borrowed parts (the event is copied
-/// as it was read, never re-parsed).
-#[derive(serde::Serialize)]
-struct RuleLine<'a> {
-    #[serde(flatten)]
-    rule: &'a yunshou_detect::hunt::RuleInfo<'a>,
-    source: &'a str,
-    record: u64,
-    event: &'a serde_json::value::RawValue,
-}
-
 impl<W: Write> Printer<W> {
     fn print(&mut self, f: Finding) -> std::io::Result<()> {
         let src = |r: &EventRef, s: &[String]| s.get(r.input).cloned().unwrap_or_default();
         match (self.format, f) {
             (Output::Jsonl, Finding::Rule { rule, at, event }) => {
-                let line = RuleLine {
-                    rule: &rule,
-                    source: self.sources.get(at.input).map_or("", String::as_str),
-                    record: at.record,
-                    event,
-                };
-                serde_json::to_writer(&mut self.out, &line)?;
-                self.out.write_all(b"\n")
+                // Matches are many and their rules few: the rule's part of the line is
+                // serialised once, and the event is copied as it was read.
+                if !self.prefixes.contains_key(rule.rule_id) {
+                    let whole = serde_json::to_string(&rule).expect("rule info serialises");
+                    let prefix = format!("{},", &whole[..whole.len() - 1]);
+                    self.prefixes.insert(rule.rule_id.to_string(), prefix);
+                }
+                let prefix = &self.prefixes[rule.rule_id];
+                self.out.write_all(prefix.as_bytes())?;
+                let source = self.sources.get(at.input).map_or("", String::as_str);
+                self.out.write_all(b"\"source\":")?;
+                serde_json::to_writer(&mut self.out, source)?;
+                write!(self.out, ",\"record\":{},\"event\":", at.record)?;
+                self.out.write_all(event.get().as_bytes())?;
+                self.out.write_all(b"}\n")
             }
             (
                 Output::Jsonl,
@@ -236,6 +234,7 @@ pub fn hunt(args: HuntArgs) -> Result<ExitCode> {
         out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
         format: args.output,
         sources: files.iter().map(|f| f.display().to_string()).collect(),
+        prefixes: Default::default(),
     };
     if args.output == Output::Table {
         writeln!(

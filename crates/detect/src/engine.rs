@@ -14,7 +14,7 @@ use crate::mapping::Mapping;
 use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit};
 use crate::sigma::matcher::{compile_with, Compiled, ANY_FIELD};
 use crate::sigma::{LoadError, Loaded, Rule};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, RwLock};
 
@@ -333,7 +333,12 @@ impl Engine {
             }
         }
         let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
-            ac: AhoCorasick::new(&pats).expect("literal patterns build an automaton"),
+            // A DFA: the prefilter runs over every value of every event, so search speed
+            // matters more than the automaton's memory (a few MB for all of SigmaHQ).
+            ac: AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&pats)
+                .expect("literal patterns build an automaton"),
             rules: owners,
         };
         // Keyword literals are searched for in every value of the event.

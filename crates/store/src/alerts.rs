@@ -496,25 +496,27 @@ impl Store {
         let suppressions = active_suppressions(&mut w.tx, tenant_id, &now).await?;
         let hooks = webhooks_of(&mut w.tx, tenant_id).await?;
         let mut raised_ids = vec![];
-        for d in fresh {
+        for (d, last_time, merged) in coalesce(fresh, dedup_window) {
             if let Some(s) = suppressions.iter().find(|s| {
                 s.rule_id.as_deref().is_none_or(|r| r == d.rule_id)
                     && d.entities.has(&s.entity, &s.value)
             }) {
                 sqlx::query(
-                    "UPDATE alert_suppressions SET suppressed = suppressed + 1 WHERE id = $1",
+                    "UPDATE alert_suppressions SET suppressed = suppressed + $2 WHERE id = $1",
                 )
                 .bind(&s.id)
+                .bind(merged as i64)
                 .execute(&mut *w.tx)
                 .await?;
-                out.suppressed += 1;
+                out.suppressed += merged;
                 continue;
             }
             let time = crate::time_text(d.time);
+            let last_text = crate::time_text(last_time);
             let since = crate::time_text(d.time - dedup_window);
             let key = d.entities.key();
             let open = sqlx::query(
-                "SELECT id, events, first_seen, last_seen FROM alerts WHERE tenant_id = $1 AND rule_id = $2 AND entity_key = $3 AND status <> 'closed' AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1",
+                "SELECT id, events, first_seen, last_seen, count FROM alerts WHERE tenant_id = $1 AND rule_id = $2 AND entity_key = $3 AND status <> 'closed' AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1",
             )
             .bind(tenant_id)
             .bind(&d.rule_id)
@@ -524,22 +526,31 @@ impl Store {
             .await?;
             if let Some(row) = open {
                 let id: String = row.try_get(0)?;
-                let mut events: Vec<TriggerEvent> =
-                    serde_json::from_str(&row.try_get::<String, _>(1)?).unwrap_or_default();
-                let room = MAX_ALERT_EVENTS.saturating_sub(events.len());
-                events.extend(d.events.iter().take(room).cloned());
+                let stored: String = row.try_get(1)?;
+                let count: i64 = row.try_get(4)?;
+                // Once an alert holds its share of events only the count moves, so a busy
+                // alert is not re-read and re-written in full for every detection.
+                let events = if (count as usize) < MAX_ALERT_EVENTS && !d.events.is_empty() {
+                    let mut events: Vec<TriggerEvent> =
+                        serde_json::from_str(&stored).unwrap_or_default();
+                    let room = MAX_ALERT_EVENTS.saturating_sub(events.len());
+                    events.extend(d.events.iter().take(room).cloned());
+                    serde_json::to_string(&events).expect("events serialise")
+                } else {
+                    stored
+                };
                 let first: String = row.try_get(2)?;
                 let last: String = row.try_get(3)?;
                 sqlx::query("UPDATE alerts SET count = count + $1, events = $2, first_seen = $3, last_seen = $4, updated_at = $5 WHERE id = $6")
                     .bind(d.count)
-                    .bind(serde_json::to_string(&events).expect("events serialise"))
+                    .bind(events)
                     .bind(first.min(time.clone()))
-                    .bind(last.max(time))
+                    .bind(last.max(last_text))
                     .bind(&now)
                     .bind(&id)
                     .execute(&mut *w.tx)
                     .await?;
-                out.folded += 1;
+                out.folded += merged;
                 continue;
             }
             let id = ids::new_id();
@@ -547,7 +558,7 @@ impl Store {
             let events: Vec<&TriggerEvent> = d.events.iter().take(MAX_ALERT_EVENTS).collect();
             sqlx::query(
                 "INSERT INTO alerts (id, tenant_id, rule_id, title, kind, severity, severity_rank, rule_author, tactics, techniques, entity_key, entities, entity_text, count, first_seen, last_seen, status, resolution, assignee, events, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 'new', NULL, NULL, $16, $17, $17)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18, 'new', NULL, NULL, $16, $17, $17)",
             )
             .bind(&id)
             .bind(tenant_id)
@@ -566,6 +577,7 @@ impl Store {
             .bind(&time)
             .bind(serde_json::to_string(&events).expect("events serialise"))
             .bind(&now)
+            .bind(&last_text)
             .execute(&mut *w.tx)
             .await?;
             let payload = serde_json::json!({
@@ -585,6 +597,7 @@ impl Store {
             }
             raised_ids.push(id);
             out.raised += 1;
+            out.folded += merged - 1;
         }
         let actor = Actor {
             user_id: None,
@@ -834,6 +847,35 @@ impl Store {
         out.sort_by_key(|x| std::cmp::Reverse(x.0));
         Ok(out)
     }
+}
+
+/// Folds detections of the same rule and entity within `window` of each other into one
+/// (summed count, the first events kept), in first-seen order: a burst of a thousand
+/// failures is one database update, not a thousand. Returns each with its last time and
+/// how many detections it stands for.
+fn coalesce(
+    batch: Vec<&NewDetection>,
+    window: chrono::Duration,
+) -> Vec<(NewDetection, DateTime<Utc>, usize)> {
+    let mut out: Vec<(NewDetection, DateTime<Utc>, usize)> = vec![];
+    let mut open: std::collections::HashMap<(String, String), usize> = Default::default();
+    for d in batch {
+        let key = (d.rule_id.clone(), d.entities.key());
+        if let Some(&i) = open.get(&key) {
+            let (first, last, merged) = &mut out[i];
+            if d.time >= first.time && d.time - first.time <= window {
+                *merged += 1;
+                first.count += d.count;
+                let room = MAX_ALERT_EVENTS.saturating_sub(first.events.len());
+                first.events.extend(d.events.iter().take(room).cloned());
+                *last = (*last).max(d.time);
+                continue;
+            }
+        }
+        open.insert(key, out.len());
+        out.push((d.clone(), d.time, 1));
+    }
+    out
 }
 
 pub(crate) fn like_escape(s: &str) -> String {

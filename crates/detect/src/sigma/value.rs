@@ -209,7 +209,11 @@ pub fn regex_literals(pattern: &str) -> Option<Vec<String>> {
     let lits = seq.literals()?;
     let mut out: Vec<String> = lits
         .iter()
-        .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(str::to_ascii_lowercase))
+        .map(|l| {
+            std::str::from_utf8(l.as_bytes())
+                .ok()
+                .map(str::to_ascii_lowercase)
+        })
         .collect::<Option<_>>()?;
     if out.is_empty() || out.iter().any(|l| l.len() < 3 || !l.is_ascii()) || out.len() > 64 {
         return None;
@@ -338,7 +342,11 @@ mod tests {
     #[test]
     fn regex_prefilter_literals_are_necessary_and_selective() {
         let lits = regex_literals("(?i)invoke-(expression|webrequest)").unwrap();
-        assert!(lits.iter().all(|l| l.len() >= 3 && l.starts_with("invoke-")), "{lits:?}");
+        assert!(
+            lits.iter()
+                .all(|l| l.len() >= 3 && l.starts_with("invoke-")),
+            "{lits:?}"
+        );
         for text in ["x INVOKE-Expression y", "Invoke-WebRequest -Uri"] {
             let lower = text.to_lowercase();
             assert!(lits.iter().any(|l| lower.contains(l.as_str())), "{text}");

@@ -1,0 +1,161 @@
+//! Streaming detection benchmark (issue #5): what the pipeline's detector costs per event on
+//! one core, with every SigmaHQ fixture rule and yunshou's pack loaded and a million
+//! intelligence indicators for the tenant — intel matching, flattening, rule evaluation,
+//! correlation, and recording the alerts in the store.
+//!
+//! `cargo run --release -p yunshou --example bench_detect -- SIGMA_DIR [EVENTS] [INDICATORS]`
+//! (scripts/bench-detect runs it pinned to one core).
+
+use std::sync::Arc;
+use std::time::Instant;
+use yunshou_ingest::Detector;
+use yunshou_model::Actor;
+use yunshou_server::detection::{RuleBook, RuleSources, StreamDetector};
+use yunshou_server::intel::IntelBook;
+use yunshou_store::Store;
+
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// A plain-CSV feed of `n` indicators: addresses, networks, domains, URLs and hashes.
+fn feed(n: usize) -> String {
+    let mut out = String::from("value,type,confidence\n");
+    for i in 0..n {
+        let x = (i as u64).wrapping_mul(2_654_435_761);
+        match i % 5 {
+            0 | 1 => out.push_str(&format!(
+                "{}.{}.{}.{},ip,80\n",
+                11 + x % 200,
+                (x >> 8) % 256,
+                (x >> 16) % 256,
+                (x >> 24) % 256
+            )),
+            2 => out.push_str(&format!("bad-{x:x}.example,domain,70\n")),
+            3 => out.push_str(&format!("http://c2-{x:x}.example/gate.php,url,60\n")),
+            _ => out.push_str(&format!(
+                "{:064x},sha256,90\n",
+                u128::from(x) << 64 | u128::from(x)
+            )),
+        }
+    }
+    out
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sigma = std::path::PathBuf::from(args.first().expect("SIGMA_DIR"));
+    let events: usize = args.get(1).map_or(200_000, |s| s.parse().expect("EVENTS"));
+    let indicators: usize = args
+        .get(2)
+        .map_or(1_000_000, |s| s.parse().expect("INDICATORS"));
+
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(dir.path()).await?);
+    store.bootstrap(Some(yunshou_demo::DEMO_PASSWORD)).await?;
+    yunshou_demo::seed(&store).await?;
+    let days = yunshou_demo::event_days(&store, chrono::Utc::now()).await?;
+    let (tenant, lines) = days.into_iter().next().expect("a demo organisation");
+    let now = chrono::Utc::now();
+    let docs: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        serde_json::Map<String, serde_json::Value>,
+    )> = lines
+        .iter()
+        .map(|l| {
+            let (t, d) = yunshou_ingest::normalise::parse(l, "auto", now);
+            (t.unwrap_or(now), d)
+        })
+        .collect();
+
+    let started = Instant::now();
+    let dirs = [
+        "rules",
+        "rules-emerging-threats",
+        "rules-threat-hunting",
+        "rules-compliance",
+        "rules-dfir",
+    ]
+    .iter()
+    .map(|d| sigma.join(d))
+    .filter(|d| d.is_dir())
+    .collect();
+    let book = Arc::new(RuleBook::load(&RuleSources {
+        dirs,
+        no_builtin: false,
+    })?);
+    let rules_secs = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let (_, scope) = store.operator_scope(yunshou_demo::CUSTOMERS[0].0).await?;
+    let csv = feed(indicators);
+    store
+        .save_intel_feed(
+            &scope,
+            "bench",
+            "csv",
+            csv.as_bytes(),
+            indicators as i64,
+            0,
+            &Actor::cli(),
+        )
+        .await?;
+    drop(csv);
+    let intel = Arc::new(IntelBook::default());
+    intel.rebuild(&store).await?;
+    let intel_secs = started.elapsed().as_secs_f64();
+    let loaded = intel.count(&tenant);
+
+    let detector = Arc::new(StreamDetector::new(book.clone(), intel, store.clone()).await?);
+    let batch: Vec<_> = (0..events).map(|i| docs[i % docs.len()].clone()).collect();
+    let d = detector.clone();
+    let t = tenant.clone();
+    let secs = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut recording = 0.0;
+        let mut flush = |d: &StreamDetector| {
+            let t = Instant::now();
+            d.flush().expect("detections recorded");
+            recording += t.elapsed().as_secs_f64();
+        };
+        for (i, (time, mut doc)) in batch.into_iter().enumerate() {
+            d.inspect(&t, i as u64 + 1, time, &mut doc);
+            // The indexer flushes detections twice a second; at this rate, every 50k events.
+            if i % 50_000 == 49_999 {
+                flush(&d);
+            }
+        }
+        flush(&d);
+        (started.elapsed().as_secs_f64(), recording)
+    })
+    .await?;
+    let (secs, recording) = secs;
+    let (_, alerts) = store
+        .alerts(
+            &scope,
+            &Default::default(),
+            yunshou_store::Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await?;
+    println!(
+        "rules {} + correlations {} (load {rules_secs:.1} s); indicators {loaded} (build {intel_secs:.1} s)",
+        book.engine.stats.rules, book.engine.stats.correlations
+    );
+    println!(
+        "events {events}: {secs:.2} s ({recording:.2} s of it recording alerts), {:.0} events/s on one core; alerts {alerts}; peak RSS {} MiB",
+        events as f64 / secs,
+        peak_rss_mib()
+    );
+    Ok(())
+}
