@@ -125,7 +125,15 @@ impl<W: Write> Printer<W> {
                 self.out.write_all(b"\"source\":")?;
                 serde_json::to_writer(&mut self.out, source)?;
                 write!(self.out, ",\"record\":{},\"event\":", at.record)?;
-                self.out.write_all(event.get().as_bytes())?;
+                let text = event.get();
+                if text.contains(['\n', '\r']) {
+                    // Pretty-printed input (a `.json` file): one line per match all the same.
+                    let v: serde_json::Value =
+                        serde_json::from_str(text).map_err(std::io::Error::other)?;
+                    serde_json::to_writer(&mut self.out, &v)?;
+                } else {
+                    self.out.write_all(text.as_bytes())?;
+                }
                 self.out.write_all(b"}\n")
             }
             (

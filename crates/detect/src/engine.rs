@@ -14,7 +14,7 @@ use crate::mapping::Mapping;
 use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit};
 use crate::sigma::matcher::{compile_with, Compiled, ANY_FIELD};
 use crate::sigma::{LoadError, Loaded, Rule};
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, RwLock};
 
@@ -63,6 +63,8 @@ pub struct EventSource {
 struct Route {
     compatible: Vec<u64>,
     unfiltered: Vec<u32>,
+    /// Some rule of this source has keyword literals (else the any-field pass is skipped).
+    keywords: bool,
 }
 
 impl Route {
@@ -333,12 +335,7 @@ impl Engine {
             }
         }
         let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
-            // A DFA: the prefilter runs over every value of every event, so search speed
-            // matters more than the automaton's memory (a few MB for all of SigmaHQ).
-            ac: AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&pats)
-                .expect("literal patterns build an automaton"),
+            ac: AhoCorasick::new(&pats).expect("literal patterns build an automaton"),
             rules: owners,
         };
         // Keyword literals are searched for in every value of the event.
@@ -437,13 +434,19 @@ impl Engine {
                 compatible[i / 64] |= 1 << (i % 64);
             }
         }
+        let allowed = |i: u32| compatible[i as usize / 64] & (1 << (i % 64)) != 0;
+        let keywords = self
+            .any_field
+            .as_ref()
+            .is_some_and(|fa| fa.rules.iter().flatten().any(|r| allowed(*r)));
         let route = Route {
             unfiltered: self
                 .unfiltered
                 .iter()
                 .copied()
-                .filter(|i| compatible[*i as usize / 64] & (1 << (i % 64)) != 0)
+                .filter(|i| allowed(*i))
                 .collect(),
+            keywords,
             compatible,
         };
         let route = Arc::new(route);
@@ -485,8 +488,9 @@ impl Engine {
                 }
             }
         };
+        let any_field = self.any_field.as_ref().filter(|_| route.keywords);
         for leaf in &ev.leaves {
-            if let Some(fa) = &self.any_field {
+            if let Some(fa) = any_field {
                 found(fa, leaf.lower());
             }
             if leaf.field == UNNAMED {
