@@ -104,7 +104,51 @@ fn feed_from_row(r: &sqlx::any::AnyRow) -> Result<IntelFeed> {
     })
 }
 
+/// Tenant-owned rows removed by id, with their audit names.
+#[derive(Clone, Copy)]
+enum Owned {
+    AlertWebhook,
+    IntelFeed,
+}
+
+impl Owned {
+    /// (table, audited object type)
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Owned::AlertWebhook => ("alert_webhooks", "alert_webhook"),
+            Owned::IntelFeed => ("intel_feeds", "intel_feed"),
+        }
+    }
+}
+
 impl Store {
+    /// Deletes one of the tenant's rows by id, audited as `<noun>.delete`; another tenant's
+    /// row is not found.
+    async fn delete_tenant_row(
+        &self,
+        scope: &TenantScope,
+        what: Owned,
+        id: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        let (table, noun) = what.names();
+        let mut w = self.begin_write().await?;
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound);
+        }
+        let action = format!("{noun}.delete");
+        w.commit(actor.entry(Some(scope.tenant_id()), &action, noun, Some(id)))
+            .await?;
+        Ok(())
+    }
+
     /// Every tenant's rule switches: (tenant, rule id, enabled).
     pub async fn all_rule_settings(&self) -> Result<Vec<(String, String, bool)>> {
         let rows = sqlx::query("SELECT tenant_id, rule_id, enabled FROM rule_settings")
@@ -345,23 +389,8 @@ impl Store {
         id: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM alert_webhooks WHERE tenant_id = $1 AND id = $2")
-            .bind(scope.tenant_id())
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
-        w.commit(actor.entry(
-            Some(scope.tenant_id()),
-            "alert_webhook.delete",
-            "alert_webhook",
-            Some(id),
-        ))
-        .await?;
-        Ok(())
+        self.delete_tenant_row(scope, Owned::AlertWebhook, id, actor)
+            .await
     }
 
     /// Stores an imported feed (replacing one of the same name), audited. The caller parsed
@@ -469,23 +498,8 @@ impl Store {
         id: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut w = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM intel_feeds WHERE tenant_id = $1 AND id = $2")
-            .bind(scope.tenant_id())
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
-        w.commit(actor.entry(
-            Some(scope.tenant_id()),
-            "intel_feed.delete",
-            "intel_feed",
-            Some(id),
-        ))
-        .await?;
-        Ok(())
+        self.delete_tenant_row(scope, Owned::IntelFeed, id, actor)
+            .await
     }
 
     /// Adds to feeds' hit counts (bookkeeping of the pipeline, not audited).

@@ -3,6 +3,7 @@
 //! alert webhooks. Every action goes through the API's permission checks.
 
 use super::asset_control::Empty;
+use super::Paged;
 use super::{done, page, short_time, Console, ConsoleError, ConsoleForm, Layout};
 use crate::api::alerts::{self as api, AlertQuery, NewSuppression};
 use crate::api::event_searches::text_at;
@@ -118,8 +119,16 @@ impl AlertView for AlertsPage {
     }
 }
 
-impl AlertsPage {
-    /// This list at another offset, with the same filters.
+impl super::Paged for AlertsPage {
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+    fn total(&self) -> i64 {
+        self.total
+    }
+    fn page_size(&self) -> i64 {
+        PAGE_SIZE
+    }
     fn page_link(&self, offset: i64) -> String {
         let f = &self.f;
         let offset = offset.max(0).to_string();
@@ -138,28 +147,6 @@ impl AlertsPage {
             "/alerts?{}",
             serde_urlencoded::to_string(kept).unwrap_or_default()
         )
-    }
-    fn has_prev(&self) -> bool {
-        self.offset > 0
-    }
-    fn has_next(&self) -> bool {
-        self.offset + PAGE_SIZE < self.total
-    }
-    fn prev(&self) -> String {
-        self.page_link(self.offset - PAGE_SIZE)
-    }
-    fn next(&self) -> String {
-        self.page_link(self.offset + PAGE_SIZE)
-    }
-    fn first_shown(&self) -> i64 {
-        if self.total == 0 {
-            0
-        } else {
-            self.offset + 1
-        }
-    }
-    fn last_shown(&self) -> i64 {
-        (self.offset + PAGE_SIZE).min(self.total)
     }
 }
 

@@ -30,6 +30,40 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use yunshou_model::{Permission, Role, Tenant};
 
+/// Paging of a filtered list page; the page says how to link to another offset.
+pub(crate) trait Paged {
+    /// Items skipped.
+    fn offset(&self) -> i64;
+    /// Items matching.
+    fn total(&self) -> i64;
+    /// Items per page.
+    fn page_size(&self) -> i64;
+    /// This list at another offset, with the same filters.
+    fn page_link(&self, offset: i64) -> String;
+    fn has_prev(&self) -> bool {
+        self.offset() > 0
+    }
+    fn has_next(&self) -> bool {
+        self.offset() + self.page_size() < self.total()
+    }
+    fn prev(&self) -> String {
+        self.page_link(self.offset() - self.page_size())
+    }
+    fn next(&self) -> String {
+        self.page_link(self.offset() + self.page_size())
+    }
+    fn first_shown(&self) -> i64 {
+        if self.total() == 0 {
+            0
+        } else {
+            self.offset() + 1
+        }
+    }
+    fn last_shown(&self) -> i64 {
+        (self.offset() + self.page_size()).min(self.total())
+    }
+}
+
 /// Cookie with the console language.
 pub const LANG_COOKIE: &str = "ys_lang";
 /// Cookie carrying a one-shot message to the next page.

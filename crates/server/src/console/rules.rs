@@ -3,6 +3,7 @@
 //! event search. Actions go through the API's shared functions.
 
 use super::alerts::console_time;
+use super::Paged;
 use super::{done, page, Console, ConsoleError, ConsoleForm, Layout};
 use crate::api::rules::{
     find_rules, rule_view, switch_rule, test_rule, RuleQuery, RuleSummary, RuleTest,
@@ -87,15 +88,15 @@ struct RulesPage {
     error: Option<String>,
 }
 
-impl RulesPage {
-    fn tactics(&self) -> &'static [&'static str] {
-        &TACTICS
+impl super::Paged for RulesPage {
+    fn offset(&self) -> i64 {
+        self.offset
     }
-    fn levels(&self) -> &'static [&'static str] {
-        &LEVELS
+    fn total(&self) -> i64 {
+        self.total
     }
-    fn level(&self, r: &RuleSummary) -> String {
-        level_label(&self.l, &r.level)
+    fn page_size(&self) -> i64 {
+        PAGE_SIZE
     }
     fn page_link(&self, offset: i64) -> String {
         let f = &self.f;
@@ -114,31 +115,21 @@ impl RulesPage {
             serde_urlencoded::to_string(kept).unwrap_or_default()
         )
     }
+}
+
+impl RulesPage {
+    fn tactics(&self) -> &'static [&'static str] {
+        &TACTICS
+    }
+    fn levels(&self) -> &'static [&'static str] {
+        &LEVELS
+    }
+    fn level(&self, r: &RuleSummary) -> String {
+        level_label(&self.l, &r.level)
+    }
     /// This page's address, to come back to after a switch.
     fn here(&self) -> String {
         self.page_link(self.offset)
-    }
-    fn has_prev(&self) -> bool {
-        self.offset > 0
-    }
-    fn has_next(&self) -> bool {
-        self.offset + PAGE_SIZE < self.total
-    }
-    fn prev(&self) -> String {
-        self.page_link(self.offset - PAGE_SIZE)
-    }
-    fn next(&self) -> String {
-        self.page_link(self.offset + PAGE_SIZE)
-    }
-    fn first_shown(&self) -> i64 {
-        if self.total == 0 {
-            0
-        } else {
-            self.offset + 1
-        }
-    }
-    fn last_shown(&self) -> i64 {
-        (self.offset + PAGE_SIZE).min(self.total)
     }
 }
 
