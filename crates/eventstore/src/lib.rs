@@ -115,6 +115,10 @@ pub struct EventStore {
     open: Mutex<HashMap<PartitionKey, Arc<Partition>>>,
     /// Memory for each partition writer, bytes.
     writer_memory: usize,
+    /// Adding events and sealing or retiring days exclude each other: an event added between
+    /// a seal's commit and the moment it closes the day would otherwise be dropped with the
+    /// day's writer while the log's checkpoint moved past it.
+    pub(crate) gate: Mutex<()>,
 }
 
 fn valid_tenant(tenant: &str) -> Result<()> {
@@ -142,6 +146,7 @@ impl EventStore {
             fields,
             open: Mutex::new(HashMap::new()),
             writer_memory: 32 << 20,
+            gate: Mutex::new(()),
         })
     }
 
@@ -217,6 +222,7 @@ impl EventStore {
                 e.seq, e.ts
             )));
         }
+        let _gate = self.gate.lock().expect("gate");
         // A late event for a day already sealed goes to today's partition, which is searched
         // by the time span it records.
         let closed = seal::last_closed_day(&self.root, tenant)?;

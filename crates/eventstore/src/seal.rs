@@ -155,6 +155,11 @@ impl EventStore {
 
     /// Seals every unsealed partition of `tenant` whose day is before `before`.
     pub fn seal_before(&self, tenant: &str, before: NaiveDate) -> Result<Vec<NaiveDate>> {
+        let _gate = self.gate.lock().expect("gate");
+        self.seal_before_gated(tenant, before)
+    }
+
+    fn seal_before_gated(&self, tenant: &str, before: NaiveDate) -> Result<Vec<NaiveDate>> {
         self.commit()?;
         let mut sealed = Vec::new();
         for day in self.partitions(tenant)? {
@@ -192,7 +197,8 @@ impl EventStore {
     /// Removes `tenant`'s partitions whose day is before `before` (retention), recording each
     /// removal in the chain. Unsealed ones are sealed first, so the chain shows what existed.
     pub fn retire_before(&self, tenant: &str, before: NaiveDate) -> Result<Vec<NaiveDate>> {
-        self.seal_before(tenant, before)?;
+        let _gate = self.gate.lock().expect("gate");
+        self.seal_before_gated(tenant, before)?;
         let mut retired = Vec::new();
         for day in self.partitions(tenant)? {
             if day >= before {

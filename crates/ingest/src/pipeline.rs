@@ -93,9 +93,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts the pipeline on `data_dir` (`wal/` and `events/` under it). The indexer first
-    /// replays whatever the log holds beyond the store's checkpoint (on its own thread, so a
-    /// detector may block on async work); [`Pipeline::wait_indexed`] tells when it is done.
+    /// Starts the pipeline on `data_dir` (`wal/` and `events/` under it), first replaying
+    /// whatever the log holds beyond the store's checkpoint. A detector that blocks on async
+    /// work needs this called outside the runtime's workers (`spawn_blocking`).
     pub fn start(
         data_dir: &Path,
         normaliser: Arc<dyn Normaliser>,
@@ -120,6 +120,11 @@ impl Pipeline {
             max_seq: checkpoint,
             failed_from: None,
         };
+        if !replayed.is_empty() {
+            tracing::info!(events = replayed.len(), "replaying the write-ahead log");
+            indexer.index(replayed);
+            indexer.commit();
+        }
         let (tx, rx) = sync_channel(queue_len("YUNSHOU_INDEX_QUEUE", INDEX_QUEUE));
         let wal = wal::start(
             &wal_dir,
@@ -129,14 +134,7 @@ impl Pipeline {
         )?;
         std::thread::Builder::new()
             .name("indexer".into())
-            .spawn(move || {
-                if !replayed.is_empty() {
-                    tracing::info!(events = replayed.len(), "replaying the write-ahead log");
-                    indexer.index(replayed);
-                    indexer.commit();
-                }
-                indexer.run(rx)
-            })?;
+            .spawn(move || indexer.run(rx))?;
         Ok(Pipeline {
             wal,
             store,

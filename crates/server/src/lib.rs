@@ -143,12 +143,18 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     intel.rebuild(&store).await?;
     let detector =
         Arc::new(detection::StreamDetector::new(book, intel.clone(), store.clone()).await?);
-    let pipeline = yunshou_ingest::Pipeline::start(
-        &config.data_dir,
-        Arc::new(yunshou_ingest::normalise::Parsers),
-        enricher.clone(),
-        detector.clone(),
-    )
+    // Off the runtime's workers: replaying the log records detections, which blocks on the
+    // store.
+    let (data_dir, enrich, detect) = (config.data_dir.clone(), enricher.clone(), detector.clone());
+    let pipeline = tokio::task::spawn_blocking(move || {
+        yunshou_ingest::Pipeline::start(
+            &data_dir,
+            Arc::new(yunshou_ingest::normalise::Parsers),
+            enrich,
+            detect,
+        )
+    })
+    .await?
     .context("starting the event pipeline")?;
     tokio::spawn(enricher.refresh_forever(store.clone()));
     tokio::spawn(events::seal_and_retain_forever(

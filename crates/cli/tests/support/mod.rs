@@ -63,7 +63,10 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .env("YUNSHOU_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("YUNSHOU_LOG", "warn")
+            .env(
+                "YUNSHOU_LOG",
+                std::env::var("TEST_SERVER_LOG").unwrap_or("warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("start yunshou");
