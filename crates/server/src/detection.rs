@@ -240,7 +240,8 @@ impl StreamDetector {
         }
         let mut out = vec![];
         let time_text = yunshou_store::time_text(time);
-        let shared = Arc::new(value.clone());
+        // The event's entities are the same for every rule it matched: worked out once.
+        let entities = entities_of(value);
         for r in &matched {
             if engine.rules()[*r as usize].quiet && !testing {
                 continue;
@@ -250,7 +251,7 @@ impl StreamDetector {
                 DetectionKind::Rule,
                 seq,
                 time,
-                entities_of(value),
+                entities.clone(),
                 1,
                 vec![TriggerEvent {
                     seq: Some(seq),
@@ -260,7 +261,10 @@ impl StreamDetector {
             ));
         }
         if engine.correlation_count() > 0 && !matched.is_empty() {
-            state.recent.insert(seq, (time_text, shared));
+            // Kept only where correlations may need the event for their alert.
+            state
+                .recent
+                .insert(seq, (time_text, Arc::new(value.clone())));
             state.order.push_back(seq);
             while state.order.len() > RECENT_EVENTS {
                 if let Some(old) = state.order.pop_front() {
@@ -279,7 +283,7 @@ impl StreamDetector {
                 if off_table.get(tenant).is_some_and(|o| o.contains(&c.id)) {
                     continue;
                 }
-                let mut entities = entities_of(value);
+                let mut entities = entities.clone();
                 entities.group = c
                     .group_by
                     .iter()
