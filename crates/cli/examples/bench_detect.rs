@@ -115,7 +115,17 @@ async fn main() -> anyhow::Result<()> {
     let loaded = intel.count(&tenant);
 
     let detector = Arc::new(StreamDetector::new(book.clone(), intel, store.clone()).await?);
-    let batch: Vec<_> = (0..events).map(|i| docs[i % docs.len()].clone()).collect();
+    // A live stream runs forward in time: the day's events in time order, replayed as one
+    // organisation's stream of 1,000 events a second (event times 1 ms apart).
+    let mut docs = docs;
+    docs.sort_by_key(|(t, _)| *t);
+    let start = docs[0].0;
+    let batch: Vec<_> = (0..events)
+        .map(|i| {
+            let t = start + chrono::Duration::milliseconds(i as i64);
+            (t, docs[i % docs.len()].1.clone())
+        })
+        .collect();
     let d = detector.clone();
     let t = tenant.clone();
     let secs = tokio::task::spawn_blocking(move || {

@@ -46,7 +46,22 @@ pub struct HuntArgs {
     inputs: Vec<PathBuf>,
 }
 
+/// The device and inode of standard output when it is a regular file.
+fn stdout_file() -> Option<(u64, u64)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let meta = std::fs::File::from(fd).metadata().ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
+}
+
 fn event_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::MetadataExt;
+    // Matches carry their events: hunting through our own output would feed on itself.
+    let output = stdout_file();
+    let is_output = |p: &PathBuf| {
+        output.is_some_and(|o| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == o))
+    };
     let mut out = vec![];
     for input in inputs {
         let meta = std::fs::metadata(input).with_context(|| format!("{}", input.display()))?;
@@ -71,6 +86,13 @@ fn event_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         found.sort();
         out.extend(found);
     }
+    out.retain(|p| {
+        let skip = is_output(p);
+        if skip {
+            eprintln!("skipped {}: it is the output", p.display());
+        }
+        !skip
+    });
     Ok(out)
 }
 

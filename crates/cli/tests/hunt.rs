@@ -190,3 +190,39 @@ fn jsonl_correlations_and_unreadable_lines() {
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent/rules"), "{err}");
 }
+
+/// Hunting a directory that holds the output file does not read the output back (the
+/// matches carry their events and would match again, without end).
+#[test]
+fn output_inside_an_input_directory_is_not_hunted() {
+    let (id, case_dir) = case();
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&case_dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "evtx") {
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let out_path = dir.path().join("matches.jsonl");
+    let status = std::process::Command::new(support::bin())
+        .args(["hunt", "--rules"])
+        .arg(sigma().join("rules"))
+        .arg(dir.path())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let err = String::from_utf8_lossy(&status.stderr);
+    assert!(err.contains("matches.jsonl: it is the output"), "{err}");
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let found = lines(&out);
+    assert!(found.iter().any(|m| m["rule_id"] == id.as_str()));
+    assert!(
+        found.iter().all(|m| !m["source"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("matches.jsonl")),
+        "the output was hunted"
+    );
+}

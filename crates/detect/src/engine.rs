@@ -335,7 +335,14 @@ impl Engine {
             }
         }
         let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
-            ac: AhoCorasick::new(&pats).expect("literal patterns build an automaton"),
+            // A DFA: every event's values go through these, overlapping, so the fastest
+            // search is worth its memory (a few MB for all of SigmaHQ).
+            ac: AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                // Patterns are lower case; ASCII values are searched as they are.
+                .ascii_case_insensitive(true)
+                .build(&pats)
+                .expect("literal patterns build an automaton"),
             rules: owners,
         };
         // Keyword literals are searched for in every value of the event.
@@ -490,8 +497,9 @@ impl Engine {
         };
         let any_field = self.any_field.as_ref().filter(|_| route.keywords);
         for leaf in &ev.leaves {
+            let text = searchable(leaf);
             if let Some(fa) = any_field {
-                found(fa, leaf.lower());
+                found(fa, text);
             }
             if leaf.field == UNNAMED {
                 continue;
@@ -502,7 +510,7 @@ impl Engine {
             let Some(fa) = self.automata.get(a as usize) else {
                 continue;
             };
-            found(fa, leaf.lower());
+            found(fa, text);
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -580,9 +588,26 @@ impl Engine {
         out
     }
 
+    /// Whether a rule's matches feed a correlation.
+    pub fn feeds_correlation(&self, rule: u32) -> bool {
+        self.by_rule
+            .get(rule as usize)
+            .is_some_and(|c| !c.is_empty())
+    }
+
     /// The rule indices a correlation listens to.
     pub fn correlation_members(&self, i: usize) -> &[u32] {
         &self.correlations[i].members
+    }
+}
+
+/// A value as the literal automata search it: they ignore ASCII case, so only text beyond
+/// ASCII needs lowering first.
+fn searchable<'l>(leaf: &'l crate::event::Leaf<'_>) -> &'l str {
+    if leaf.text.is_ascii() {
+        &leaf.text
+    } else {
+        leaf.lower()
     }
 }
 

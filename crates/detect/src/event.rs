@@ -38,8 +38,9 @@ pub struct Leaf<'a> {
     pub field: FieldId,
     /// The value as text.
     pub text: Cow<'a, str>,
-    /// Its lower-case form when that differs (`None`: `text` is already lower case).
-    pub(crate) lower: Option<String>,
+    /// Its lower-case form when that differs (`None`: `text` is already lower case), made
+    /// on first use: most values are never compared case-insensitively.
+    pub(crate) lower: std::cell::OnceCell<Option<String>>,
     /// The JSON kind.
     pub kind: Kind,
 }
@@ -47,7 +48,10 @@ pub struct Leaf<'a> {
 impl Leaf<'_> {
     /// The value in lower case, for case-insensitive comparison.
     pub fn lower(&self) -> &str {
-        self.lower.as_deref().unwrap_or(&self.text)
+        self.lower
+            .get_or_init(|| lowered(&self.text))
+            .as_deref()
+            .unwrap_or(&self.text)
     }
 }
 
@@ -216,7 +220,6 @@ impl<'a> Walk<'_, '_, 'a> {
         });
         match ids {
             Some(ids) => {
-                let lower = lowered(&text);
                 let Some((last, rest)) = ids.split_last() else {
                     return;
                 };
@@ -224,26 +227,23 @@ impl<'a> Walk<'_, '_, 'a> {
                     self.out.push(Leaf {
                         field: *id,
                         text: text.clone(),
-                        lower: lower.clone(),
+                        lower: Default::default(),
                         kind,
                     });
                 }
                 self.out.push(Leaf {
                     field: *last,
                     text,
-                    lower,
+                    lower: Default::default(),
                     kind,
                 });
             }
-            None if self.schema.keep_unnamed => {
-                let lower = lowered(&text);
-                self.out.push(Leaf {
-                    field: UNNAMED,
-                    text,
-                    lower,
-                    kind,
-                })
-            }
+            None if self.schema.keep_unnamed => self.out.push(Leaf {
+                field: UNNAMED,
+                text,
+                lower: Default::default(),
+                kind,
+            }),
             None => {}
         }
     }

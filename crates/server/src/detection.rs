@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use yunshou_detect::sigma::{LoadError, Loaded};
 use yunshou_detect::{CorrelationState, Engine, FlatEvent, Mapping};
 use yunshou_store::alerts::{
-    AlertAsset, DetectionKind, Entities, NewDetection, Severity, TriggerEvent,
+    AlertAsset, DetectionKind, Entities, NewDetection, NewTrigger, Severity, MAX_ALERT_EVENTS,
 };
+use yunshou_store::rule_sets::RuleSetContent;
 use yunshou_store::Store;
 
 /// Same rule and entity within this long fold into one alert.
@@ -35,7 +36,7 @@ pub struct RuleSources {
 }
 
 /// What a rule is, found by id.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleRef {
     /// A detection rule (engine index).
     Rule(u32),
@@ -87,6 +88,33 @@ impl RuleBook {
     pub fn errors(&self) -> &[LoadError] {
         &self.engine.errors
     }
+
+    /// Compiles a tenant's imported rule sets (files named `set/path`), without the
+    /// built-in pack: what could not be loaded is in [`RuleBook::errors`].
+    pub fn from_sets(sets: &[RuleSetContent]) -> RuleBook {
+        let mut loaded = Loaded::default();
+        for set in sets {
+            for f in &set.files {
+                let path = PathBuf::from(&set.name).join(&f.path);
+                yunshou_detect::sigma::load_text(&path, &f.text, &mut loaded);
+            }
+        }
+        let mut errors = std::mem::take(&mut loaded.errors);
+        let mut book = RuleBook::build(loaded);
+        errors.append(&mut book.engine.errors);
+        book.engine.errors = errors;
+        book
+    }
+
+    /// Number of rules and correlations.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when nothing is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
 }
 
 /// A rule's metadata as an alert carries it.
@@ -104,15 +132,121 @@ fn severity(level: Option<&str>) -> Severity {
 
 #[derive(Default)]
 struct TenantState {
+    /// Correlation windows of the shared rules.
     correlation: CorrelationState,
-    /// seq → (time, event) of recent matches, for correlation alerts.
-    recent: HashMap<u64, (String, Arc<Value>)>,
+    /// Those of the tenant's own rule sets, and which compilation of them they belong to.
+    own: CorrelationState,
+    own_book: Option<Arc<RuleBook>>,
+    recent: Recent,
+}
+
+/// Recent events that fed correlations (seq → event), for correlation alerts.
+#[derive(Default)]
+struct Recent {
+    events: HashMap<u64, NewTrigger>,
     order: VecDeque<u64>,
+}
+
+impl Recent {
+    fn keep(&mut self, seq: u64, trigger: &mut LazyTrigger) {
+        if self.events.contains_key(&seq) {
+            return;
+        }
+        self.events.insert(seq, trigger.get());
+        self.order.push_back(seq);
+        while self.order.len() > RECENT_EVENTS {
+            if let Some(old) = self.order.pop_front() {
+                self.events.remove(&old);
+            }
+        }
+    }
+}
+
+/// The matched event as detections carry it, serialised on first need and then shared:
+/// most detections fold into a burst that already holds its share of events and never
+/// need it.
+struct LazyTrigger<'a> {
+    seq: u64,
+    time: DateTime<Utc>,
+    value: &'a Value,
+    made: Option<NewTrigger>,
+}
+
+impl LazyTrigger<'_> {
+    fn get(&mut self) -> NewTrigger {
+        let LazyTrigger {
+            seq,
+            time,
+            value,
+            made,
+        } = self;
+        made.get_or_insert_with(|| {
+            NewTrigger::new(Some(*seq), yunshou_store::time_text(*time), value)
+        })
+        .clone()
+    }
+}
+
+/// A detection before it is recorded: a rule or correlation, its entities, and the events
+/// it stands for (the first [`MAX_ALERT_EVENTS`] of them).
+struct Detected {
+    /// The rules `rule` indexes (shared, or the tenant's own sets).
+    book: Arc<RuleBook>,
+    rule: RuleRef,
+    /// The event being inspected belongs in `events` (when there is room).
+    own_event: bool,
+    seq: u64,
+    time: DateTime<Utc>,
+    last_time: DateTime<Utc>,
+    entities: Entities,
+    count: i64,
+    events: Vec<NewTrigger>,
+}
+
+/// One tenant's detections waiting for the next flush, folded as they arrive by rule and
+/// entity within the dedup window — a burst of a million SSH failures waits as one
+/// detection with a count and its first events, not a million copies of events.
+#[derive(Default)]
+struct Coalesced {
+    list: Vec<Detected>,
+    open: HashMap<(usize, RuleRef, String), usize>,
+}
+
+impl Coalesced {
+    fn add(
+        &mut self,
+        mut d: Detected,
+        key: String,
+        window: chrono::Duration,
+        trigger: &mut LazyTrigger,
+    ) {
+        let key = (Arc::as_ptr(&d.book) as usize, d.rule, key);
+        if let Some(&i) = self.open.get(&key) {
+            let first = &mut self.list[i];
+            if d.time >= first.time && d.time - first.time <= window {
+                first.count += d.count;
+                first.last_time = first.last_time.max(d.last_time);
+                let room = MAX_ALERT_EVENTS.saturating_sub(first.events.len());
+                if d.own_event && room > 0 {
+                    first.events.push(trigger.get());
+                }
+                first.events.extend(d.events.into_iter().take(room));
+                first.events.truncate(MAX_ALERT_EVENTS);
+                return;
+            }
+        }
+        if d.own_event {
+            d.events.insert(0, trigger.get());
+            d.own_event = false;
+        }
+        self.open.insert(key, self.list.len());
+        self.list.push(d);
+    }
 }
 
 #[derive(Default)]
 struct Pending {
-    detections: HashMap<String, Vec<NewDetection>>,
+    detections: HashMap<String, Coalesced>,
     /// Highest sequence inspected.
     upto: u64,
     /// Intelligence hits per tenant and feed.
@@ -122,10 +256,15 @@ struct Pending {
 /// The pipeline's detector.
 pub struct StreamDetector {
     book: Arc<RuleBook>,
+    /// Each tenant's imported rule sets, compiled apart: no other tenant's events meet them.
+    tenant_books: RwLock<HashMap<String, Arc<RuleBook>>>,
     intel: Arc<IntelBook>,
     disabled: RwLock<HashMap<String, HashSet<String>>>,
     tenants: Mutex<HashMap<String, TenantState>>,
     pending: Mutex<Pending>,
+    /// Per tenant, the sequence up to which detections are already recorded: events at or
+    /// below it are being replayed after a restart and only feed the correlations.
+    recorded: HashMap<String, u64>,
     store: Arc<Store>,
     runtime: tokio::runtime::Handle,
 }
@@ -139,20 +278,57 @@ impl StreamDetector {
     ) -> anyhow::Result<StreamDetector> {
         let d = StreamDetector {
             book,
+            tenant_books: Default::default(),
             intel,
             disabled: Default::default(),
             tenants: Default::default(),
             pending: Default::default(),
+            recorded: store.detection_watermarks().await?,
             store,
             runtime: tokio::runtime::Handle::current(),
         };
         d.reload_settings().await?;
+        d.reload_rule_sets(None).await?;
         Ok(d)
     }
 
     /// The rules.
     pub fn book(&self) -> &Arc<RuleBook> {
         &self.book
+    }
+
+    /// Compiles the imported rule sets again: one tenant's (after an import or removal), or
+    /// every tenant's (at start).
+    pub async fn reload_rule_sets(&self, tenant: Option<&str>) -> anyhow::Result<()> {
+        let mut by_tenant: HashMap<String, Vec<RuleSetContent>> = HashMap::new();
+        for set in self.store.rule_set_contents(tenant).await? {
+            by_tenant
+                .entry(set.tenant_id.clone())
+                .or_default()
+                .push(set);
+        }
+        let compiled: Vec<(String, RuleBook)> = tokio::task::spawn_blocking(move || {
+            by_tenant
+                .into_iter()
+                .map(|(t, sets)| (t, RuleBook::from_sets(&sets)))
+                .collect()
+        })
+        .await?;
+        let mut books = self.tenant_books.write().expect("tenant rule sets");
+        match tenant {
+            Some(t) => {
+                books.remove(t);
+            }
+            None => books.clear(),
+        }
+        for (t, book) in compiled {
+            for e in book.errors() {
+                // Checked at import; a rule that stops loading (after an upgrade) is named.
+                tracing::warn!(tenant = %t, file = %e.file.display(), reason = %e.reason, "imported rule not loaded");
+            }
+            books.insert(t, Arc::new(book));
+        }
+        Ok(())
     }
 
     /// Re-reads every tenant's rule switches (after one changes).
@@ -167,49 +343,50 @@ impl StreamDetector {
         Ok(())
     }
 
-    fn meta_rule(&self, i: u32) -> RuleMeta<'_> {
-        let r = &self.book.engine.rules()[i as usize].rule;
-        RuleMeta {
-            id: &r.id,
-            title: &r.title,
-            level: r.level.as_deref(),
-            author: r.author.as_deref(),
-            tags: &r.tags,
+    fn meta(book: &RuleBook, rule: RuleRef) -> RuleMeta<'_> {
+        match rule {
+            RuleRef::Rule(i) => {
+                let r = &book.engine.rules()[i as usize].rule;
+                RuleMeta {
+                    id: &r.id,
+                    title: &r.title,
+                    level: r.level.as_deref(),
+                    author: r.author.as_deref(),
+                    tags: &r.tags,
+                }
+            }
+            RuleRef::Correlation(i) => {
+                let c = book.engine.correlation(i);
+                RuleMeta {
+                    id: &c.id,
+                    title: &c.title,
+                    level: c.level.as_deref(),
+                    author: c.author.as_deref(),
+                    tags: &c.tags,
+                }
+            }
         }
     }
 
-    fn meta_correlation(&self, i: usize) -> RuleMeta<'_> {
-        let c = self.book.engine.correlation(i);
-        RuleMeta {
-            id: &c.id,
-            title: &c.title,
-            level: c.level.as_deref(),
-            author: c.author.as_deref(),
-            tags: &c.tags,
-        }
-    }
-
-    fn detection(
-        meta: &RuleMeta,
-        kind: DetectionKind,
-        seq: u64,
-        time: DateTime<Utc>,
-        entities: Entities,
-        count: i64,
-        events: Vec<TriggerEvent>,
-    ) -> NewDetection {
+    /// The detection as the store records it.
+    fn to_new(d: &Detected) -> NewDetection {
+        let meta = Self::meta(&d.book, d.rule);
         NewDetection {
-            seq,
+            seq: d.seq,
             rule_id: meta.id.to_string(),
             title: meta.title.to_string(),
-            kind,
+            kind: match d.rule {
+                RuleRef::Rule(_) => DetectionKind::Rule,
+                RuleRef::Correlation(_) => DetectionKind::Correlation,
+            },
             severity: severity(meta.level),
             author: meta.author.map(str::to_string),
             tags: meta.tags.to_vec(),
-            entities,
-            time,
-            count,
-            events,
+            entities: d.entities.clone(),
+            time: d.time,
+            last_time: d.last_time,
+            count: d.count,
+            events: d.events.clone(),
         }
     }
 
@@ -218,69 +395,100 @@ impl StreamDetector {
     fn evaluate(
         &self,
         tenant: &str,
-        seq: u64,
-        time: DateTime<Utc>,
-        value: &Value,
+        trigger: &mut LazyTrigger,
         state: &mut TenantState,
         testing: bool,
-    ) -> Vec<NewDetection> {
-        let engine = &self.book.engine;
-        let none = HashMap::new();
-        let guard = self.disabled.read().expect("rule switches");
-        // A rule test ignores the tenant's switches and shows the matches of rules that
-        // only feed correlations.
-        let off_table = if testing { &none } else { &*guard };
+    ) -> Vec<Detected> {
+        let mut out = self.evaluate_book(
+            &self.book,
+            tenant,
+            trigger,
+            &mut state.correlation,
+            &mut state.recent,
+            testing,
+        );
+        let own = self.tenant_book(tenant);
+        if let Some(own) = own {
+            if state
+                .own_book
+                .as_ref()
+                .is_none_or(|b| !Arc::ptr_eq(b, &own))
+            {
+                // The tenant's sets changed: their correlation windows start afresh.
+                state.own_book = Some(own.clone());
+                state.own = CorrelationState::default();
+            }
+            out.extend(self.evaluate_book(
+                &own,
+                tenant,
+                trigger,
+                &mut state.own,
+                &mut state.recent,
+                testing,
+            ));
+        }
+        out
+    }
+
+    /// The tenant's own imported rules, when it has imported any.
+    pub fn tenant_book(&self, tenant: &str) -> Option<Arc<RuleBook>> {
+        let books = self.tenant_books.read().expect("tenant rule sets");
+        if books.is_empty() {
+            return None;
+        }
+        books.get(tenant).cloned()
+    }
+
+    fn evaluate_book(
+        &self,
+        book: &Arc<RuleBook>,
+        tenant: &str,
+        trigger: &mut LazyTrigger,
+        correlation: &mut CorrelationState,
+        recent: &mut Recent,
+        testing: bool,
+    ) -> Vec<Detected> {
+        let (seq, time, value) = (trigger.seq, trigger.time, trigger.value);
+        let engine = &book.engine;
         let ev = FlatEvent::from_value(engine.schema(), value);
         let mut matched = engine.evaluate(&ev);
         if matched.is_empty() {
             return vec![];
         }
-        if let Some(off) = off_table.get(tenant) {
+        let guard = self.disabled.read().expect("rule switches");
+        // A rule test ignores the tenant's switches and shows the matches of rules that
+        // only feed correlations.
+        let off = if testing { None } else { guard.get(tenant) };
+        if let Some(off) = off {
             matched.retain(|i| !off.contains(&engine.rules()[*i as usize].rule.id));
+            if matched.is_empty() {
+                return vec![];
+            }
         }
-        let mut out = vec![];
-        let time_text = yunshou_store::time_text(time);
         // The event's entities are the same for every rule it matched: worked out once.
         let entities = entities_of(value);
-        for r in &matched {
-            if engine.rules()[*r as usize].quiet && !testing {
-                continue;
-            }
-            out.push(Self::detection(
-                &self.meta_rule(*r),
-                DetectionKind::Rule,
+        let mut out: Vec<Detected> = matched
+            .iter()
+            .filter(|r| testing || !engine.rules()[**r as usize].quiet)
+            .map(|r| Detected {
+                book: book.clone(),
+                rule: RuleRef::Rule(*r),
+                own_event: true,
                 seq,
                 time,
-                entities.clone(),
-                1,
-                vec![TriggerEvent {
-                    seq: Some(seq),
-                    time: time_text.clone(),
-                    event: value.clone(),
-                }],
-            ));
-        }
-        if engine.correlation_count() > 0 && !matched.is_empty() {
-            // Kept only where correlations may need the event for their alert.
-            state
-                .recent
-                .insert(seq, (time_text, Arc::new(value.clone())));
-            state.order.push_back(seq);
-            while state.order.len() > RECENT_EVENTS {
-                if let Some(old) = state.order.pop_front() {
-                    state.recent.remove(&old);
-                }
-            }
-            let fired = engine.correlate(
-                &mut state.correlation,
-                &matched,
-                &ev,
-                time.timestamp_millis(),
-                seq,
-            );
+                last_time: time,
+                entities: entities.clone(),
+                count: 1,
+                events: vec![],
+            })
+            .collect();
+        if matched.iter().any(|r| engine.feeds_correlation(*r)) {
+            // Kept where a correlation's alert may show the event.
+            recent.keep(seq, trigger);
+            let fired = engine.correlate(correlation, &matched, &ev, time.timestamp_millis(), seq);
             for m in fired {
                 let c = engine.correlation(m.correlation);
-                if off_table.get(tenant).is_some_and(|o| o.contains(&c.id)) {
+                if off.is_some_and(|o| o.contains(&c.id)) {
                     continue;
                 }
                 let mut entities = entities.clone();
@@ -294,24 +502,21 @@ impl StreamDetector {
                     .fired
                     .events
                     .iter()
-                    .filter_map(|s| {
-                        state.recent.get(s).map(|(t, e)| TriggerEvent {
-                            seq: Some(*s),
-                            time: t.clone(),
-                            event: (**e).clone(),
-                        })
-                    })
+                    .filter_map(|s| recent.events.get(s).cloned())
+                    .take(MAX_ALERT_EVENTS)
                     .collect();
                 let at = DateTime::from_timestamp_millis(m.fired.last).unwrap_or(time);
-                out.push(Self::detection(
-                    &self.meta_correlation(m.correlation),
-                    DetectionKind::Correlation,
+                out.push(Detected {
+                    book: book.clone(),
+                    rule: RuleRef::Correlation(m.correlation),
+                    own_event: false,
                     seq,
-                    at,
+                    time: at,
+                    last_time: at,
                     entities,
-                    m.fired.events.len().max(1) as i64,
+                    count: m.fired.events.len().max(1) as i64,
                     events,
-                ));
+                });
             }
         }
         out
@@ -328,7 +533,22 @@ impl StreamDetector {
             .map(|(i, v)| {
                 let t = event_time(v).unwrap_or(last);
                 last = t;
-                self.evaluate(tenant, i as u64 + 1, t, v, &mut state, true)
+                let mut trigger = LazyTrigger {
+                    seq: i as u64 + 1,
+                    time: t,
+                    value: v,
+                    made: None,
+                };
+                let found = self.evaluate(tenant, &mut trigger, &mut state, true);
+                found
+                    .into_iter()
+                    .map(|mut d| {
+                        if d.own_event {
+                            d.events.insert(0, trigger.get());
+                        }
+                        Self::to_new(&d)
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -404,28 +624,46 @@ impl yunshou_ingest::Detector for StreamDetector {
     fn inspect(&self, tenant: &str, seq: u64, time: DateTime<Utc>, doc: &mut Map<String, Value>) {
         let mut value = Value::Object(std::mem::take(doc));
         let feeds = self.intel.enrich(tenant, &mut value, Utc::now());
+        let mut trigger = LazyTrigger {
+            seq,
+            time,
+            value: &value,
+            made: None,
+        };
         let detections = {
             let mut tenants = self.tenants.lock().expect("detector state");
-            let state = tenants.entry(tenant.to_string()).or_default();
-            self.evaluate(tenant, seq, time, &value, state, false)
+            let state = match tenants.get_mut(tenant) {
+                Some(s) => s,
+                None => tenants.entry(tenant.to_string()).or_default(),
+            };
+            self.evaluate(tenant, &mut trigger, state, false)
         };
-        if let Value::Object(m) = value {
-            *doc = m;
-        }
+        // Replayed after a restart: already recorded (its correlations have been fed).
+        let replayed = self.recorded.get(tenant).is_some_and(|r| seq <= *r);
         let mut p = self.pending.lock().expect("pending detections");
         p.upto = p.upto.max(seq);
-        if !feeds.is_empty() {
+        if !feeds.is_empty() && !replayed {
             let hits = p.intel_hits.entry(tenant.to_string()).or_default();
             for f in feeds {
                 *hits.entry(f).or_default() += 1;
             }
         }
-        if !detections.is_empty() {
+        if !detections.is_empty() && !replayed {
             metrics::counter!("yunshou_detections_total").increment(detections.len() as u64);
-            p.detections
-                .entry(tenant.to_string())
-                .or_default()
-                .extend(detections);
+            let window = chrono::Duration::minutes(DEDUP_WINDOW_MINUTES);
+            let pending = match p.detections.get_mut(tenant) {
+                Some(c) => c,
+                None => p.detections.entry(tenant.to_string()).or_default(),
+            };
+            for d in detections {
+                let key = d.entities.key();
+                pending.add(d, key, window, &mut trigger);
+            }
+        }
+        drop(p);
+        drop(trigger);
+        if let Value::Object(m) = value {
+            *doc = m;
         }
     }
 
@@ -441,10 +679,14 @@ impl yunshou_ingest::Detector for StreamDetector {
                 p.upto,
             )
         };
+        let batches: Vec<(&String, Vec<NewDetection>)> = detections
+            .iter()
+            .map(|(t, c)| (t, c.list.iter().map(Self::to_new).collect()))
+            .collect();
         let store = self.store.clone();
         let window = chrono::Duration::minutes(DEDUP_WINDOW_MINUTES);
         let result = self.runtime.block_on(async {
-            for (tenant, batch) in &detections {
+            for (tenant, batch) in &batches {
                 store
                     .record_detections(tenant, batch, upto, window)
                     .await
@@ -459,13 +701,26 @@ impl yunshou_ingest::Detector for StreamDetector {
             }
             Ok::<(), String>(())
         });
+        drop(batches);
         if result.is_err() {
-            // Put them back: they are retried with the next flush.
+            // Put them back, ahead of what arrived since: retried with the next flush.
+            // (Their events are in place already: none is made here.)
+            let null = Value::Null;
+            let mut no_event = LazyTrigger {
+                seq: 0,
+                time: Utc::now(),
+                value: &null,
+                made: None,
+            };
             let mut p = self.pending.lock().expect("pending detections");
-            for (t, mut batch) in detections {
-                let slot = p.detections.entry(t).or_default();
-                batch.append(slot);
-                *slot = batch;
+            for (t, earlier) in detections {
+                let later = p.detections.remove(&t).unwrap_or_default();
+                let mut merged = earlier;
+                for d in later.list {
+                    let key = d.entities.key();
+                    merged.add(d, key, window, &mut no_event);
+                }
+                p.detections.insert(t, merged);
             }
             for (t, hits) in intel_hits {
                 let slot = p.intel_hits.entry(t).or_default();

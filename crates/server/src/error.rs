@@ -67,6 +67,7 @@ impl ApiError {
             StatusCode::FORBIDDEN => "urn:yunshou:problem:forbidden",
             StatusCode::NOT_FOUND => "urn:yunshou:problem:not-found",
             StatusCode::CONFLICT => "urn:yunshou:problem:conflict",
+            StatusCode::UNPROCESSABLE_ENTITY => "urn:yunshou:problem:unprocessable",
             StatusCode::LOCKED => "urn:yunshou:problem:account-locked",
             StatusCode::PAYLOAD_TOO_LARGE => "urn:yunshou:problem:too-large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "urn:yunshou:problem:media-type",

@@ -238,6 +238,54 @@ pub struct TriggerEvent {
     pub event: serde_json::Value,
 }
 
+/// A triggering event as a new detection brings it: the event already as JSON text, shared
+/// between the detections of the rules it matched and written into the alert as it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTrigger {
+    /// Its write-ahead log sequence, when it came through the pipeline.
+    pub seq: Option<u64>,
+    /// Event time, RFC 3339.
+    pub time: String,
+    /// The event as JSON.
+    #[serde(serialize_with = "raw_json")]
+    pub event: std::sync::Arc<serde_json::value::RawValue>,
+}
+
+impl PartialEq for NewTrigger {
+    fn eq(&self, other: &NewTrigger) -> bool {
+        (self.seq, &self.time, self.event.get()) == (other.seq, &other.time, other.event.get())
+    }
+}
+
+impl NewTrigger {
+    /// A trigger from a parsed event.
+    pub fn new(seq: Option<u64>, time: String, event: &serde_json::Value) -> NewTrigger {
+        NewTrigger {
+            seq,
+            time,
+            event: serde_json::value::to_raw_value(event)
+                .expect("a JSON value serialises")
+                .into(),
+        }
+    }
+
+    /// The trigger as an alert shows it.
+    pub fn to_stored(&self) -> TriggerEvent {
+        TriggerEvent {
+            seq: self.seq,
+            time: self.time.clone(),
+            event: serde_json::from_str(self.event.get()).unwrap_or_default(),
+        }
+    }
+}
+
+fn raw_json<S: serde::Serializer>(
+    v: &std::sync::Arc<serde_json::value::RawValue>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    v.serialize(s)
+}
+
 /// What raised a detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -277,12 +325,14 @@ pub struct NewDetection {
     pub tags: Vec<String>,
     /// Entities.
     pub entities: Entities,
-    /// Event time.
+    /// Event time (the first event's, when it stands for several).
     pub time: DateTime<Utc>,
+    /// Its last event's time (`time` for a single event).
+    pub last_time: DateTime<Utc>,
     /// Events it stands for.
     pub count: i64,
     /// Triggering events.
-    pub events: Vec<TriggerEvent>,
+    pub events: Vec<NewTrigger>,
 }
 
 /// An alert.
@@ -450,6 +500,16 @@ fn alert_from_row(r: &sqlx::any::AnyRow) -> Result<Alert> {
 }
 
 impl Store {
+    /// Per tenant, the write-ahead log sequence up to which detections are recorded.
+    pub async fn detection_watermarks(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let rows = sqlx::query("SELECT tenant_id, upto FROM detection_watermarks")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
     /// Records a batch of detections for a tenant: each is dropped if a suppression covers
     /// it, folded into an open alert of the same rule and entity last seen within
     /// `dedup_window`, or raised as a new alert (queuing the tenant's webhooks).
@@ -505,7 +565,7 @@ impl Store {
                     "UPDATE alert_suppressions SET suppressed = suppressed + $2 WHERE id = $1",
                 )
                 .bind(&s.id)
-                .bind(merged as i64)
+                .bind(d.count)
                 .execute(&mut *w.tx)
                 .await?;
                 out.suppressed += merged;
@@ -531,10 +591,12 @@ impl Store {
                 // Once an alert holds its share of events only the count moves, so a busy
                 // alert is not re-read and re-written in full for every detection.
                 let events = if (count as usize) < MAX_ALERT_EVENTS && !d.events.is_empty() {
-                    let mut events: Vec<TriggerEvent> =
+                    let mut events: Vec<Box<serde_json::value::RawValue>> =
                         serde_json::from_str(&stored).unwrap_or_default();
                     let room = MAX_ALERT_EVENTS.saturating_sub(events.len());
-                    events.extend(d.events.iter().take(room).cloned());
+                    for t in d.events.iter().take(room) {
+                        events.push(serde_json::value::to_raw_value(t).expect("events serialise"));
+                    }
                     serde_json::to_string(&events).expect("events serialise")
                 } else {
                     stored
@@ -555,7 +617,7 @@ impl Store {
             }
             let id = ids::new_id();
             let (tactics, techniques) = attack_from_tags(&d.tags);
-            let events: Vec<&TriggerEvent> = d.events.iter().take(MAX_ALERT_EVENTS).collect();
+            let events: Vec<&NewTrigger> = d.events.iter().take(MAX_ALERT_EVENTS).collect();
             sqlx::query(
                 "INSERT INTO alerts (id, tenant_id, rule_id, title, kind, severity, severity_rank, rule_author, tactics, techniques, entity_key, entities, entity_text, count, first_seen, last_seen, status, resolution, assignee, events, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18, 'new', NULL, NULL, $16, $17, $17)",
@@ -868,12 +930,12 @@ fn coalesce(
                 first.count += d.count;
                 let room = MAX_ALERT_EVENTS.saturating_sub(first.events.len());
                 first.events.extend(d.events.iter().take(room).cloned());
-                *last = (*last).max(d.time);
+                *last = (*last).max(d.last_time);
                 continue;
             }
         }
         open.insert(key, out.len());
-        out.push((d.clone(), d.time, 1));
+        out.push((d.clone(), d.last_time.max(d.time), 1));
     }
     out
 }

@@ -53,6 +53,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "detection",
         sql: include_str!("../migrations/sqlite/0007_detection.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rule_sets",
+        sql: include_str!("../migrations/sqlite/0008_rule_sets.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

@@ -29,7 +29,7 @@ pub struct Suppression {
     pub created_at: String,
     /// Until when.
     pub expires_at: String,
-    /// Detections dropped so far.
+    /// Matched events held back so far (a correlation counts the events it stood for).
     pub suppressed: i64,
 }
 
@@ -106,9 +106,10 @@ fn feed_from_row(r: &sqlx::any::AnyRow) -> Result<IntelFeed> {
 
 /// Tenant-owned rows removed by id, with their audit names.
 #[derive(Clone, Copy)]
-enum Owned {
+pub(crate) enum Owned {
     AlertWebhook,
     IntelFeed,
+    RuleSet,
 }
 
 impl Owned {
@@ -117,6 +118,7 @@ impl Owned {
         match self {
             Owned::AlertWebhook => ("alert_webhooks", "alert_webhook"),
             Owned::IntelFeed => ("intel_feeds", "intel_feed"),
+            Owned::RuleSet => ("rule_sets", "rule_set"),
         }
     }
 }
@@ -124,7 +126,7 @@ impl Owned {
 impl Store {
     /// Deletes one of the tenant's rows by id, audited as `<noun>.delete`; another tenant's
     /// row is not found.
-    async fn delete_tenant_row(
+    pub(crate) async fn delete_tenant_row(
         &self,
         scope: &TenantScope,
         what: Owned,

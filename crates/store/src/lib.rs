@@ -20,6 +20,7 @@ pub mod detection_settings;
 mod error;
 mod events;
 pub mod outbox;
+pub mod rule_sets;
 mod saved_searches;
 mod scope;
 mod tenants;

@@ -41,6 +41,7 @@ fn detection(seq: u64, ip: &str, minutes_ago: i64) -> NewDetection {
             ..Default::default()
         },
         time: Utc::now() - Duration::minutes(minutes_ago),
+        last_time: Utc::now() - Duration::minutes(minutes_ago),
         count: 1,
         events: vec![],
     }

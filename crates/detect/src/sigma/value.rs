@@ -392,7 +392,7 @@ mod tests {
         let leaf = |t: &'static str| Leaf {
             field: 0,
             text: t.into(),
-            lower: None,
+            lower: Default::default(),
             kind: Kind::Str,
         };
         let l = leaf("2025-11-27T07:40:10.165Z");

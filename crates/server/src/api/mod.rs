@@ -10,6 +10,7 @@ pub mod event_searches;
 pub mod events;
 pub mod identity;
 pub mod intel;
+pub mod rule_sets;
 pub mod rules;
 pub mod tenants;
 pub mod tokens;
@@ -129,6 +130,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list_webhooks, alerts::create_webhook))
         .routes(routes!(alerts::delete_webhook))
         .routes(routes!(rules::list_rules))
+        .routes(routes!(rule_sets::list_sets, rule_sets::create_set).layer(
+            axum::extract::DefaultBodyLimit::max(rule_sets::SET_BODY_LIMIT + 1024 * 1024),
+        ))
+        .routes(routes!(rule_sets::delete_set))
         .routes(routes!(rules::get_rule))
         .routes(routes!(rules::put_enabled))
         .routes(

@@ -36,8 +36,10 @@ pub struct RuleSummary {
     pub techniques: Vec<String>,
     /// `product/service/category` (empty parts left out); a correlation's type.
     pub logsource: String,
-    /// Where it came from (`builtin:yunshou/…` or a file).
+    /// Where it came from (`builtin:yunshou/…`, a file, or `set/path` of an imported set).
     pub file: String,
+    /// From one of this tenant's imported rule sets.
+    pub imported: bool,
     /// On for this tenant.
     pub enabled: bool,
 }
@@ -85,7 +87,23 @@ pub(crate) fn detector(state: &AppState) -> ApiResult<&Arc<StreamDetector>> {
     })
 }
 
-fn summary(book: &RuleBook, r: RuleRef, disabled: &HashSet<String>) -> RuleSummary {
+/// The shared rules, then the tenant's own imported ones (flagged `true`).
+fn books(d: &StreamDetector, tenant: &str) -> Vec<(Arc<RuleBook>, bool)> {
+    let mut out = vec![(d.book().clone(), false)];
+    if let Some(own) = d.tenant_book(tenant) {
+        out.push((own, true));
+    }
+    out
+}
+
+/// A rule by id among those the tenant sees.
+fn find(d: &StreamDetector, tenant: &str, id: &str) -> Option<(Arc<RuleBook>, RuleRef, bool)> {
+    books(d, tenant)
+        .into_iter()
+        .find_map(|(b, own)| b.by_id.get(id).copied().map(|r| (b.clone(), r, own)))
+}
+
+fn summary(book: &RuleBook, r: RuleRef, disabled: &HashSet<String>, imported: bool) -> RuleSummary {
     let engine = &book.engine;
     match r {
         RuleRef::Rule(i) => {
@@ -108,6 +126,7 @@ fn summary(book: &RuleBook, r: RuleRef, disabled: &HashSet<String>) -> RuleSumma
                 techniques,
                 logsource,
                 file: rule.file.display().to_string(),
+                imported,
                 enabled: !disabled.contains(&rule.id),
             }
         }
@@ -125,6 +144,7 @@ fn summary(book: &RuleBook, r: RuleRef, disabled: &HashSet<String>) -> RuleSumma
                 techniques,
                 logsource: format!("correlation:{}", c.kind.as_str()),
                 file: String::new(),
+                imported,
                 enabled: !disabled.contains(&c.id),
             }
         }
@@ -168,11 +188,14 @@ pub async fn find_rules(
         lower(&q.logsource),
         lower(&q.tactic),
     );
-    let book = d.book();
-    let mut all: Vec<RuleSummary> = book
-        .by_id
-        .values()
-        .map(|r| summary(book, *r, &disabled))
+    let mut all: Vec<RuleSummary> = books(d, scope.tenant_id())
+        .iter()
+        .flat_map(|(book, own)| {
+            book.by_id
+                .values()
+                .map(|r| summary(book, *r, &disabled, *own))
+                .collect::<Vec<_>>()
+        })
         .filter(|s| {
             text.as_ref().is_none_or(|t| {
                 s.title.to_lowercase().contains(t) || s.id.to_lowercase().contains(t)
@@ -214,15 +237,14 @@ pub async fn list_rules(
 pub async fn rule_view(state: &AppState, p: &Principal, id: &str) -> ApiResult<RuleView> {
     let scope = p.require(Permission::RulesRead)?;
     let d = detector(state)?;
-    let book = d.book();
-    let r = *book.by_id.get(id).ok_or_else(ApiError::not_found)?;
+    let (book, r, own) = find(d, scope.tenant_id(), id).ok_or_else(ApiError::not_found)?;
     let disabled: HashSet<String> = state
         .store
         .disabled_rules(scope)
         .await?
         .into_iter()
         .collect();
-    let s = summary(book, r, &disabled);
+    let s = summary(&book, r, &disabled, own);
     Ok(match r {
         RuleRef::Rule(i) => {
             let rule = &book.engine.rules()[i as usize].rule;
@@ -270,7 +292,7 @@ pub async fn switch_rule(
 ) -> ApiResult<()> {
     let scope = p.require(Permission::RulesManage)?;
     let d = detector(state)?;
-    if !d.book().by_id.contains_key(id) {
+    if find(d, scope.tenant_id(), id).is_none() {
         return Err(ApiError::not_found());
     }
     state
@@ -339,7 +361,7 @@ pub async fn test_rule(
 ) -> ApiResult<RuleTestResult> {
     let scope = p.require(Permission::RulesRead)?;
     let d = detector(state)?.clone();
-    if !d.book().by_id.contains_key(id) {
+    if find(&d, scope.tenant_id(), id).is_none() {
         return Err(ApiError::not_found());
     }
     let mut events = req.events;
