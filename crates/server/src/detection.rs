@@ -271,18 +271,22 @@ impl StreamDetector {
                     state.recent.remove(&old);
                 }
             }
-            let fired = engine.correlate(
+            // A correlation switched off neither alerts nor feeds those chained over it.
+            let off = off_table.get(tenant);
+            let fired = engine.correlate_where(
                 &mut state.correlation,
                 &matched,
                 &ev,
                 time.timestamp_millis(),
                 seq,
+                |c| !off.is_some_and(|o| o.contains(&engine.correlation(c).id)),
             );
             for m in fired {
-                let c = engine.correlation(m.correlation);
-                if off_table.get(tenant).is_some_and(|o| o.contains(&c.id)) {
+                // One that only feeds others (`generate: false`) alerts through them.
+                if m.quiet && !testing {
                     continue;
                 }
+                let c = engine.correlation(m.correlation);
                 let mut entities = entities.clone();
                 entities.group = c
                     .group_by
