@@ -11,7 +11,7 @@
 
 use crate::event::{FieldId, FlatEvent, Schema, UNNAMED};
 use crate::mapping::Mapping;
-use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit};
+use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit, Kind};
 use crate::sigma::matcher::{compile_with, Compiled, ANY_FIELD};
 use crate::sigma::{LoadError, Loaded, Rule};
 use aho_corasick::AhoCorasick;
@@ -75,21 +75,45 @@ impl Route {
     }
 }
 
+/// What a correlation lists in `rules`: a detection rule, or another correlation whose
+/// results are its input (chaining).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    /// A detection rule (index into [`Engine::rules`]).
+    Rule(u32),
+    /// A correlation rule (index as for [`Engine::correlation`]).
+    Correlation(usize),
+}
+
+/// Where a member's grouping values come from.
+#[derive(Debug)]
+enum GroupFrom {
+    /// Event fields of a rule's match (aliases resolved).
+    Fields(Vec<FieldId>),
+    /// Positions in an inner correlation's group values.
+    Inner(Vec<usize>),
+}
+
 struct CorrelationEntry {
     corr: Correlation,
-    /// Rule index per listed rule.
-    members: Vec<u32>,
-    /// Grouping fields per member (aliases resolved).
-    group: Vec<Vec<FieldId>>,
-    /// The aggregated field per member.
+    /// What each listed rule is.
+    members: Vec<Member>,
+    /// Grouping per member.
+    group: Vec<GroupFrom>,
+    /// The aggregated field per member (rule members only).
     value: Vec<Option<FieldId>>,
+    /// Its results only feed the correlations that list it (one of them has `generate: false`).
+    quiet: bool,
 }
 
 /// A correlation result.
 #[derive(Debug, Clone)]
 pub struct CorrelationMatch {
-    /// Index into [`Engine::correlations`].
+    /// Index as for [`Engine::correlation`].
     pub correlation: usize,
+    /// The correlation only feeds others (a correlation with `generate: false` lists it):
+    /// callers report its results only where they also show the matches of quiet rules.
+    pub quiet: bool,
     /// What fired.
     pub fired: Fired,
 }
@@ -120,7 +144,12 @@ pub struct Engine {
     schema: Schema,
     rules: Vec<EngineRule>,
     correlations: Vec<CorrelationEntry>,
+    /// Rule → (correlation, position in its `rules`) listening to it.
     by_rule: Vec<Vec<(usize, usize)>>,
+    /// Correlation → (outer correlation, position in its `rules`) chained over it.
+    by_correlation: Vec<Vec<(usize, usize)>>,
+    /// Correlations with every inner one before the outer ones that list it (for `flush`).
+    chain_order: Vec<usize>,
     automata: Vec<FieldAutomaton>,
     /// FieldId → automaton index (`u32::MAX`: none).
     automaton_of: Vec<u32>,
@@ -252,64 +281,18 @@ impl Engine {
             }
         }
 
-        let mut correlations = vec![];
-        let mut by_rule: Vec<Vec<(usize, usize)>> = vec![vec![]; rules.len()];
-        for c in loaded.correlations {
-            let members: Option<Vec<u32>> = c.rules.iter().map(|r| index.get(r).copied()).collect();
-            let Some(members) = members else {
-                errors.push(LoadError {
-                    file: Default::default(),
-                    document: 0,
-                    reason: format!(
-                        "correlation `{}` ({}): names rules that are not loaded: {}",
-                        c.title,
-                        c.id,
-                        c.rules
-                            .iter()
-                            .filter(|r| !index.contains_key(*r))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-                continue;
-            };
-            // A field of member `m`: its alias target for that rule, else the name itself.
-            let resolve = |schema: &mut Schema, name: &str, m: u32| -> FieldId {
-                let rule = &rules[m as usize].rule;
-                let field = c.aliases.get(name).and_then(|per| {
-                    per.get(&rule.id)
-                        .or_else(|| rule.name.as_ref().and_then(|n| per.get(n)))
-                });
-                schema.field(field.map(String::as_str).unwrap_or(name))
-            };
-            let group = members
-                .iter()
-                .map(|m| {
-                    c.group_by
-                        .iter()
-                        .map(|g| resolve(&mut schema, g, *m))
-                        .collect()
-                })
-                .collect();
-            let value = members
-                .iter()
-                .map(|m| c.field.as_ref().map(|f| resolve(&mut schema, f, *m)))
-                .collect();
-            let ci = correlations.len();
-            for (pos, m) in members.iter().enumerate() {
-                by_rule[*m as usize].push((ci, pos));
-                if !c.generate {
-                    rules[*m as usize].quiet = true;
-                }
-            }
-            correlations.push(CorrelationEntry {
-                corr: c,
-                members,
-                group,
-                value,
-            });
-        }
+        let Linked {
+            correlations,
+            by_rule,
+            by_correlation,
+            chain_order,
+        } = link_correlations(
+            loaded.correlations,
+            &mut rules,
+            &index,
+            &mut schema,
+            &mut errors,
+        );
 
         // The literal prefilter.
         let mut per_field: FxHashMap<FieldId, FieldLiterals> = FxHashMap::default();
@@ -367,6 +350,8 @@ impl Engine {
             rules,
             correlations,
             by_rule,
+            by_correlation,
+            chain_order,
             automata,
             automaton_of,
             any_field,
@@ -532,7 +517,8 @@ impl Engine {
         })
     }
 
-    /// Feeds rule matches of one event to the correlations; returns what fired.
+    /// Feeds rule matches of one event to the correlations; returns what fired, the results
+    /// of inner correlations before those of the outer ones they fed.
     pub fn correlate(
         &self,
         state: &mut CorrelationState,
@@ -541,48 +527,114 @@ impl Engine {
         time_ms: i64,
         event_ref: u64,
     ) -> Vec<CorrelationMatch> {
+        self.correlate_where(state, matched, ev, time_ms, event_ref, |_| true)
+    }
+
+    /// Like [`Engine::correlate`], only over the correlations `enabled` accepts: the others
+    /// are neither fed nor feed the correlations chained over them.
+    pub fn correlate_where(
+        &self,
+        state: &mut CorrelationState,
+        matched: &[u32],
+        ev: &FlatEvent,
+        time_ms: i64,
+        event_ref: u64,
+        enabled: impl Fn(usize) -> bool,
+    ) -> Vec<CorrelationMatch> {
         if self.correlations.is_empty() {
             return vec![];
         }
-        if state.correlators.len() < self.correlations.len() {
-            state
-                .correlators
-                .resize_with(self.correlations.len(), Correlator::default);
-        }
+        self.grow(state);
         let mut out = vec![];
         for r in matched {
             for (ci, pos) in &self.by_rule[*r as usize] {
+                if !enabled(*ci) {
+                    continue;
+                }
                 let entry = &self.correlations[*ci];
+                let GroupFrom::Fields(fields) = &entry.group[*pos] else {
+                    continue;
+                };
                 let hit = Hit {
                     time: time_ms,
                     rule: *pos,
-                    group: entry.group[*pos]
+                    group: fields
                         .iter()
                         .map(|f| ev.first(*f).unwrap_or_default().to_string())
                         .collect(),
                     value: entry.value[*pos].and_then(|f| ev.first(f).map(str::to_string)),
-                    event: event_ref,
+                    events: vec![event_ref],
                 };
                 for fired in state.correlators[*ci].add(&entry.corr, hit) {
-                    out.push(CorrelationMatch {
-                        correlation: *ci,
-                        fired,
-                    });
+                    self.chain(state, *ci, fired, &enabled, &mut out);
                 }
             }
         }
         out
     }
 
-    /// Closes every open window (end of an offline hunt).
+    fn grow(&self, state: &mut CorrelationState) {
+        if state.correlators.len() < self.correlations.len() {
+            state
+                .correlators
+                .resize_with(self.correlations.len(), Correlator::default);
+        }
+    }
+
+    /// Reports a result of correlation `ci` and feeds it, as one hit, to the correlations
+    /// chained over it, and theirs in turn (links never form a cycle).
+    fn chain(
+        &self,
+        state: &mut CorrelationState,
+        ci: usize,
+        fired: Fired,
+        enabled: &impl Fn(usize) -> bool,
+        out: &mut Vec<CorrelationMatch>,
+    ) {
+        let mut queue = std::collections::VecDeque::from([(ci, fired)]);
+        while let Some((ci, fired)) = queue.pop_front() {
+            for (outer, pos) in &self.by_correlation[ci] {
+                if !enabled(*outer) {
+                    continue;
+                }
+                let entry = &self.correlations[*outer];
+                let GroupFrom::Inner(at) = &entry.group[*pos] else {
+                    continue;
+                };
+                let hit = Hit {
+                    time: fired.last,
+                    rule: *pos,
+                    group: at
+                        .iter()
+                        .map(|k| fired.group.get(*k).cloned().unwrap_or_default())
+                        .collect(),
+                    value: None,
+                    events: fired.events.clone(),
+                };
+                for f in state.correlators[*outer].add(&entry.corr, hit) {
+                    queue.push_back((*outer, f));
+                }
+            }
+            out.push(CorrelationMatch {
+                correlation: ci,
+                quiet: self.correlations[ci].quiet,
+                fired,
+            });
+        }
+    }
+
+    /// Closes every open window (end of an offline hunt), inner correlations first so their
+    /// last results still reach the correlations chained over them.
     pub fn flush(&self, state: &mut CorrelationState) -> Vec<CorrelationMatch> {
         let mut out = vec![];
-        for (ci, c) in state.correlators.iter_mut().enumerate() {
-            for fired in c.flush(&self.correlations[ci].corr) {
-                out.push(CorrelationMatch {
-                    correlation: ci,
-                    fired,
-                });
+        if state.correlators.is_empty() {
+            return out;
+        }
+        self.grow(state);
+        for &ci in &self.chain_order {
+            let corr = &self.correlations[ci].corr;
+            for fired in state.correlators[ci].flush(corr) {
+                self.chain(state, ci, fired, &|_| true, &mut out);
             }
         }
         out
@@ -595,9 +647,340 @@ impl Engine {
             .is_some_and(|c| !c.is_empty())
     }
 
-    /// The rule indices a correlation listens to.
-    pub fn correlation_members(&self, i: usize) -> &[u32] {
+    /// What a correlation listens to: detection rules and the correlations it chains over.
+    pub fn correlation_members(&self, i: usize) -> &[Member] {
         &self.correlations[i].members
+    }
+
+    /// Whether a correlation only feeds others (see [`CorrelationMatch::quiet`]).
+    pub fn correlation_quiet(&self, i: usize) -> bool {
+        self.correlations[i].quiet
+    }
+}
+
+/// The correlations as linked to their members.
+struct Linked {
+    correlations: Vec<CorrelationEntry>,
+    by_rule: Vec<Vec<(usize, usize)>>,
+    by_correlation: Vec<Vec<(usize, usize)>>,
+    chain_order: Vec<usize>,
+}
+
+fn describe(c: &Correlation) -> String {
+    format!("correlation `{}` ({})", c.title, c.id)
+}
+
+/// Resolves every correlation's `rules` to detection rules and other correlations. A
+/// correlation that names something unknown or ambiguous, takes part in (or builds on) a cycle,
+/// groups by a field the correlation it chains over does not group by, aggregates a field over
+/// a correlation, or builds on a correlation that failed, joins `errors` with its reason; the
+/// others keep their load order.
+fn link_correlations(
+    corrs: Vec<Correlation>,
+    rules: &mut [EngineRule],
+    rule_index: &FxHashMap<String, u32>,
+    schema: &mut Schema,
+    errors: &mut Vec<LoadError>,
+) -> Linked {
+    let n = corrs.len();
+    let mut corr_index: FxHashMap<&str, usize> = FxHashMap::default();
+    for (i, c) in corrs.iter().enumerate() {
+        corr_index.insert(c.id.as_str(), i);
+        if let Some(name) = &c.name {
+            corr_index.insert(name.as_str(), i);
+        }
+    }
+    let mut failed: Vec<Option<String>> = vec![None; n];
+    // Each listed rule resolved (`None`: unknown or ambiguous, and the correlation failed).
+    let mut refs: Vec<Vec<Option<Member>>> = Vec::with_capacity(n);
+    for (i, c) in corrs.iter().enumerate() {
+        let (mut unknown, mut ambiguous) = (vec![], vec![]);
+        let resolved = c
+            .rules
+            .iter()
+            .map(|r| match (rule_index.get(r), corr_index.get(r.as_str())) {
+                (Some(m), None) => Some(Member::Rule(*m)),
+                (None, Some(j)) => Some(Member::Correlation(*j)),
+                (Some(_), Some(_)) => {
+                    ambiguous.push(r.as_str());
+                    None
+                }
+                (None, None) => {
+                    unknown.push(r.as_str());
+                    None
+                }
+            })
+            .collect();
+        refs.push(resolved);
+        if !unknown.is_empty() {
+            failed[i] = Some(format!(
+                "{}: names rules or correlations that are not loaded: {}",
+                describe(c),
+                unknown.join(", ")
+            ));
+        } else if !ambiguous.is_empty() {
+            failed[i] = Some(format!(
+                "{}: names both a detection rule and a correlation rule: {}",
+                describe(c),
+                ambiguous.join(", ")
+            ));
+        }
+    }
+    let inner = |i: usize| -> Vec<usize> {
+        let mut v: Vec<usize> = refs[i]
+            .iter()
+            .filter_map(|m| match m {
+                Some(Member::Correlation(j)) => Some(*j),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // Dependency order (Kahn): a correlation comes after every correlation it lists.
+    let mut users: Vec<Vec<usize>> = vec![vec![]; n];
+    let mut waiting = vec![0usize; n];
+    for (i, w) in waiting.iter_mut().enumerate() {
+        for j in inner(i) {
+            users[j].push(i);
+            *w += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..n).filter(|i| waiting[*i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        let j = order[next];
+        next += 1;
+        for &i in &users[j] {
+            waiting[i] -= 1;
+            if waiting[i] == 0 {
+                order.push(i);
+            }
+        }
+    }
+    // What is left lies on a cycle or builds on one: follow unresolved references until one
+    // repeats to name the cycle.
+    let reference_to = |i: usize, j: usize| -> &str {
+        refs[i]
+            .iter()
+            .position(|m| *m == Some(Member::Correlation(j)))
+            .map_or("?", |k| corrs[i].rules[k].as_str())
+    };
+    for i in 0..n {
+        if waiting[i] == 0 || failed[i].is_some() {
+            continue;
+        }
+        let mut path = vec![i];
+        let cycle_from = loop {
+            let cur = *path.last().expect("the path starts with i");
+            let Some(j) = inner(cur).into_iter().find(|j| waiting[*j] > 0) else {
+                break None; // cannot happen: a waiting correlation waits on another
+            };
+            if let Some(p) = path.iter().position(|x| *x == j) {
+                path.push(j);
+                break Some(p);
+            }
+            path.push(j);
+        };
+        let Some(p) = cycle_from else {
+            failed[i] = Some(format!(
+                "{}: its references do not resolve",
+                describe(&corrs[i])
+            ));
+            continue;
+        };
+        let cycle = path[p..]
+            .iter()
+            .map(|k| corrs[*k].name.as_deref().unwrap_or(&corrs[*k].id))
+            .collect::<Vec<_>>()
+            .join(" → ");
+        failed[i] = Some(if p == 0 {
+            format!(
+                "{}: its reference `{}` closes a cycle of correlations: {cycle}",
+                describe(&corrs[i]),
+                reference_to(i, path[1])
+            )
+        } else {
+            format!(
+                "{}: its reference `{}` leads into a cycle of correlations: {cycle}",
+                describe(&corrs[i]),
+                reference_to(i, path[1])
+            )
+        });
+    }
+    // In dependency order: what builds on a failed correlation fails; the group-by and the
+    // kind must suit chaining.
+    let mut inner_groups: Vec<Vec<Option<Vec<usize>>>> = vec![vec![]; n];
+    for &i in &order {
+        if failed[i].is_some() {
+            continue;
+        }
+        let c = &corrs[i];
+        let mut groups = vec![None; c.rules.len()];
+        let mut problem = None;
+        for (pos, m) in refs[i].iter().enumerate() {
+            let Some(Member::Correlation(j)) = m else {
+                continue;
+            };
+            let inner_c = &corrs[*j];
+            let reference = &c.rules[pos];
+            if failed[*j].is_some() {
+                problem = Some(format!(
+                    "{}: names correlation `{reference}`, which failed to load",
+                    describe(c)
+                ));
+                break;
+            }
+            if matches!(
+                c.kind,
+                Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg | Kind::ValuePercentile
+            ) {
+                problem = Some(format!(
+                    "{}: a {} correlation aggregates the field `{}` of events, but `{reference}` \
+                     is a correlation, whose results have no fields (Sigma defines value \
+                     correlations over rules only)",
+                    describe(c),
+                    c.kind.as_str(),
+                    c.field.as_deref().unwrap_or_default()
+                ));
+                break;
+            }
+            let mut at = vec![];
+            for g in &c.group_by {
+                let name = c
+                    .aliases
+                    .get(g)
+                    .and_then(|per| {
+                        per.get(&inner_c.id)
+                            .or_else(|| inner_c.name.as_ref().and_then(|n| per.get(n)))
+                    })
+                    .unwrap_or(g);
+                match inner_c.group_by.iter().position(|x| x == name) {
+                    Some(k) => at.push(k),
+                    None => {
+                        let as_name = if name == g {
+                            String::new()
+                        } else {
+                            format!(" (`{name}` for it)")
+                        };
+                        problem = Some(format!(
+                            "{}: groups by `{g}`{as_name}, which correlation `{reference}` does \
+                             not group by (its group-by: {})",
+                            describe(c),
+                            if inner_c.group_by.is_empty() {
+                                "none".to_string()
+                            } else {
+                                inner_c.group_by.join(", ")
+                            }
+                        ));
+                        break;
+                    }
+                }
+            }
+            if problem.is_some() {
+                break;
+            }
+            groups[pos] = Some(at);
+        }
+        match problem {
+            Some(p) => failed[i] = Some(p),
+            None => inner_groups[i] = groups,
+        }
+    }
+    // The correlations that loaded keep their order.
+    let mut final_index = vec![usize::MAX; n];
+    let mut loaded = 0;
+    for i in 0..n {
+        if failed[i].is_none() {
+            final_index[i] = loaded;
+            loaded += 1;
+        }
+    }
+    let mut correlations = Vec::with_capacity(loaded);
+    let mut by_rule: Vec<Vec<(usize, usize)>> = vec![vec![]; rules.len()];
+    let mut by_correlation: Vec<Vec<(usize, usize)>> = vec![vec![]; loaded];
+    let mut quiet = vec![false; loaded];
+    let mut quiet_rules = vec![];
+    let mut refs = refs.into_iter();
+    let mut inner_groups = inner_groups.into_iter();
+    for (i, c) in corrs.into_iter().enumerate() {
+        let (resolved, groups) = (
+            refs.next().expect("one per correlation"),
+            inner_groups.next().expect("one per correlation"),
+        );
+        if let Some(reason) = failed[i].take() {
+            errors.push(LoadError {
+                file: Default::default(),
+                document: 0,
+                reason,
+            });
+            continue;
+        }
+        let ci = final_index[i];
+        // A field of rule `m`: its alias target for that rule, else the name itself.
+        let resolve = |schema: &mut Schema, name: &str, m: u32| -> FieldId {
+            let rule = &rules[m as usize].rule;
+            let field = c.aliases.get(name).and_then(|per| {
+                per.get(&rule.id)
+                    .or_else(|| rule.name.as_ref().and_then(|n| per.get(n)))
+            });
+            schema.field(field.map(String::as_str).unwrap_or(name))
+        };
+        let mut members = Vec::with_capacity(resolved.len());
+        let mut group = Vec::with_capacity(resolved.len());
+        let mut value = Vec::with_capacity(resolved.len());
+        for (pos, (m, inner_at)) in resolved.into_iter().zip(groups).enumerate() {
+            match m.expect("a loaded correlation resolved all it lists") {
+                Member::Rule(r) => {
+                    members.push(Member::Rule(r));
+                    group.push(GroupFrom::Fields(
+                        c.group_by.iter().map(|g| resolve(schema, g, r)).collect(),
+                    ));
+                    value.push(c.field.as_ref().map(|f| resolve(schema, f, r)));
+                    by_rule[r as usize].push((ci, pos));
+                    if !c.generate {
+                        quiet_rules.push(r);
+                    }
+                }
+                Member::Correlation(j) => {
+                    let j = final_index[j];
+                    members.push(Member::Correlation(j));
+                    group.push(GroupFrom::Inner(
+                        inner_at.expect("group positions of a loaded inner correlation"),
+                    ));
+                    value.push(None);
+                    by_correlation[j].push((ci, pos));
+                    if !c.generate {
+                        quiet[j] = true;
+                    }
+                }
+            }
+        }
+        correlations.push(CorrelationEntry {
+            corr: c,
+            members,
+            group,
+            value,
+            quiet: false,
+        });
+    }
+    for (entry, q) in correlations.iter_mut().zip(quiet) {
+        entry.quiet = q;
+    }
+    for r in quiet_rules {
+        rules[r as usize].quiet = true;
+    }
+    let chain_order = order
+        .into_iter()
+        .map(|i| final_index[i])
+        .filter(|ci| *ci != usize::MAX)
+        .collect();
+    Linked {
+        correlations,
+        by_rule,
+        by_correlation,
+        chain_order,
     }
 }
 
@@ -689,6 +1072,362 @@ mod tests {
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].fired.group, vec!["10.0.0.9".to_string()]);
         assert_eq!(fired[0].fired.events, vec![0, 1, 3]);
+    }
+
+    // Chaining: correlations over correlations. Base rules over sshd lines (ECS, builtin
+    // mapping): a failed and an accepted password.
+    const SSH: &str = "title: ssh fail\nid: b1\nname: ssh_fail\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: 'Failed password'}\n  condition: sel\n---\ntitle: ssh ok\nid: b2\nname: ssh_ok\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: 'Accepted password'}\n  condition: sel\n";
+
+    /// Three failures from one address on one host within five minutes.
+    const BRUTE: &str = "title: ssh brute force\nid: c-brute\nname: brute\ncorrelation:\n  type: event_count\n  rules: [ssh_fail]\n  group-by: [source.ip, host.name]\n  timespan: 5m\n  condition: {gte: 3}\n";
+
+    fn chained(extra: &str) -> Engine {
+        let e = engine(&format!("{SSH}---\n{BRUTE}---\n{extra}"));
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
+        e
+    }
+
+    /// An sshd line (ECS) `sec` seconds after 10:00 on `host` from `ip`; `ok`: accepted.
+    fn sshd(sec: u32, host: &str, ip: &str, ok: bool) -> String {
+        let what = if ok { "Accepted" } else { "Failed" };
+        format!(
+            r#"{{"@timestamp":"2026-11-25T10:{:02}:{:02}Z","event":{{"dataset":"linux.auth"}},"host":{{"name":"{host}"}},"message":"{what} password for root from {ip}","source":{{"ip":"{ip}"}}}}"#,
+            sec / 60,
+            sec % 60
+        )
+    }
+
+    /// What fired: (correlation id, group, events, quiet).
+    type Out = Vec<(String, Vec<String>, Vec<u64>, bool)>;
+
+    fn shown(e: &Engine, fired: Vec<CorrelationMatch>) -> Out {
+        fired
+            .into_iter()
+            .map(|m| {
+                (
+                    e.correlation(m.correlation).id.clone(),
+                    m.fired.group,
+                    m.fired.events,
+                    m.quiet,
+                )
+            })
+            .collect()
+    }
+
+    /// Feeds `(seconds, host, ip, accepted)` lines in the order given (event ref = position).
+    fn feed(e: &Engine, state: &mut CorrelationState, lines: &[(u32, &str, &str, bool)]) -> Out {
+        let mut out = vec![];
+        for (i, (sec, host, ip, ok)) in lines.iter().enumerate() {
+            let json = sshd(*sec, host, ip, *ok);
+            let ev = FlatEvent::from_json(e.schema(), &json).unwrap();
+            let m = e.evaluate(&ev);
+            assert_eq!(m.len(), 1, "line {i}");
+            let t = e.event_time(&ev).unwrap();
+            out.extend(shown(e, e.correlate(state, &m, &ev, t, i as u64)));
+        }
+        out
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn load_errors(text: &str) -> (Engine, Vec<String>) {
+        let mut loaded = Loaded::default();
+        load_text(std::path::Path::new("t.yml"), text, &mut loaded);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let e = Engine::build(loaded, &Mapping::builtin());
+        let reasons = e.errors.iter().map(|x| x.reason.clone()).collect();
+        (e, reasons)
+    }
+
+    #[test]
+    fn a_correlation_over_a_correlation() {
+        // Brute force on a host, then a login from that address within ten minutes.
+        let e = chained("title: brute force then login\nid: c-owned\ncorrelation:\n  type: temporal_ordered\n  rules: [brute, ssh_ok]\n  group-by: [source.ip]\n  timespan: 10m\nlevel: high\n");
+        assert_eq!(e.stats.correlations, 2);
+        let (brute, owned) = (0, 1);
+        assert_eq!(
+            e.correlation_members(owned),
+            &[Member::Correlation(brute), Member::Rule(1)]
+        );
+        assert!(e.correlation_quiet(brute), "`generate` is false by default");
+        assert!(!e.correlation_quiet(owned));
+        assert!(e.rules().iter().all(|r| r.quiet));
+        let mut state = CorrelationState::default();
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (0, "h1", "203.0.113.9", false),
+                (10, "h1", "203.0.113.9", false),
+                // Another host: another brute-force group.
+                (20, "h2", "203.0.113.9", false),
+                // A login before any brute force from 198.51.100.7 counts for nothing.
+                (25, "h1", "198.51.100.7", true),
+                (40, "h1", "203.0.113.9", false),
+                (50, "h1", "203.0.113.9", true),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "c-brute".into(),
+                    s(&["203.0.113.9", "h1"]),
+                    vec![0, 1, 4],
+                    true
+                ),
+                (
+                    "c-owned".into(),
+                    s(&["203.0.113.9"]),
+                    vec![0, 1, 4, 5],
+                    false
+                ),
+            ]
+        );
+        // The other address: failures, a login, then the third failure — the login came
+        // before the brute force, so nothing follows it.
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (100, "h3", "198.51.100.8", false),
+                (110, "h3", "198.51.100.8", false),
+                (115, "h3", "198.51.100.8", true),
+                (120, "h3", "198.51.100.8", false),
+            ],
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].0, "c-brute");
+    }
+
+    #[test]
+    fn late_events_travel_through_a_chain() {
+        let e = chained("title: brute force then login\nid: c-owned\ncorrelation:\n  type: temporal_ordered\n  rules: [brute, ssh_ok]\n  group-by: [source.ip]\n  timespan: 10m\n");
+        // The login arrives first, the failures before it late and out of order: the brute
+        // force fires on the last of them, at its last event's time (40 s), before the login.
+        let mut state = CorrelationState::default();
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (50, "h1", "203.0.113.9", true),
+                (10, "h1", "203.0.113.9", false),
+                (40, "h1", "203.0.113.9", false),
+                (0, "h1", "203.0.113.9", false),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "c-brute".into(),
+                    s(&["203.0.113.9", "h1"]),
+                    vec![3, 1, 2],
+                    true
+                ),
+                (
+                    "c-owned".into(),
+                    s(&["203.0.113.9"]),
+                    vec![3, 1, 2, 0],
+                    false
+                ),
+            ]
+        );
+        // A brute force whose last failure comes after the login does not make it "followed
+        // by a login", however late it arrives.
+        let mut state = CorrelationState::default();
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (30, "h1", "203.0.113.9", true),
+                (0, "h1", "203.0.113.9", false),
+                (10, "h1", "203.0.113.9", false),
+                (40, "h1", "203.0.113.9", false),
+            ],
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].0, "c-brute");
+    }
+
+    #[test]
+    fn three_levels_with_aliases_and_generate() {
+        // brute → owned (a login after it, on the same host; `generate: true` keeps the brute
+        // force's own results) → campaign (two hosts owned from one address; `generate`
+        // unset, so `owned` only feeds it), grouping by an alias of `owned`'s source.ip.
+        let e = chained("title: brute force then login\nid: c-owned\nname: owned\ngenerate: true\ncorrelation:\n  type: temporal_ordered\n  rules: [brute, ssh_ok]\n  group-by: [source.ip, host.name]\n  timespan: 10m\n---\ntitle: campaign\nid: c-campaign\ncorrelation:\n  type: event_count\n  rules: [owned]\n  group-by: [attacker]\n  aliases:\n    attacker:\n      owned: source.ip\n  timespan: 1h\n  condition: {gte: 2}\n");
+        assert_eq!(e.stats.correlations, 3);
+        assert!(!e.correlation_quiet(0), "`owned` generates its inputs");
+        assert!(e.correlation_quiet(1), "`campaign` does not");
+        assert!(!e.correlation_quiet(2));
+        let mut state = CorrelationState::default();
+        let ip = "203.0.113.9";
+        let mut lines = vec![];
+        for (host, at) in [("h1", 0), ("h2", 600)] {
+            for k in 0..3 {
+                lines.push((at + k * 10, host, ip, false));
+            }
+            lines.push((at + 40, host, ip, true));
+        }
+        let out = feed(&e, &mut state, &lines);
+        assert_eq!(
+            out,
+            vec![
+                ("c-brute".into(), s(&[ip, "h1"]), vec![0, 1, 2], false),
+                ("c-owned".into(), s(&[ip, "h1"]), vec![0, 1, 2, 3], true),
+                ("c-brute".into(), s(&[ip, "h2"]), vec![4, 5, 6], false),
+                ("c-owned".into(), s(&[ip, "h2"]), vec![4, 5, 6, 7], true),
+                ("c-campaign".into(), s(&[ip]), (0..8).collect(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn flush_reaches_through_chains() {
+        // `once`: an address that logged in only once in ten minutes (judged when its window
+        // closes); `then_once`: a brute force and such a login from one address (fed by the
+        // flush of `once`); `single`: exactly one brute-force burst per address in the hour
+        // (judged at the end too).
+        let e = chained("title: one login\nid: c-once\nname: once\ncorrelation:\n  type: event_count\n  rules: [ssh_ok]\n  group-by: [source.ip]\n  timespan: 10m\n  condition: {lt: 2}\n---\ntitle: then once\nid: c-then-once\ncorrelation:\n  type: temporal\n  rules: [brute, once]\n  group-by: [source.ip]\n  timespan: 1h\n---\ntitle: single burst\nid: c-single\ncorrelation:\n  type: event_count\n  rules: [brute]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {lt: 2}\n");
+        let ip = "203.0.113.9";
+        let mut state = CorrelationState::default();
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (0, "h1", ip, false),
+                (10, "h1", ip, false),
+                (20, "h1", ip, false),
+                (30, "h1", ip, true),
+            ],
+        );
+        assert_eq!(out.len(), 1, "only the brute force so far: {out:?}");
+        let out = shown(&e, e.flush(&mut state));
+        assert_eq!(
+            out,
+            vec![
+                ("c-once".into(), s(&[ip]), vec![3], true),
+                ("c-then-once".into(), s(&[ip]), vec![0, 1, 2, 3], false),
+                ("c-single".into(), s(&[ip]), vec![0, 1, 2], false),
+            ]
+        );
+        assert!(e.flush(&mut state).is_empty(), "flushed once");
+        assert!(
+            e.flush(&mut CorrelationState::default()).is_empty(),
+            "no state, nothing to close"
+        );
+    }
+
+    #[test]
+    fn generate_decides_what_an_inner_correlation_reports() {
+        // Listed by one correlation that generates and one that does not: quiet, as rules are.
+        let text = "title: a\nid: c-a\ngenerate: true\ncorrelation:\n  type: event_count\n  rules: [brute]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 2}\n";
+        let e = chained(text);
+        assert!(!e.correlation_quiet(0));
+        assert!(e.rules()[0].quiet, "brute's own rule stays quiet");
+        assert!(!e.rules()[1].quiet, "nothing correlates ssh_ok");
+        let e = chained(&format!("{text}---\ntitle: b\nid: c-b\ncorrelation:\n  type: event_count\n  rules: [c-brute]\n  group-by: [host.name]\n  timespan: 1h\n  condition: {{gte: 2}}\n"));
+        assert!(e.correlation_quiet(0), "c-b does not generate, by id");
+        let mut state = CorrelationState::default();
+        let out = feed(
+            &e,
+            &mut state,
+            &[
+                (0, "h1", "203.0.113.9", false),
+                (1, "h1", "203.0.113.9", false),
+                (2, "h1", "203.0.113.9", false),
+            ],
+        );
+        assert_eq!(out.len(), 1);
+        assert!(out[0].3, "returned, marked quiet");
+        // Not listed by any other correlation: reported.
+        let e = chained("title: unrelated\nid: c-u\ncorrelation:\n  type: event_count\n  rules: [ssh_ok]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {gte: 5}\n");
+        assert!(!e.correlation_quiet(0) && !e.correlation_quiet(1));
+    }
+
+    #[test]
+    fn disabled_correlations_do_not_feed_chains() {
+        let e = chained("title: brute force then login\nid: c-owned\ncorrelation:\n  type: temporal_ordered\n  rules: [brute, ssh_ok]\n  group-by: [source.ip]\n  timespan: 10m\n");
+        let mut state = CorrelationState::default();
+        let mut out = vec![];
+        for (i, (sec, ok)) in [(0, false), (10, false), (20, false), (30, true)]
+            .into_iter()
+            .enumerate()
+        {
+            let json = sshd(sec, "h1", "203.0.113.9", ok);
+            let ev = FlatEvent::from_json(e.schema(), &json).unwrap();
+            let m = e.evaluate(&ev);
+            let t = e.event_time(&ev).unwrap();
+            out.extend(e.correlate_where(&mut state, &m, &ev, t, i as u64, |c| c != 0));
+        }
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn chaining_errors_name_the_correlation_and_the_reference() {
+        let cyc = |id: &str, name: &str, over: &str| {
+            format!("title: {id}\nid: {id}\nname: {name}\ncorrelation:\n  type: event_count\n  rules: [{over}]\n  timespan: 1h\n  condition: {{gte: 2}}\n")
+        };
+        let text = [
+            SSH.to_string(),
+            BRUTE.to_string(),
+            // A cycle of two, one correlation building on it, one naming itself.
+            cyc("c-x", "x", "y"),
+            cyc("c-y", "y", "x"),
+            cyc("c-z", "z", "x"),
+            cyc("c-self", "me", "me"),
+            // Unknown, and built on what failed.
+            cyc("c-unknown", "u", "nope"),
+            cyc("c-on-failed", "of", "u"),
+            // Group-by fields the inner correlation does not have (plain, and through an
+            // alias), and one it has through an alias (loads).
+            "title: by user\nid: c-user\ncorrelation:\n  type: event_count\n  rules: [brute]\n  group-by: [user.name]\n  timespan: 1h\n  condition: {gte: 2}\n".into(),
+            "title: by alias\nid: c-alias-bad\ncorrelation:\n  type: event_count\n  rules: [brute]\n  group-by: [who]\n  aliases:\n    who:\n      brute: user.name\n  timespan: 1h\n  condition: {gte: 2}\n".into(),
+            "title: by alias ok\nid: c-alias\ncorrelation:\n  type: event_count\n  rules: [brute]\n  group-by: [addr]\n  aliases:\n    addr:\n      c-brute: source.ip\n  timespan: 1h\n  condition: {gte: 2}\n".into(),
+            // A value correlation over a correlation.
+            "title: hosts\nid: c-value\ncorrelation:\n  type: value_count\n  rules: [brute]\n  group-by: [source.ip]\n  timespan: 1h\n  condition: {field: host.name, gte: 3}\n".into(),
+            // A name that is a rule's and a correlation's.
+            cyc("c-dup", "ssh_ok", "brute"),
+            cyc("c-ambiguous", "amb", "ssh_ok"),
+        ]
+        .join("---\n");
+        let (e, errors) = load_errors(&text);
+        let has = |id: &str, parts: &[&str]| {
+            let found = errors
+                .iter()
+                .find(|r| r.contains(&format!("({id})")))
+                .unwrap_or_else(|| panic!("no error for {id}: {errors:#?}"));
+            for p in parts {
+                assert!(found.contains(p), "{id}: `{p}` not in `{found}`");
+            }
+        };
+        has("c-x", &["`y`", "closes a cycle", "x → y → x"]);
+        has("c-y", &["`x`", "closes a cycle", "y → x → y"]);
+        has("c-z", &["`x`", "leads into a cycle", "x → y → x"]);
+        has("c-self", &["`me`", "closes a cycle", "me → me"]);
+        has("c-unknown", &["not loaded", "nope"]);
+        has("c-on-failed", &["`u`", "failed to load"]);
+        has(
+            "c-user",
+            &["`user.name`", "`brute`", "source.ip, host.name"],
+        );
+        has("c-alias-bad", &["`who`", "`user.name`", "`brute`"]);
+        has("c-value", &["value_count", "`brute`"]);
+        has("c-ambiguous", &["ssh_ok", "both"]);
+        assert_eq!(errors.len(), 10, "{errors:#?}");
+        // What loaded works: brute, the alias one, and c-dup (its `brute` is unambiguous).
+        let ids: Vec<&str> = (0..e.correlation_count())
+            .map(|i| e.correlation(i).id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["c-brute", "c-alias", "c-dup"]);
+        assert_eq!(e.stats.correlations, 3);
+        assert_eq!(
+            e.correlation_members(1),
+            &[Member::Correlation(0)],
+            "indices follow what loaded"
+        );
     }
 
     #[test]

@@ -168,6 +168,10 @@ impl<'e> Hunter<'e> {
         m: crate::engine::CorrelationMatch,
         out: &mut impl FnMut(Finding<'e, 'a>),
     ) {
+        // A correlation that only feeds others (`generate: false`) is reported through them.
+        if m.quiet {
+            return;
+        }
         self.stats.correlations += 1;
         let c = self.engine.correlation(m.correlation);
         out(Finding::Correlation {
@@ -192,5 +196,72 @@ impl<'e> Hunter<'e> {
         for m in engine.flush(&mut self.state) {
             self.emit_correlation(m, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Mapping;
+    use crate::sigma::{load_text, Loaded};
+
+    #[test]
+    fn chained_correlations_report_the_outer_result_with_the_events_underneath() {
+        // A brute force (quiet: it only feeds the next) followed by a login from the address.
+        let rules = "title: ssh fail\nid: b1\nname: ssh_fail\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: 'Failed password'}\n  condition: sel\n---\ntitle: ssh ok\nid: b2\nname: ssh_ok\nlogsource: {product: linux, service: auth}\ndetection:\n  sel: {message|contains: 'Accepted password'}\n  condition: sel\n---\ntitle: brute\nid: c1\nname: brute\ncorrelation:\n  type: event_count\n  rules: [ssh_fail]\n  group-by: [source.ip]\n  timespan: 5m\n  condition: {gte: 3}\n---\ntitle: brute then login\nid: c2\nauthor: yunshou\ncorrelation:\n  type: temporal_ordered\n  rules: [brute, ssh_ok]\n  group-by: [source.ip]\n  timespan: 10m\nlevel: high\n";
+        let mut loaded = Loaded::default();
+        load_text(std::path::Path::new("t.yml"), rules, &mut loaded);
+        let engine = Engine::build(loaded, &Mapping::builtin());
+        assert!(engine.errors.is_empty(), "{:?}", engine.errors);
+        let lines: Vec<String> = [
+            (0, "Failed", "203.0.113.9"),
+            (5, "Accepted", "10.0.0.1"),
+            (10, "Failed", "203.0.113.9"),
+            (20, "Failed", "203.0.113.9"),
+            (30, "Accepted", "203.0.113.9"),
+        ]
+        .iter()
+        .map(|(sec, what, ip)| {
+            format!(
+                r#"{{"@timestamp":"2026-11-25T10:00:{sec:02}Z","event":{{"dataset":"linux.auth"}},"message":"{what} password for root from {ip}","source":{{"ip":"{ip}"}}}}"#
+            )
+        })
+        .collect();
+        let raws: Vec<Box<RawValue>> = lines
+            .iter()
+            .map(|l| RawValue::from_string(l.clone()).unwrap())
+            .collect();
+        let mut hunter = Hunter::new(&engine);
+        let mut found = vec![];
+        for (i, raw) in raws.iter().enumerate() {
+            let at = EventRef {
+                input: 0,
+                record: i as u64 + 1,
+            };
+            hunter
+                .feed(at, raw, &mut |f| found.push(format!("{f:?}")))
+                .unwrap();
+        }
+        hunter.finish(&mut |f| found.push(format!("{f:?}")));
+        // No rule matches (all quiet), no brute-force result (quiet): the chain's result only,
+        // with the records of the three failures and the login.
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("rule_id: \"c2\""), "{}", found[0]);
+        assert!(
+            found[0].contains("group: [\"203.0.113.9\"]"),
+            "{}",
+            found[0]
+        );
+        let records: Vec<String> = [1, 3, 4, 5]
+            .iter()
+            .map(|r| format!("EventRef {{ input: 0, record: {r} }}"))
+            .collect();
+        assert!(
+            found[0].contains(&format!("events: [{}]", records.join(", "))),
+            "{}",
+            found[0]
+        );
+        assert_eq!(hunter.stats.correlations, 1);
+        assert_eq!(hunter.stats.matches, 0);
     }
 }

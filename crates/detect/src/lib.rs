@@ -14,7 +14,7 @@ pub mod hunt;
 pub mod mapping;
 pub mod sigma;
 
-pub use engine::{CorrelationMatch, CorrelationState, Engine, EngineRule};
+pub use engine::{CorrelationMatch, CorrelationState, Engine, EngineRule, Member};
 pub use event::{FlatEvent, Schema};
 pub use mapping::Mapping;
 

@@ -485,12 +485,21 @@ impl StreamDetector {
         if matched.iter().any(|r| engine.feeds_correlation(*r)) {
             // Kept where a correlation's alert may show the event.
             recent.keep(seq, trigger);
-            let fired = engine.correlate(correlation, &matched, &ev, time.timestamp_millis(), seq);
+            // A correlation switched off neither alerts nor feeds those chained over it.
+            let fired = engine.correlate_where(
+                correlation,
+                &matched,
+                &ev,
+                time.timestamp_millis(),
+                seq,
+                |c| !off.is_some_and(|o| o.contains(&engine.correlation(c).id)),
+            );
             for m in fired {
-                let c = engine.correlation(m.correlation);
-                if off.is_some_and(|o| o.contains(&c.id)) {
+                // One that only feeds others (`generate: false`) alerts through them.
+                if m.quiet && !testing {
                     continue;
                 }
+                let c = engine.correlation(m.correlation);
                 let mut entities = entities.clone();
                 entities.group = c
                     .group_by

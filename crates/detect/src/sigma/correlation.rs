@@ -9,6 +9,10 @@
 //! afresh, so one burst gives one result. Conditions with only an upper bound (`lt`, `lte`)
 //! can only be judged once a window has closed; they are checked when the group is next
 //! touched after its window ends, and by [`Correlator::flush`].
+//!
+//! A correlation may also list other correlations (chaining); the engine feeds each result of
+//! the inner one to the outer as a [`Hit`] at the result's last event time, carrying the
+//! result's events, so the outer result names the events underneath.
 
 use std::collections::HashMap;
 use yaml_rust2::Yaml;
@@ -273,10 +277,11 @@ pub fn from_yaml(doc: &Yaml) -> Result<Correlation, String> {
     })
 }
 
-/// One base-rule match fed to a correlation.
+/// One input to a correlation: a match of one of its detection rules, or a result of one of
+/// the correlations it chains over.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    /// Event time, milliseconds since the epoch.
+    /// Event time, milliseconds since the epoch (a chained result's last event time).
     pub time: i64,
     /// Which of the correlation's rules matched (index into `rules`).
     pub rule: usize,
@@ -284,8 +289,9 @@ pub struct Hit {
     pub group: Vec<String>,
     /// The aggregated field's value, when the kind has one.
     pub value: Option<String>,
-    /// The caller's reference to the event (e.g. its stored id).
-    pub event: u64,
+    /// The caller's references to the events behind it (e.g. stored ids): one for a rule
+    /// match, the events of the result for a chained correlation (at most [`MAX_EVENTS`]).
+    pub events: Vec<u64>,
 }
 
 /// A correlation that fired.
@@ -299,7 +305,8 @@ pub struct Fired {
     pub first: i64,
     /// Last event time.
     pub last: i64,
-    /// The events in the window (at most [`MAX_EVENTS`]).
+    /// The events in the window, each once, in time order (at most [`MAX_EVENTS`]); through a
+    /// chain, the events behind the results it correlated.
     pub events: Vec<u64>,
 }
 
@@ -375,12 +382,25 @@ impl Correlator {
             return None;
         }
         let value = Self::aggregate(c, window);
-        c.threshold.holds(value).then(|| Fired {
-            group: group.to_vec(),
-            value,
-            first: window[0].time,
-            last: window[window.len() - 1].time,
-            events: window.iter().take(MAX_EVENTS).map(|h| h.event).collect(),
+        c.threshold.holds(value).then(|| {
+            // Each event once (one event may match two rules of a temporal correlation, or
+            // reach it both directly and through a chained correlation).
+            let mut events = vec![];
+            for e in window.iter().flat_map(|h| h.events.iter().copied()) {
+                if events.len() == MAX_EVENTS {
+                    break;
+                }
+                if !events.contains(&e) {
+                    events.push(e);
+                }
+            }
+            Fired {
+                group: group.to_vec(),
+                value,
+                first: window[0].time,
+                last: window[window.len() - 1].time,
+                events,
+            }
         })
     }
 
@@ -476,7 +496,7 @@ mod tests {
             rule,
             group: vec![group.into()],
             value: value.map(str::to_string),
-            event: time as u64,
+            events: vec![time as u64],
         }
     }
 
@@ -560,6 +580,31 @@ mod tests {
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].group, vec!["quiet".to_string()]);
         assert_eq!(s.flush(&few).len(), 1, "`later` closes at the end");
+    }
+
+    #[test]
+    fn hits_carry_several_events_within_the_bound() {
+        // Chained results arrive as hits that each stand for several events.
+        let c = corr("title: t\nid: c\ncorrelation:\n  type: event_count\n  rules: [inner]\n  group-by: [ip]\n  timespan: 1h\n  condition: {gte: 2}\n");
+        let mut s = Correlator::default();
+        let many = |time: i64, from: u64, n: u64| Hit {
+            time: time * 1000,
+            rule: 0,
+            group: vec!["a".into()],
+            value: None,
+            events: (from..from + n).collect(),
+        };
+        assert!(s.add(&c, many(20, 10, 3)).is_empty());
+        // Late: its events come first in the result; events it shares are listed once.
+        let fired = s.add(&c, many(10, 8, 3));
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].events, vec![8, 9, 10, 11, 12]);
+        assert_eq!((fired[0].first, fired[0].last), (10_000, 20_000));
+        assert!(s.add(&c, many(30, 100, MAX_EVENTS as u64)).is_empty());
+        let fired = s.add(&c, many(31, 1000, MAX_EVENTS as u64));
+        assert_eq!(fired[0].events.len(), MAX_EVENTS);
+        assert_eq!(fired[0].events[0], 100);
+        assert_eq!(fired[0].events[MAX_EVENTS - 1], 100 + MAX_EVENTS as u64 - 1);
     }
 
     #[test]
