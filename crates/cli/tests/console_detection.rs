@@ -324,6 +324,42 @@ async fn alerts_rules_and_intel_in_the_console() {
         .unwrap();
     b.click("#feed-submit").await;
     b.wait_text("#intel-error", "nothing imported").await;
+
+    // A rule directory imported on /rules/sets: refused whole with its reasons while one
+    // file is broken, then imported and listed among the tenant's rules.
+    b.goto(&server.url("/rules")).await;
+    b.click("#rule-sets-link").await;
+    b.wait_path("/rules/sets").await;
+    // The demo's own set is there already.
+    b.find("#sets-table tr.set-row[data-name='本单位审计规则']")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("bastion_probe.yml");
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &good,
+        "title: Console set probe\nid: 0d6f3b1a-4c2e-4e8b-9f7a-1b2c3d4e5f60\nlevel: medium\nauthor: console test\nlogsource: {product: linux, service: sshd}\ndetection:\n  sel: {message|contains: console-set-probe}\n  condition: sel\n",
+    )
+    .unwrap();
+    std::fs::write(&broken, "title: broken\ndetection: [\n").unwrap();
+    let both = format!("{}\n{}", good.display(), broken.display());
+    b.fill("#rset-name", "值班规则").await;
+    b.find("#rset-files").await.send_keys(&both).await.unwrap();
+    b.click("#rset-submit").await;
+    b.wait_text("#rset-problems", "broken.yml").await;
+    assert_eq!(b.text("#sets-total").await, "1", "nothing kept");
+    b.fill("#rset-name", "值班规则").await;
+    b.find("#rset-files")
+        .await
+        .send_keys(&good.display().to_string())
+        .await
+        .unwrap();
+    b.click("#rset-submit").await;
+    b.wait_text("#rset-result", "值班规则").await;
+    assert_eq!(b.text("#rset-rules").await, "1");
+    b.find("#sets-table tr.set-row[data-name='值班规则']").await;
+    b.goto(&server.url("/rules?q=Console%20set%20probe")).await;
+    assert_eq!(b.text("#rules-total").await, "1");
     b.sign_out().await;
 
     // A viewer reads alerts but has no manage buttons and is refused a manage POST. The

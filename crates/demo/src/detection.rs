@@ -1,11 +1,13 @@
 //! The demo's detection story: each organisation subscribes to a threat-intelligence feed
-//! (the firewall's noisiest sources and a phishing domain are on it), has suppressed its own
+//! (the firewall's noisiest sources and a phishing domain are on it), has imported a rule
+//! directory of its own (key-based logins kept on record), has suppressed its own
 //! vulnerability scanner, and — once the day of logs has raised alerts — its analyst has
 //! worked a few of them: one acknowledged, one under investigation with a note, one closed.
 
 use anyhow::Context;
 use yunshou_model::Actor;
 use yunshou_store::alerts::{AlertFilter, AlertState, AlertUpdate, Resolution};
+use yunshou_store::rule_sets::RuleFile;
 use yunshou_store::{Page, Store, TenantScope};
 
 /// The feed every demo organisation imports (plain CSV, as CNCERT-style circulars are often
@@ -21,7 +23,26 @@ gov-service-login.top,domain,90,2027-06-30,仿冒政务服务网钓鱼域名,phi
 e3b98f6c1d2a7f9e0a4b5c6d7e8f90123456789abcdef0123456789abcdef012,sha256,80,2027-06-30,勒索软件加载器,ransomware
 ";
 
-/// Imports the feed and suppresses the organisation's own scanner host.
+/// The organisation's own rule directory, imported in the console (its audit office wants
+/// every key-based login to a production host on record).
+pub const RULE_SET_NAME: &str = "本单位审计规则";
+
+const OWN_RULE: &str = "title: 运维人员公钥登录生产主机（本单位审计留痕）
+id: 3e0f6c2a-58b1-4f7d-9a3c-2d1e7b6a4c90
+status: stable
+description: 按本单位《运维审计管理办法》，运维人员以公钥登录生产主机须逐次留痕备查。
+author: 本单位安全管理员
+level: low
+tags: [attack.initial-access, attack.t1078]
+logsource: {product: linux, service: sshd}
+detection:
+  selection:
+    message|contains: Accepted publickey
+  condition: selection
+falsepositives: [计划内运维]
+";
+
+/// Imports the feed and the rule set, and suppresses the organisation's own scanner host.
 pub async fn seed(store: &Store, scope: &TenantScope, admin: &Actor) -> anyhow::Result<()> {
     let report = yunshou_intel::import(
         FEED.as_bytes(),
@@ -38,6 +59,18 @@ pub async fn seed(store: &Store, scope: &TenantScope, admin: &Actor) -> anyhow::
             FEED.as_bytes(),
             report.indicators.len() as i64,
             report.rejected.len() as i64,
+            admin,
+        )
+        .await?;
+    store
+        .save_rule_set(
+            scope,
+            RULE_SET_NAME,
+            &[RuleFile {
+                path: format!("{RULE_SET_NAME}/linux/sshd_publickey_login.yml"),
+                text: OWN_RULE.into(),
+            }],
+            1,
             admin,
         )
         .await?;

@@ -95,7 +95,12 @@ impl RuleBook {
         let mut loaded = Loaded::default();
         for set in sets {
             for f in &set.files {
-                let path = PathBuf::from(&set.name).join(&f.path);
+                // Named `set/path`; a directory upload's paths start with its name already.
+                let path = if f.path.starts_with(&format!("{}/", set.name)) {
+                    PathBuf::from(&f.path)
+                } else {
+                    PathBuf::from(&set.name).join(&f.path)
+                };
                 yunshou_detect::sigma::load_text(&path, &f.text, &mut loaded);
             }
         }

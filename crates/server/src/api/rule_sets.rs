@@ -209,6 +209,10 @@ pub async fn read_upload(
             let bytes = field.bytes().await.map_err(|e| {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("file {path}: {e}"))
             })?;
+            // A form's file input left empty still sends a part, without a name.
+            if path.is_empty() && bytes.is_empty() {
+                continue;
+            }
             total += bytes.len();
             if total > SET_BODY_LIMIT {
                 return Err(ApiError::new(

@@ -10,6 +10,7 @@ mod audit;
 mod dashboard;
 mod events;
 mod intel;
+mod rule_sets;
 mod rules;
 mod session;
 pub mod svg;
@@ -139,6 +140,15 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/comments", post(alerts::comment))
         .route("/alerts/{id}/suppress", post(alerts::suppress))
         .route("/rules", get(rules::list))
+        .route(
+            "/rules/sets",
+            get(rule_sets::list).post(rule_sets::upload).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::api::rule_sets::SET_BODY_LIMIT + 1024 * 1024,
+                ),
+            ),
+        )
+        .route("/rules/sets/{id}/delete", post(rule_sets::delete))
         .route("/rules/{id}", get(rules::detail))
         .route("/rules/{id}/test", post(rules::test))
         .route("/rules/{id}/enabled", post(rules::switch))
