@@ -223,27 +223,34 @@ impl Coalesced {
         mut d: Detected,
         key: String,
         window: chrono::Duration,
-        trigger: &mut LazyTrigger,
+        // Where the inspected event is made from; `None` for detections whose events are
+        // in place already (own_event false).
+        mut trigger: Option<&mut LazyTrigger>,
     ) {
         let key = (Arc::as_ptr(&d.book) as usize, d.rule, key);
+        let mut own = |d: &Detected| -> Option<NewTrigger> {
+            d.own_event
+                .then(|| trigger.as_mut().map(|t| t.get()))
+                .flatten()
+        };
         if let Some(&i) = self.open.get(&key) {
             let first = &mut self.list[i];
             if d.time >= first.time && d.time - first.time <= window {
                 first.count += d.count;
                 first.last_time = first.last_time.max(d.last_time);
                 let room = MAX_ALERT_EVENTS.saturating_sub(first.events.len());
-                if d.own_event && room > 0 {
-                    first.events.push(trigger.get());
+                if room > 0 {
+                    first.events.extend(own(&d));
                 }
                 first.events.extend(d.events.into_iter().take(room));
                 first.events.truncate(MAX_ALERT_EVENTS);
                 return;
             }
         }
-        if d.own_event {
-            d.events.insert(0, trigger.get());
-            d.own_event = false;
+        if let Some(e) = own(&d) {
+            d.events.insert(0, e);
         }
+        d.own_event = false;
         self.open.insert(key, self.list.len());
         self.list.push(d);
     }
@@ -671,7 +678,7 @@ impl yunshou_ingest::Detector for StreamDetector {
             };
             for d in detections {
                 let key = d.entities.key();
-                pending.add(d, key, window, &mut trigger);
+                pending.add(d, key, window, Some(&mut trigger));
             }
         }
         drop(p);
@@ -718,21 +725,13 @@ impl yunshou_ingest::Detector for StreamDetector {
         drop(batches);
         if result.is_err() {
             // Put them back, ahead of what arrived since: retried with the next flush.
-            // (Their events are in place already: none is made here.)
-            let null = Value::Null;
-            let mut no_event = LazyTrigger {
-                seq: 0,
-                time: Utc::now(),
-                value: &null,
-                made: None,
-            };
             let mut p = self.pending.lock().expect("pending detections");
             for (t, earlier) in detections {
                 let later = p.detections.remove(&t).unwrap_or_default();
                 let mut merged = earlier;
                 for d in later.list {
                     let key = d.entities.key();
-                    merged.add(d, key, window, &mut no_event);
+                    merged.add(d, key, window, None);
                 }
                 p.detections.insert(t, merged);
             }

@@ -128,7 +128,11 @@ pub async fn import_rule_set(
                 format!("{file}#{}: {}", e.document, e.reason)
             });
         }
-        let mine = RuleBook::from_sets(std::slice::from_ref(&new_set));
+        // The set's own counts need its documents read, not compiled again.
+        let mut mine = yunshou_detect::sigma::Loaded::default();
+        for f in &new_set.files {
+            yunshou_detect::sigma::load_text(std::path::Path::new(&f.path), &f.text, &mut mine);
+        }
         let mut seen = HashSet::new();
         let engine = &book.engine;
         let ids = engine
@@ -146,11 +150,11 @@ pub async fn import_rule_set(
                 problems.push(format!("{file}: id {id} appears twice"));
             }
         }
-        let rules = mine.engine.rules().len();
-        if rules + mine.engine.correlation_count() == 0 && problems.is_empty() {
+        let (rules, correlations) = (mine.rules.len(), mine.correlations.len());
+        if rules + correlations == 0 && problems.is_empty() {
             problems.push("files: no Sigma rule in them".into());
         }
-        (rules, mine.engine.correlation_count(), problems)
+        (rules, correlations, problems)
     })
     .await
     .map_err(ApiError::internal)?;
