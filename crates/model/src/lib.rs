@@ -5,6 +5,7 @@
 pub mod access;
 pub mod asset;
 pub mod audit;
+pub mod finding;
 pub mod identity;
 pub mod ids;
 pub mod relation;
