@@ -2,9 +2,11 @@
 //! apart from where it is stored (`yunshou-store`) and how it is served (`yunshou-server`).
 //!
 //! - [`change_rules`]: which asset changes raise change alerts or need approval (I.1.d);
+//! - [`cvss`]: CVSS v3.0/v3.1 and v4.0 vectors parsed and scored by our own calculators (I.3.b);
 //! - [`graph`]: the relations graph, laid out and drawn as SVG (I.1.b);
 //! - [`transfer`]: the ledger's import and export formats, CSV and JSON (I.1 item 7).
 
 pub mod change_rules;
+pub mod cvss;
 pub mod graph;
 pub mod transfer;
