@@ -21,6 +21,9 @@ pub enum ImportCommand {
     /// Import assets from a CSV or JSON file (columns: docs/asset-import.md). A file with
     /// invalid rows writes nothing and exits 1 with the report, unless --skip-invalid.
     Assets(ImportAssets),
+    /// Import scanner reports or manual findings (docs/findings-import.md) into a tenant's
+    /// findings: deduplicated, risk-scored, work orders raised; prints what each file did.
+    Findings(crate::findings::ImportFindings),
 }
 
 /// What to export.
@@ -102,6 +105,7 @@ pub(crate) fn bar(len: u64, template: &str) -> ProgressBar {
 pub async fn import(c: ImportCommand) -> Result<ExitCode> {
     match c {
         ImportCommand::Assets(args) => import_assets(args).await,
+        ImportCommand::Findings(args) => crate::findings::import_findings(args).await,
     }
 }
 

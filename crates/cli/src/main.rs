@@ -2,6 +2,7 @@
 
 mod config;
 mod events;
+mod findings;
 mod hunt;
 mod import;
 
@@ -61,6 +62,9 @@ enum Command {
     /// Export a tenant's data to files.
     #[command(subcommand)]
     Export(import::ExportCommand),
+    /// List and count a tenant's vulnerability findings.
+    #[command(subcommand)]
+    Findings(findings::FindingsCommand),
 }
 
 #[derive(Subcommand)]
@@ -207,6 +211,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay(a) => events::replay(a).await,
         Command::Hunt(a) => hunt::hunt(a),
         Command::Export(c) => import::export(c).await,
+        Command::Findings(c) => findings::findings(c).await,
     }
 }
 

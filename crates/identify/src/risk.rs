@@ -426,6 +426,16 @@ pub struct FindingRisk {
     pub explanation: Vec<String>,
 }
 
+/// The level a cell of the likelihood × loss grid stands for (the heat map's colours):
+/// the tables' R and bands, or round(√(L × F)) with the multiplication method.
+pub fn level_of_cell(method: RiskMethod, tables: &RiskTables, likelihood: u8, loss: u8) -> u8 {
+    let (l, f) = (likelihood.clamp(1, 5), loss.clamp(1, 5));
+    match method {
+        RiskMethod::Matrix => tables.level_from_value(tables.risk[usize::from(l - 1)][usize::from(f - 1)]),
+        RiskMethod::Multiplication => (f64::from(l * f).sqrt().round() as u8).clamp(1, 5),
+    }
+}
+
 /// Computes a finding's risk (I.3.b). The standard's inputs are taken as:
 ///
 /// - A = the asset's value; an asset not yet valued counts as 3, the middle of the scale,

@@ -81,6 +81,11 @@ impl Role {
                 RulesRead,
                 RulesManage,
                 IntelManage,
+                FindingsRead,
+                FindingsImport,
+                WorkOrdersWork,
+                WorkOrdersVerify,
+                RiskManage,
             ],
             Role::Auditor => &[
                 DashboardRead,
@@ -91,8 +96,16 @@ impl Role {
                 EventsRead,
                 AlertsRead,
                 RulesRead,
+                FindingsRead,
             ],
-            Role::AssetOwner => &[DashboardRead, AssetsRead, AssetsWrite, AssetsApprove],
+            Role::AssetOwner => &[
+                DashboardRead,
+                AssetsRead,
+                AssetsWrite,
+                AssetsApprove,
+                FindingsRead,
+                WorkOrdersWork,
+            ],
             Role::Analyst | Role::Responder => &[
                 DashboardRead,
                 AssetsRead,
@@ -101,8 +114,13 @@ impl Role {
                 AlertsRead,
                 AlertsManage,
                 RulesRead,
+                FindingsRead,
+                FindingsImport,
+                WorkOrdersWork,
+                WorkOrdersVerify,
+                RiskManage,
             ],
-            Role::Viewer => &[DashboardRead, AssetsRead, AlertsRead],
+            Role::Viewer => &[DashboardRead, AssetsRead, AlertsRead, FindingsRead],
         }
     }
 }
@@ -163,11 +181,23 @@ pub enum Permission {
     RulesManage,
     /// Import and remove threat-intelligence sources (MO.1.b).
     IntelManage,
+    /// Read findings, work orders, the threat catalog and the risk register (I.2, I.3).
+    FindingsRead,
+    /// Import scanner reports and manual findings (I.3.a).
+    FindingsImport,
+    /// Work a work order: accept, fix, ask for a retest, comment, attach (I.3.c).
+    WorkOrdersWork,
+    /// Judge work orders: assign, give retest verdicts, accept a risk or call a finding
+    /// false (I.3.c) — kept apart from fixing, so no one signs off their own fix.
+    WorkOrdersVerify,
+    /// Keep the threat catalog and risk register and set the risk method, tables and SLAs
+    /// (I.2, I.3.b).
+    RiskManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 23] = [
         Permission::DashboardRead,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -186,6 +216,11 @@ impl Permission {
         Permission::RulesRead,
         Permission::RulesManage,
         Permission::IntelManage,
+        Permission::FindingsRead,
+        Permission::FindingsImport,
+        Permission::WorkOrdersWork,
+        Permission::WorkOrdersVerify,
+        Permission::RiskManage,
     ];
 
     /// The token scope a request needs to use this permission.
@@ -199,10 +234,15 @@ impl Permission {
             | Permission::EventsRead
             | Permission::EventsRawRead
             | Permission::AlertsRead
-            | Permission::RulesRead => Scope::Read,
-            Permission::AssetsWrite | Permission::AssetsApprove | Permission::AlertsManage => {
-                Scope::Write
-            }
+            | Permission::RulesRead
+            | Permission::FindingsRead => Scope::Read,
+            Permission::AssetsWrite
+            | Permission::AssetsApprove
+            | Permission::AlertsManage
+            | Permission::FindingsImport
+            | Permission::WorkOrdersWork
+            | Permission::WorkOrdersVerify
+            | Permission::RiskManage => Scope::Write,
             Permission::UsersManage
             | Permission::TenantsManage
             | Permission::AssetRulesManage

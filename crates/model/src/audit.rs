@@ -130,6 +130,15 @@ impl Actor {
         }
     }
 
+    /// The platform itself, for what its own rounds do (escalations, retention).
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            name: "yunshou".into(),
+            source_ip: None,
+        }
+    }
+
     /// An audit entry for this actor; fill `before`, `after` and `outcome` as needed.
     pub fn entry(
         &self,

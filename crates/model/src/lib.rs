@@ -9,6 +9,7 @@ pub mod finding;
 pub mod identity;
 pub mod ids;
 pub mod relation;
+pub mod work_order;
 
 pub use access::{Permission, Role, Scope, ScopeSet};
 pub use audit::{Actor, AuditEntry, AuditRecord, Outcome, GENESIS_HASH};

@@ -14,6 +14,7 @@ mod notify;
 mod observe;
 pub mod state;
 mod tls;
+pub mod vuln_import;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;

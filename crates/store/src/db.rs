@@ -58,6 +58,16 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "rule_sets",
         sql: include_str!("../migrations/sqlite/0008_rule_sets.sql"),
     },
+    Migration {
+        version: 9,
+        name: "findings",
+        sql: include_str!("../migrations/sqlite/0009_findings.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "risk",
+        sql: include_str!("../migrations/sqlite/0010_risk.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

@@ -19,12 +19,18 @@ mod db;
 pub mod detection_settings;
 mod error;
 mod events;
+pub mod finding_import;
+pub mod findings;
 pub mod outbox;
+pub mod risks;
 pub mod rule_sets;
 mod saved_searches;
 mod scope;
 mod tenants;
+pub mod threats;
 mod users;
+pub mod vuln_settings;
+pub mod work_orders;
 
 pub use asset_control::{
     AlertFilter, AlertStatus, ChangeAlert, ChangeOutcome, Decision, PendingChange,

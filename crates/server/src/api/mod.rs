@@ -8,6 +8,7 @@ pub mod assets;
 pub mod audit;
 pub mod event_searches;
 pub mod events;
+pub mod findings;
 pub mod identity;
 pub mod intel;
 pub mod rule_sets;
@@ -15,6 +16,7 @@ pub mod rules;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod work_orders;
 
 use crate::state::AppState;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -38,6 +40,7 @@ use utoipa_axum::routes;
         (name = "alerts", description = "Detection alerts, suppressions and webhooks (MO.2.a, MO.3.c)"),
         (name = "rules", description = "Sigma detection rules per tenant (MO.2.a)"),
         (name = "intel", description = "Threat-intelligence feeds (MO.1.b)"),
+        (name = "findings", description = "Vulnerability findings, imports, work orders and SLAs (I.3)"),
     )
 )]
 struct ApiDoc;
@@ -129,6 +132,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::end_suppression))
         .routes(routes!(alerts::list_webhooks, alerts::create_webhook))
         .routes(routes!(alerts::delete_webhook))
+        .routes(routes!(findings::import_findings).layer(axum::extract::DefaultBodyLimit::max(
+            findings::REPORT_BODY_LIMIT,
+        )))
+        .routes(routes!(findings::list_findings))
+        .routes(routes!(findings::finding_groups))
+        .routes(routes!(findings::list_imports))
+        .routes(routes!(findings::get_finding))
+        .routes(routes!(findings::get_settings, findings::put_settings))
+        .routes(routes!(work_orders::list_work_orders))
+        .routes(routes!(work_orders::sla))
+        .routes(routes!(work_orders::bulk_change))
+        .routes(routes!(work_orders::get_work_order, work_orders::patch_work_order))
+        .routes(routes!(work_orders::comment_work_order))
+        .routes(routes!(work_orders::attach).layer(axum::extract::DefaultBodyLimit::max(
+            work_orders::ATTACHMENT_BODY_LIMIT,
+        )))
+        .routes(routes!(work_orders::get_attachment))
         .routes(routes!(rules::list_rules))
         .routes(routes!(rule_sets::list_sets, rule_sets::create_set).layer(
             axum::extract::DefaultBodyLimit::max(rule_sets::SET_BODY_LIMIT + 1024 * 1024),

@@ -151,6 +151,68 @@ pub fn line_chart(title: &str, labels: &[String], series: &[Series]) -> String {
     s
 }
 
+/// A 5×5 risk heat map (GB/T 20984): likelihood up the side, loss along the bottom, each
+/// cell coloured by the level it stands for and labelled with its count.
+pub fn heat_map(
+    title: &str,
+    likelihood: &str,
+    loss: &str,
+    cells: &[[i64; 5]; 5],
+    levels: &[[u8; 5]; 5],
+) -> String {
+    const CELL: f64 = 56.0;
+    const LEFT: f64 = 48.0;
+    const TOP: f64 = 8.0;
+    let w = LEFT + 5.0 * CELL + 8.0;
+    let h = TOP + 5.0 * CELL + 40.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart heatmap" viewBox="0 0 {w} {h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = esc(title)
+    );
+    for l in 1..=5usize {
+        let y = TOP + (5 - l) as f64 * CELL;
+        let _ = write!(
+            s,
+            r#"<text class="axis" x="{x}" y="{ty:.1}" text-anchor="end">{l}</text>"#,
+            x = LEFT - 6.0,
+            ty = y + CELL / 2.0 + 4.0
+        );
+        for f in 1..=5usize {
+            let x = LEFT + (f - 1) as f64 * CELL;
+            let n = cells[l - 1][f - 1];
+            let _ = write!(
+                s,
+                r#"<g class="heat-cell" data-l="{l}" data-f="{f}" data-count="{n}"><title>L{l} × F{f}: {n}</title><rect class="heat-l{lv}" x="{x:.1}" y="{y:.1}" width="{c:.1}" height="{c:.1}"/><text class="heat-n" x="{cx:.1}" y="{cy:.1}" text-anchor="middle">{label}</text></g>"#,
+                lv = levels[l - 1][f - 1].clamp(1, 5),
+                c = CELL - 2.0,
+                cx = x + CELL / 2.0,
+                cy = y + CELL / 2.0 + 5.0,
+                label = if n == 0 { String::new() } else { n.to_string() },
+            );
+        }
+    }
+    for f in 1..=5usize {
+        let _ = write!(
+            s,
+            r#"<text class="axis" x="{x:.1}" y="{y:.1}" text-anchor="middle">{f}</text>"#,
+            x = LEFT + (f - 1) as f64 * CELL + CELL / 2.0,
+            y = TOP + 5.0 * CELL + 14.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text class="axis" x="{x:.1}" y="{y:.1}" text-anchor="middle">{loss} →</text><text class="axis" x="12" y="{ly:.1}" transform="rotate(-90 12 {ly:.1})" text-anchor="middle">{likelihood} →</text></svg>"#,
+        x = LEFT + 2.5 * CELL,
+        y = TOP + 5.0 * CELL + 32.0,
+        ly = TOP + 2.5 * CELL,
+        loss = esc(loss),
+        likelihood = esc(likelihood),
+    );
+    s
+}
+
 /// Texts of the relations graph, in the reader's language.
 pub struct GraphTexts<'a> {
     /// Title for screen readers.

@@ -1,8 +1,19 @@
 //! Console text in zh-CN (the default) and English.
 //!
-//! One table, so a translator sees every string at once. A missing key shows itself
+//! A few tables, one per stage of the product (`TEXTS` here for the shell, the ledger and
+//! monitoring; [`vuln`] for vulnerabilities, work orders and risk), each a translator can
+//! read at once. A missing key shows itself
 //! (`[key]`) rather than falling back silently; a unit test checks that every key used by the
 //! templates exists in both languages.
+
+mod vuln;
+
+/// Every table.
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS];
+
+fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    TABLES.iter().flat_map(|t| t.iter()).find(|(k, _, _)| *k == key)
+}
 
 /// A console language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +60,7 @@ pub struct I18n {
 impl I18n {
     /// The text for `key`.
     pub fn get(&self, key: &str) -> &'static str {
-        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+        match lookup(key) {
             Some((_, zh, en)) => match self.lang {
                 Lang::Zh => zh,
                 Lang::En => en,
@@ -69,7 +80,7 @@ impl I18n {
     /// The label of an audit action, or the action itself when it has none.
     pub fn action<'a>(&self, action: &'a str) -> std::borrow::Cow<'a, str> {
         let key = format!("action.{action}");
-        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+        match lookup(&key) {
             Some(_) => std::borrow::Cow::Borrowed(self.get(&key)),
             None => std::borrow::Cow::Borrowed(action),
         }
@@ -660,7 +671,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_translated() {
         let mut seen = std::collections::HashSet::new();
-        for (k, zh, en) in TEXTS {
+        for (k, zh, en) in TABLES.iter().flat_map(|t| t.iter()) {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!zh.is_empty() && !en.is_empty(), "{k} lacks a translation");
         }
@@ -675,7 +686,7 @@ mod tests {
             for part in text.split("t.get(\"").skip(1) {
                 let key = &part[..part.find('"').unwrap()];
                 assert!(
-                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    lookup(key).is_some(),
                     "{}: unknown key {key}",
                     path.display()
                 );

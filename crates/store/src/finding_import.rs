@@ -1,0 +1,855 @@
+//! Importing a report (I.3.a–c): one write transaction from the first item to the summary,
+//! so a report that fails to parse half-way leaves nothing behind. Items arrive one by one
+//! from a streaming parser; the asset of each is resolved once (an unknown host becomes a
+//! discovered asset, onboarding, in the ledger), each finding is deduplicated by its
+//! fingerprint, scored, and — when it needs action — given a work order. Finishing closes
+//! what the report's scope no longer shows:
+//!
+//! - an open finding it no longer reports becomes `not_seen` and its work order waits for a
+//!   retest;
+//! - one no longer reported whose fix was already claimed (work order in `retest`), or that
+//!   was already `not_seen`, counts as retested: fixed, its work order closed;
+//! - a `not_seen` or fixed finding reported again is open again (a failed retest, or a
+//!   regression), its work order back to fixing.
+
+use crate::assets::{from_row as asset_from_row, COLUMNS as ASSET_COLUMNS};
+use crate::crypto::sm3_hex;
+use crate::db::{Store, WriteTx};
+use crate::error::{Error, Result};
+use crate::findings::FindingStatus;
+use crate::scope::TenantScope;
+use crate::vuln_settings::VulnSettings;
+use crate::work_orders::{self, NewOrderNotice};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use yunshou_identify::assessment::{assess_finding, AssetExposure};
+use yunshou_model::asset::{ip_key, AssetFields, Fingerprint, Lifecycle};
+use yunshou_model::finding::{ReportItem, ReportedFinding, Severity, Target};
+use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
+use yunshou_model::{ids, Actor};
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Longest text kept per field: reports carry whole HTTP responses as evidence.
+const MAX_TEXT: usize = 64 * 1024;
+/// Rows per multi-row INSERT.
+const BATCH_ROWS: usize = 64;
+
+/// What the file is.
+#[derive(Debug, Clone)]
+pub struct ImportMeta {
+    /// The importer's format name (`nessus`, `openvas-xml` …).
+    pub format: String,
+    /// The findings' source for this format (`nessus`, `openvas`, `manual` …).
+    pub source: String,
+    /// The file's name as uploaded.
+    pub file_name: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ImportSummary {
+    /// The import's id.
+    pub import_id: String,
+    /// Format.
+    pub format: String,
+    /// File name.
+    pub file_name: String,
+    /// Findings in the file.
+    pub findings: u64,
+    /// Targets the file says it scanned.
+    pub targets: u64,
+    /// New findings.
+    pub created: u64,
+    /// Findings already known, seen again.
+    pub updated: u64,
+    /// Findings back after being fixed or not seen.
+    pub reopened: u64,
+    /// Open findings the file's scope no longer shows, now awaiting a retest.
+    pub not_seen: u64,
+    /// Findings whose retest this import passed: fixed, their work orders closed.
+    pub retest_passed: u64,
+    /// Unknown hosts added to the ledger as discovered assets.
+    pub assets_discovered: u64,
+    /// Work orders raised.
+    pub work_orders: u64,
+    /// Items the importer left out on purpose, with why (filled by the caller).
+    pub skipped: Vec<String>,
+}
+
+#[derive(Clone)]
+struct AssetInfo {
+    id: String,
+    name: String,
+    exposure: AssetExposure,
+    owner: Option<String>,
+}
+
+struct Known {
+    id: String,
+    status: FindingStatus,
+    sources: Vec<String>,
+    order: Option<(String, WorkOrderState)>,
+}
+
+/// One column value of a batched insert.
+pub(crate) enum Val {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Real(Option<f64>),
+}
+
+/// Rows for one table, written `BATCH_ROWS` at a time.
+struct Batch {
+    table: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<Val>>,
+}
+
+impl Batch {
+    fn new(table: &'static str, columns: &'static [&'static str]) -> Batch {
+        Batch {
+            table,
+            columns,
+            rows: Vec::with_capacity(BATCH_ROWS),
+        }
+    }
+
+    async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+        if self.rows.len() >= BATCH_ROWS {
+            self.flush(tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let width = self.columns.len();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        for r in 0..self.rows.len() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", r * width + c + 1));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for row in self.rows.drain(..) {
+            for v in row {
+                q = match v {
+                    Val::Text(s) => q.bind(s),
+                    Val::Int(i) => q.bind(i),
+                    Val::Real(f) => q.bind(f),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+const FINDING_INSERT: &[&str] = &[
+    "id", "tenant_id", "asset_id", "fingerprint", "identity", "title", "description", "solution", "evidence",
+    "check_id", "sources", "cves", "cwes", "cvss3", "cvss4", "cvss2", "cvss_score", "severity", "severity_rank",
+    "severity_raw", "refs", "target", "place", "known_exploited", "epss", "category", "method", "risk_level",
+    "risk_value", "risk_priority", "risk", "status", "first_seen", "last_seen", "last_import_id", "reopened",
+    "created_at", "updated_at",
+];
+
+/// An import under way. Dropping it without [`FindingImport::finish`] rolls everything back.
+pub struct FindingImport<'a> {
+    w: WriteTx<'a>,
+    tenant: String,
+    settings: VulnSettings,
+    meta: ImportMeta,
+    id: String,
+    now: String,
+    /// Target key → asset.
+    resolved: HashMap<String, AssetInfo>,
+    /// Asset id → its findings before this import, by fingerprint.
+    known: HashMap<String, HashMap<String, Known>>,
+    /// Fingerprints this import reported.
+    seen: HashSet<String>,
+    /// Sources the file's findings name (the scope that closes is theirs).
+    sources: BTreeSet<String>,
+    findings: Batch,
+    cves: Batch,
+    orders: Batch,
+    history: Batch,
+    notices: Vec<NewOrderNotice>,
+    next_number: i64,
+    summary: ImportSummary,
+}
+
+fn clip(s: Option<String>) -> Option<String> {
+    s.map(|mut s| {
+        if s.len() > MAX_TEXT {
+            let mut cut = MAX_TEXT;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+            s.push_str(" …");
+        }
+        s
+    })
+    .filter(|s| !s.trim().is_empty())
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+/// The key a target is resolved by, most specific first.
+fn target_key(t: &Target) -> Option<String> {
+    if let Some(ip) = &t.ip {
+        return Some(format!("ip:{}", ip.trim()));
+    }
+    if let Some(h) = &t.hostname {
+        return Some(format!("host:{}", h.trim().to_lowercase()));
+    }
+    if let Some(i) = &t.image {
+        return Some(format!("image:{}", i.trim()));
+    }
+    t.repository.as_ref().map(|r| format!("repo:{}", r.trim()))
+}
+
+impl Store {
+    /// Begins importing a report for the tenant. Holds the store's writer until finished or
+    /// dropped, so keep the items coming.
+    pub async fn begin_findings_import(
+        &self,
+        scope: &TenantScope,
+        meta: ImportMeta,
+    ) -> Result<FindingImport<'_>> {
+        let settings = self.vuln_settings(scope).await?;
+        let mut w = self.begin_write().await?;
+        let next_number: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM work_orders WHERE tenant_id = $1",
+        )
+        .bind(scope.tenant_id())
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+        let mut sources = BTreeSet::new();
+        sources.insert(meta.source.clone());
+        Ok(FindingImport {
+            w,
+            tenant: scope.tenant_id().to_string(),
+            settings,
+            id: ids::new_id(),
+            now: crate::now_text(),
+            summary: ImportSummary {
+                format: meta.format.clone(),
+                file_name: meta.file_name.clone(),
+                ..Default::default()
+            },
+            meta,
+            resolved: HashMap::new(),
+            known: HashMap::new(),
+            seen: HashSet::new(),
+            sources,
+            findings: Batch::new("findings", FINDING_INSERT),
+            cves: Batch::new("finding_cves", &["tenant_id", "finding_id", "cve"]),
+            orders: Batch::new("work_orders", work_orders::INSERT_COLUMNS),
+            history: Batch::new("work_order_history", work_orders::HISTORY_COLUMNS),
+            notices: vec![],
+            next_number,
+        })
+    }
+}
+
+impl FindingImport<'_> {
+    /// Takes the next item of the report.
+    pub async fn add(&mut self, item: ReportItem, actor: &Actor) -> Result<()> {
+        match item {
+            ReportItem::Scanned(s) => {
+                self.summary.targets += 1;
+                if !s.target.is_anonymous() {
+                    self.asset(&s.target, actor).await?;
+                }
+                Ok(())
+            }
+            ReportItem::Finding(f) => {
+                self.summary.findings += 1;
+                self.finding(*f, actor).await
+            }
+        }
+    }
+
+    async fn asset(&mut self, target: &Target, actor: &Actor) -> Result<AssetInfo> {
+        let key = target_key(target)
+            .ok_or_else(|| Error::Invalid("a finding names no IP, host name, image or repository".into()))?;
+        if let Some(a) = self.resolved.get(&key) {
+            return Ok(a.clone());
+        }
+        let asset = match find_asset(&mut self.w.tx, &self.tenant, target).await? {
+            Some(a) => a,
+            None => {
+                self.summary.assets_discovered += 1;
+                discover_asset(&mut self.w.tx, &self.tenant, target, &self.meta.format, actor).await?
+            }
+        };
+        let info = AssetInfo {
+            id: asset.id.clone(),
+            name: asset.fields.name.clone(),
+            exposure: AssetExposure {
+                value: asset.value,
+                internet_facing: asset.internet_facing,
+            },
+            owner: asset.fields.owner.clone(),
+        };
+        self.load_known(&info.id).await?;
+        self.resolved.insert(key, info.clone());
+        Ok(info)
+    }
+
+    async fn load_known(&mut self, asset_id: &str) -> Result<()> {
+        if self.known.contains_key(asset_id) {
+            return Ok(());
+        }
+        let rows = sqlx::query(
+            "SELECT f.id, f.fingerprint, f.status, f.sources, w.id, w.state FROM findings f \
+             LEFT JOIN work_orders w ON w.finding_id = f.id WHERE f.tenant_id = $1 AND f.asset_id = $2",
+        )
+        .bind(&self.tenant)
+        .bind(asset_id)
+        .fetch_all(&mut *self.w.tx)
+        .await?;
+        let mut map = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let status: String = r.try_get(2)?;
+            let sources: String = r.try_get(3)?;
+            let order = match r.try_get::<Option<String>, _>(4)? {
+                Some(id) => {
+                    let s: String = r.try_get(5)?;
+                    Some((id, WorkOrderState::parse(&s).ok_or_else(|| Error::Corrupt(format!("work order state `{s}`")))?))
+                }
+                None => None,
+            };
+            map.insert(
+                r.try_get(1)?,
+                Known {
+                    id: r.try_get(0)?,
+                    status: FindingStatus::parse(&status)
+                        .ok_or_else(|| Error::Corrupt(format!("finding status `{status}`")))?,
+                    sources: serde_json::from_str(&sources).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    order,
+                },
+            );
+        }
+        self.known.insert(asset_id.to_string(), map);
+        Ok(())
+    }
+
+    async fn finding(&mut self, mut f: ReportedFinding, actor: &Actor) -> Result<()> {
+        if f.title.trim().is_empty() {
+            return Err(Error::Invalid(format!("finding {}: no title", self.summary.findings)));
+        }
+        let asset = self.asset(&f.target, actor).await?;
+        let identity = f.identity();
+        let fingerprint = sm3_hex(format!("{}\n{}", asset.id, identity).as_bytes());
+        self.sources.insert(f.source.clone());
+        if !self.seen.insert(fingerprint.clone()) {
+            // Reported twice in one file (two plugins, or a port listed twice): the first
+            // stands.
+            return Ok(());
+        }
+        let seen_at = f.seen_at.clone().unwrap_or_else(|| self.now.clone());
+        let assessment = assess_finding(&f, asset.exposure, self.settings.risk_method, &self.settings.risk_tables);
+        let needs_order = f.severity > Severity::Info
+            && assessment.risk_level >= self.settings.work_order_min_level;
+        f.title = f.title.trim().chars().take(1000).collect();
+        let known = self
+            .known
+            .get_mut(&asset.id)
+            .and_then(|m| m.remove(&fingerprint));
+        let Some(known) = known else {
+            self.summary.created += 1;
+            let id = ids::new_id();
+            let sources = vec![f.source.clone()];
+            for cve in &f.cves {
+                self.cves
+                    .push(&mut self.w.tx, vec![Val::Text(Some(self.tenant.clone())), Val::Text(Some(id.clone())), Val::Text(Some(cve.clone()))])
+                    .await?;
+            }
+            let place = f.target.place();
+            let row = vec![
+                Val::Text(Some(id.clone())),
+                Val::Text(Some(self.tenant.clone())),
+                Val::Text(Some(asset.id.clone())),
+                Val::Text(Some(fingerprint)),
+                Val::Text(Some(identity)),
+                Val::Text(Some(f.title.clone())),
+                Val::Text(clip(f.description)),
+                Val::Text(clip(f.solution)),
+                Val::Text(clip(f.evidence)),
+                Val::Text(f.check_id),
+                Val::Text(Some(to_json(&sources))),
+                Val::Text(Some(to_json(&f.cves))),
+                Val::Text(Some(to_json(&f.cwes))),
+                Val::Text(f.cvss3),
+                Val::Text(f.cvss4),
+                Val::Text(f.cvss2),
+                Val::Int(assessment.cvss_score.map(|s| (s * 10.0).round() as i64)),
+                Val::Text(Some(f.severity.as_str().into())),
+                Val::Int(Some(f.severity as i64)),
+                Val::Text(f.severity_raw),
+                Val::Text(Some(to_json(&f.references))),
+                Val::Text(Some(to_json(&f.target))),
+                Val::Text(Some(place)),
+                Val::Int(Some(i64::from(f.known_exploited))),
+                Val::Real(f.epss),
+                Val::Text(f.category),
+                Val::Text(f.method),
+                Val::Int(Some(i64::from(assessment.risk_level))),
+                Val::Real(Some(assessment.risk_value)),
+                Val::Int(Some(assessment.priority)),
+                Val::Text(Some(assessment.detail.to_string())),
+                Val::Text(Some(FindingStatus::Open.as_str().into())),
+                Val::Text(Some(seen_at.clone())),
+                Val::Text(Some(seen_at)),
+                Val::Text(Some(self.id.clone())),
+                Val::Int(Some(0)),
+                Val::Text(Some(self.now.clone())),
+                Val::Text(Some(self.now.clone())),
+            ];
+            self.findings.push(&mut self.w.tx, row).await?;
+            if needs_order {
+                self.raise_order(&id, &f.title, &asset, assessment.risk_level, actor).await?;
+            }
+            return Ok(());
+        };
+        // Known: refresh what the report says, and judge what its return means.
+        let mut sources = known.sources.clone();
+        if !sources.contains(&f.source) {
+            sources.push(f.source.clone());
+            sources.sort();
+        }
+        let (status, reopened) = match known.status {
+            FindingStatus::Open => (FindingStatus::Open, 0),
+            FindingStatus::NotSeen | FindingStatus::Fixed => (FindingStatus::Open, 1),
+            s @ (FindingStatus::Accepted | FindingStatus::FalsePositive) => (s, 0),
+        };
+        if reopened == 1 {
+            self.summary.reopened += 1;
+        } else {
+            self.summary.updated += 1;
+        }
+        // The finding's own columns: the flush of pending inserts comes first, so an
+        // update never races an insert of the same import (none share a fingerprint).
+        sqlx::query(
+            "UPDATE findings SET title = $1, description = $2, solution = $3, evidence = $4, sources = $5, cvss3 = $6, cvss4 = $7, \
+             cvss_score = $8, severity = $9, severity_rank = $10, severity_raw = $11, known_exploited = $12, epss = $13, \
+             risk_level = $14, risk_value = $15, risk_priority = $16, risk = $17, status = $18, last_seen = $19, last_import_id = $20, \
+             reopened = reopened + $21, updated_at = $22 WHERE id = $23",
+        )
+        .bind(&f.title)
+        .bind(clip(f.description))
+        .bind(clip(f.solution))
+        .bind(clip(f.evidence))
+        .bind(to_json(&sources))
+        .bind(f.cvss3)
+        .bind(f.cvss4)
+        .bind(assessment.cvss_score.map(|s| (s * 10.0).round() as i64))
+        .bind(f.severity.as_str())
+        .bind(f.severity as i64)
+        .bind(f.severity_raw)
+        .bind(i64::from(f.known_exploited))
+        .bind(f.epss)
+        .bind(i64::from(assessment.risk_level))
+        .bind(assessment.risk_value)
+        .bind(assessment.priority)
+        .bind(assessment.detail.to_string())
+        .bind(status.as_str())
+        .bind(&seen_at)
+        .bind(&self.id)
+        .bind(reopened)
+        .bind(&self.now)
+        .bind(&known.id)
+        .execute(&mut *self.w.tx)
+        .await?;
+        match known.order {
+            Some((order_id, state)) if reopened == 1 => {
+                let (action, note) = if state == WorkOrderState::Retest {
+                    (WorkOrderAction::RetestFail, "retest failed: reported again by import")
+                } else if state == WorkOrderState::Closed {
+                    (WorkOrderAction::Reopen, "regression: reported again by import")
+                } else {
+                    return Ok(());
+                };
+                let to = action.apply(state).map_err(Error::Invalid)?.0;
+                work_orders::move_order(
+                    &mut self.w.tx,
+                    &self.tenant,
+                    &order_id,
+                    action,
+                    state,
+                    to,
+                    None,
+                    &actor.name,
+                    &format!("{note} {} ({})", self.meta.file_name, self.id),
+                    &self.now,
+                )
+                .await?;
+            }
+            None if needs_order && status == FindingStatus::Open => {
+                self.raise_order(&known.id, &f.title, &asset, assessment.risk_level, actor).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn raise_order(
+        &mut self,
+        finding_id: &str,
+        title: &str,
+        asset: &AssetInfo,
+        risk_level: u8,
+        actor: &Actor,
+    ) -> Result<()> {
+        let number = self.next_number;
+        self.next_number += 1;
+        self.summary.work_orders += 1;
+        let due = work_orders::due_at(&self.now, self.settings.sla_days.days(risk_level));
+        let id = ids::new_id();
+        self.orders
+            .push(
+                &mut self.w.tx,
+                work_orders::insert_row(&id, &self.tenant, number, finding_id, asset.owner.as_deref(), risk_level, &due, &self.now),
+            )
+            .await?;
+        self.history
+            .push(
+                &mut self.w.tx,
+                work_orders::history_row(
+                    &self.tenant,
+                    &id,
+                    &self.now,
+                    &actor.name,
+                    "raise",
+                    None,
+                    Some(WorkOrderState::Notified),
+                    Some(&format!("{} ({})", self.meta.file_name, self.id)),
+                ),
+            )
+            .await?;
+        self.notices.push(NewOrderNotice {
+            number,
+            title: title.to_string(),
+            asset: asset.name.clone(),
+            assignee: asset.owner.clone(),
+            risk_level,
+            due_at: due,
+        });
+        Ok(())
+    }
+
+    /// Records the file's SHA-256 (known only once the parser has read it all).
+    pub fn set_sha256(&mut self, hex: String) {
+        self.meta.sha256 = hex;
+    }
+
+    /// Closes what the scope no longer shows, writes the import's record and commits.
+    pub async fn finish(mut self, actor: &Actor) -> Result<ImportSummary> {
+        for batch in [&mut self.findings, &mut self.cves, &mut self.orders, &mut self.history] {
+            batch.flush(&mut self.w.tx).await?;
+        }
+        let sources: Vec<String> = self.sources.iter().cloned().collect();
+        let leftovers: Vec<Known> = self
+            .known
+            .drain()
+            .flat_map(|(_, m)| m.into_values())
+            .filter(|k| k.sources.iter().any(|s| sources.contains(s)))
+            .collect();
+        for k in leftovers {
+            self.absent(k, actor).await?;
+        }
+        if self.summary.assets_discovered > 0 {
+            crate::asset_views::record_exposure_today(&mut self.w.tx, &self.tenant).await?;
+        }
+        let s = &self.summary;
+        sqlx::query(
+            "INSERT INTO finding_imports (id, tenant_id, format, file_name, sha256, scanned_at, findings, targets, created, updated, \
+             reopened, not_seen, retest_passed, assets_discovered, work_orders, imported_by, imported_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+        )
+        .bind(&self.id)
+        .bind(&self.tenant)
+        .bind(&self.meta.format)
+        .bind(&self.meta.file_name)
+        .bind(&self.meta.sha256)
+        .bind(None::<String>)
+        .bind(s.findings as i64)
+        .bind(s.targets as i64)
+        .bind(s.created as i64)
+        .bind(s.updated as i64)
+        .bind(s.reopened as i64)
+        .bind(s.not_seen as i64)
+        .bind(s.retest_passed as i64)
+        .bind(s.assets_discovered as i64)
+        .bind(s.work_orders as i64)
+        .bind(&actor.name)
+        .bind(&self.now)
+        .execute(&mut *self.w.tx)
+        .await?;
+        work_orders::queue_new_order_notices(&mut self.w.tx, &self.tenant, &self.settings, &self.notices).await?;
+        let mut summary = self.summary.clone();
+        summary.import_id = self.id.clone();
+        let mut entry = actor.entry(Some(&self.tenant), "finding.import", "finding_import", Some(&self.id));
+        entry.after = serde_json::to_value(&summary).ok();
+        entry.after.as_mut().map(|v| v["sha256"] = self.meta.sha256.clone().into());
+        self.w.commit(entry).await?;
+        Ok(summary)
+    }
+
+    /// A known finding the report's scope did not show.
+    async fn absent(&mut self, k: Known, actor: &Actor) -> Result<()> {
+        let order_state = k.order.as_ref().map(|o| o.1);
+        let passed = match k.status {
+            FindingStatus::Open => order_state == Some(WorkOrderState::Retest),
+            FindingStatus::NotSeen => true,
+            _ => return Ok(()),
+        };
+        let status = if passed { FindingStatus::Fixed } else { FindingStatus::NotSeen };
+        sqlx::query("UPDATE findings SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(&self.now)
+            .bind(&k.id)
+            .execute(&mut *self.w.tx)
+            .await?;
+        let note = format!("{} ({})", self.meta.file_name, self.id);
+        if passed {
+            self.summary.retest_passed += 1;
+        } else {
+            self.summary.not_seen += 1;
+        }
+        let Some((order_id, state)) = k.order else { return Ok(()) };
+        if !state.is_open() {
+            return Ok(());
+        }
+        let (to, resolution, action, why) = if passed {
+            (
+                WorkOrderState::Closed,
+                Some(yunshou_model::work_order::WorkOrderResolution::Fixed),
+                "retest_pass_by_import",
+                "retest passed: no longer reported by import",
+            )
+        } else if state == WorkOrderState::Retest {
+            return Ok(());
+        } else {
+            (WorkOrderState::Retest, None, "not_seen_by_import", "not reported by import; awaiting retest")
+        };
+        work_orders::move_order_raw(
+            &mut self.w.tx,
+            &self.tenant,
+            &order_id,
+            action,
+            state,
+            to,
+            resolution,
+            &actor.name,
+            &format!("{why} {note}"),
+            &self.now,
+        )
+        .await
+    }
+}
+
+async fn find_asset(tx: &mut Tx, tenant: &str, t: &Target) -> Result<Option<yunshou_model::asset::Asset>> {
+    let order = "ORDER BY (a.lifecycle = 'disposed'), a.created_at LIMIT 1";
+    if let Some(ip) = t.ip.as_deref().and_then(|ip| ip.trim().parse().ok()) {
+        let row = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM asset_ips i JOIN assets a ON a.id = i.asset_id WHERE i.tenant_id = $1 AND i.ip_key = $2 {order}"
+        ))
+        .bind(tenant)
+        .bind(ip_key(ip))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = row {
+            return asset_from_row(&r).map(Some);
+        }
+    }
+    if let Some(h) = &t.hostname {
+        let h = h.trim().to_lowercase();
+        let row = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND (LOWER(a.name) = $2 OR a.id IN \
+             (SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'domain' AND x.term = $2)) {order}"
+        ))
+        .bind(tenant)
+        .bind(&h)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = row {
+            return asset_from_row(&r).map(Some);
+        }
+    }
+    for name in [&t.image, &t.repository].into_iter().flatten() {
+        let row = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND (a.name = $2 OR a.id IN \
+             (SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'application' AND x.term = $3)) {order}"
+        ))
+        .bind(tenant)
+        .bind(name.trim())
+        .bind(name.trim().to_lowercase())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = row {
+            return asset_from_row(&r).map(Some);
+        }
+    }
+    for cpe in &t.cpe {
+        let row = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND a.search_text LIKE $2 ESCAPE '\\' {order}"
+        ))
+        .bind(tenant)
+        .bind(format!("%{}%", crate::alerts::like_escape(&cpe.to_lowercase())))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = row {
+            return asset_from_row(&r).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Adds an unknown target to the ledger: onboarding, no owner — discovered, not yet
+/// managed — with what the report knew of it.
+async fn discover_asset(
+    tx: &mut Tx,
+    tenant: &str,
+    t: &Target,
+    format: &str,
+    actor: &Actor,
+) -> Result<yunshou_model::asset::Asset> {
+    let name = t
+        .hostname
+        .clone()
+        .or_else(|| t.ip.clone())
+        .or_else(|| t.image.clone())
+        .or_else(|| t.repository.clone())
+        .unwrap_or_default();
+    let kind = if t.image.is_some() && t.ip.is_none() {
+        "container"
+    } else if t.repository.is_some() && t.ip.is_none() {
+        "application"
+    } else {
+        "host"
+    };
+    let mut fields = AssetFields {
+        name: name.chars().take(200).collect(),
+        kind: kind.into(),
+        ips: t.ip.iter().cloned().collect(),
+        domains: t.hostname.iter().filter(|h| h.contains('.')).cloned().collect(),
+        os: t.os.clone().map(|o| o.chars().take(200).collect()),
+        fingerprint: Fingerprint {
+            cpe: t.cpe.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    if fields.validate().is_err() {
+        // Keep what identifies it; drop what the ledger cannot take.
+        fields.domains.clear();
+        fields.fingerprint.cpe.clear();
+        fields.os = None;
+        fields.validate().map_err(|e| {
+            Error::Invalid(format!("target `{name}` cannot be added to the ledger: {e}"))
+        })?;
+    }
+    let scope = TenantScope::new(tenant);
+    let now = crate::now_text();
+    let asset = crate::assets::new_asset(&scope, fields, Lifecycle::Onboarding, &now);
+    Store::write_asset_rows(tx, &asset, true).await?;
+    let discoverer = Actor {
+        name: format!("{} ({format})", actor.name),
+        ..actor.clone()
+    };
+    Store::record_change(tx, &discoverer, "discover", None, &asset).await?;
+    Ok(asset)
+}
+
+/// A past import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ImportRecord {
+    /// Identifier.
+    pub id: String,
+    /// Format.
+    pub format: String,
+    /// File name.
+    pub file_name: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Findings in the file.
+    pub findings: i64,
+    /// Targets in the file.
+    pub targets: i64,
+    /// New findings.
+    pub created: i64,
+    /// Seen again.
+    pub updated: i64,
+    /// Back after being fixed or not seen.
+    pub reopened: i64,
+    /// Now awaiting a retest.
+    pub not_seen: i64,
+    /// Retests passed.
+    pub retest_passed: i64,
+    /// Assets discovered.
+    pub assets_discovered: i64,
+    /// Work orders raised.
+    pub work_orders: i64,
+    /// Who imported it.
+    pub imported_by: String,
+    /// When.
+    pub imported_at: String,
+}
+
+impl Store {
+    /// The tenant's latest imports, newest first.
+    pub async fn finding_imports(&self, scope: &TenantScope, limit: i64) -> Result<Vec<ImportRecord>> {
+        sqlx::query(
+            "SELECT id, format, file_name, sha256, findings, targets, created, updated, reopened, not_seen, retest_passed, \
+             assets_discovered, work_orders, imported_by, imported_at FROM finding_imports WHERE tenant_id = $1 \
+             ORDER BY imported_at DESC, id DESC LIMIT $2",
+        )
+        .bind(scope.tenant_id())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ImportRecord {
+                id: r.try_get(0)?,
+                format: r.try_get(1)?,
+                file_name: r.try_get(2)?,
+                sha256: r.try_get(3)?,
+                findings: r.try_get(4)?,
+                targets: r.try_get(5)?,
+                created: r.try_get(6)?,
+                updated: r.try_get(7)?,
+                reopened: r.try_get(8)?,
+                not_seen: r.try_get(9)?,
+                retest_passed: r.try_get(10)?,
+                assets_discovered: r.try_get(11)?,
+                work_orders: r.try_get(12)?,
+                imported_by: r.try_get(13)?,
+                imported_at: r.try_get(14)?,
+            })
+        })
+        .collect()
+    }
+}
