@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod intel;
 mod notify;
 mod observe;
+pub mod risk_report;
 pub mod state;
 mod tls;
 pub mod vuln_import;

@@ -211,18 +211,6 @@ pub async fn list_findings(
     Ok(Json(ListOf { items, total }))
 }
 
-/// Grouping of `GET /api/v1/findings/groups`.
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct GroupQuery {
-    /// `asset`, `cve` or `business_system`.
-    pub by: String,
-    /// As in `GET /api/v1/findings`.
-    #[serde(flatten)]
-    #[param(inline)]
-    pub filter: FindingQuery,
-}
-
 /// Matching findings grouped by asset, CVE or business system, largest group first.
 #[utoipa::path(get, path = "/api/v1/findings/groups", tag = "findings", params(("by" = String, Query, description = "asset, cve or business_system"), FindingQuery),
     responses((status = 200, body = Vec<FindingGroup>), (status = 400, body = Problem)))]

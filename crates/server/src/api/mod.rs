@@ -11,6 +11,7 @@ pub mod events;
 pub mod findings;
 pub mod identity;
 pub mod intel;
+pub mod risk;
 pub mod rule_sets;
 pub mod rules;
 pub mod tenants;
@@ -40,6 +41,7 @@ use utoipa_axum::routes;
         (name = "alerts", description = "Detection alerts, suppressions and webhooks (MO.2.a, MO.3.c)"),
         (name = "rules", description = "Sigma detection rules per tenant (MO.2.a)"),
         (name = "intel", description = "Threat-intelligence feeds (MO.1.b)"),
+        (name = "risk", description = "Threat catalog, risk register, heat map, trend and analysis report (I.2, I.3.b–c)"),
         (name = "findings", description = "Vulnerability findings, imports, work orders and SLAs (I.3)"),
     )
 )]
@@ -149,6 +151,15 @@ pub fn router() -> OpenApiRouter<AppState> {
             work_orders::ATTACHMENT_BODY_LIMIT,
         )))
         .routes(routes!(work_orders::get_attachment))
+        .routes(routes!(risk::list_threats, risk::create_threat))
+        .routes(routes!(risk::refresh_threats))
+        .routes(routes!(risk::get_threat, risk::put_threat, risk::delete_threat))
+        .routes(routes!(risk::list_risks, risk::create_risk))
+        .routes(routes!(risk::heat_map))
+        .routes(routes!(risk::trend))
+        .routes(routes!(risk::reassess))
+        .routes(routes!(risk::report))
+        .routes(routes!(risk::get_risk, risk::put_risk))
         .routes(routes!(rules::list_rules))
         .routes(routes!(rule_sets::list_sets, rule_sets::create_set).layer(
             axum::extract::DefaultBodyLimit::max(rule_sets::SET_BODY_LIMIT + 1024 * 1024),

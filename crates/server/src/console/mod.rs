@@ -10,6 +10,7 @@ mod audit;
 mod dashboard;
 mod events;
 mod intel;
+mod risk;
 mod rule_sets;
 mod rules;
 mod session;
@@ -161,6 +162,12 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .route("/intel/{id}/delete", post(intel::delete))
+        .route("/threats", get(risk::threats).post(risk::save_threat))
+        .route("/threats/refresh", post(risk::refresh_threats))
+        .route("/threats/{id}/delete", post(risk::delete_threat))
+        .route("/risks", get(risk::risks).post(risk::save_risk))
+        .route("/risks/reassess", post(risk::reassess))
+        .route("/risks/report", get(risk::report))
         .route("/audit", get(audit::page_route))
         .route("/audit/export", get(audit::export))
         .route(
