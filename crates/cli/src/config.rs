@@ -64,6 +64,12 @@ pub struct ServeArgs {
     /// Detect with the given --rules only, without yunshou's own pack.
     #[arg(long)]
     no_builtin_rules: bool,
+    /// The SMTP relay (`host:port`) work-order notices are mailed through. Off unless given.
+    #[arg(long, env = "YUNSHOU_SMTP_RELAY")]
+    smtp_relay: Option<String>,
+    /// The sender of those e-mails. Default `yunshou@localhost`.
+    #[arg(long, env = "YUNSHOU_SMTP_FROM")]
+    smtp_from: Option<String>,
 }
 
 /// The `yunshou.toml` file. Unknown keys are an error, so typos do not pass silently.
@@ -85,6 +91,8 @@ struct FileConfig {
     netflow: Option<SocketAddr>,
     rules: Option<Vec<PathBuf>>,
     no_builtin_rules: Option<bool>,
+    smtp_relay: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Settings after every source was applied.
@@ -103,12 +111,14 @@ pub struct Settings {
     pub netflow: Option<SocketAddr>,
     pub rules: Vec<PathBuf>,
     pub no_builtin_rules: bool,
+    pub smtp: Option<yunshou_server::notify::SmtpRelay>,
 }
 
 impl Settings {
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
             listen: self.listen,
+            smtp: self.smtp.clone(),
             data_dir: self.data_dir.clone(),
             tls: self.tls.clone(),
             session_idle_minutes: self.session_idle_minutes,
@@ -177,7 +187,27 @@ impl ServeArgs {
         if !(1..=720).contains(&session_idle_minutes) {
             bail!("session_idle_minutes: must be between 1 and 720");
         }
+        let smtp = match self.smtp_relay.clone().or(file.smtp_relay) {
+            None => None,
+            Some(relay) => {
+                let (host, port) = relay
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .filter(|(h, _)| !h.is_empty())
+                    .with_context(|| format!("smtp_relay: `{relay}` is not host:port"))?;
+                let from = self
+                    .smtp_from
+                    .clone()
+                    .or(file.smtp_from)
+                    .unwrap_or_else(|| "yunshou@localhost".into());
+                if !from.contains('@') {
+                    bail!("smtp_from: `{from}` is not an e-mail address");
+                }
+                Some(yunshou_server::notify::SmtpRelay { host, port, from })
+            }
+        };
         Ok(Settings {
+            smtp,
             data_dir: self
                 .data_dir
                 .clone()

@@ -10,7 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod i18n;
 pub mod intel;
-mod notify;
+pub mod notify;
 mod observe;
 pub mod risk_report;
 pub mod state;
@@ -52,6 +52,8 @@ pub enum Tls {
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// The SMTP relay work-order notices are mailed through, if any.
+    pub smtp: Option<notify::SmtpRelay>,
     /// Data directory (for the self-signed certificate).
     pub data_dir: PathBuf,
     /// TLS mode.
@@ -258,7 +260,8 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     tokio::spawn(expire_sessions(store.clone(), config.session_idle_minutes));
-    tokio::spawn(notify::deliver_forever(store.clone()));
+    tokio::spawn(notify::deliver_forever(store.clone(), config.smtp.clone()));
+    tokio::spawn(escalate_overdue(store.clone()));
     match tls_config {
         None => {
             axum_server::from_tcp(listener)
@@ -329,6 +332,20 @@ async fn expire_sessions(store: Arc<Store>, idle_minutes: i64) {
             yunshou_store::time_text(chrono::Utc::now() - chrono::Duration::minutes(idle_minutes));
         if let Err(e) = store.expire_idle_sessions(&cutoff).await {
             tracing::warn!(error = %e, "expiring idle sessions failed");
+        }
+    }
+}
+
+/// Escalates overdue work orders once a minute (I.3.c): each is escalated once, with a
+/// history entry and a notice to the tenant's webhook and mail recipients.
+async fn escalate_overdue(store: Arc<Store>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match store.escalate_overdue_work_orders().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "escalated overdue work orders"),
+            Err(e) => tracing::warn!(error = %e, "escalating overdue work orders failed"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Delivers queued webhook notifications (the store's outbox) with retries and back-off.
+//! Delivers queued notifications (the store's outbox) with retries and back-off: webhooks
+//! by HTTP POST, `mailto:` recipients by SMTP through the organisation's relay.
 //!
 //! Notifications are queued in the transaction of the change they report, so this worker only
 //! ever sends what was committed, and a crash between commit and delivery merely delays it.
@@ -11,8 +12,19 @@ use yunshou_store::Store;
 /// How often the outbox is polled.
 const POLL: Duration = Duration::from_secs(1);
 
+/// Where e-mail goes.
+#[derive(Debug, Clone)]
+pub struct SmtpRelay {
+    /// Relay host.
+    pub host: String,
+    /// Relay port (25 or 587 inside the organisation).
+    pub port: u16,
+    /// Sender address.
+    pub from: String,
+}
+
 /// Runs forever: sends due notifications, records each attempt.
-pub async fn deliver_forever(store: Arc<Store>) {
+pub async fn deliver_forever(store: Arc<Store>, smtp: Option<SmtpRelay>) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -36,7 +48,10 @@ pub async fn deliver_forever(store: Arc<Store>) {
             }
         };
         for n in due {
-            let error = send(&client, &n).await.err();
+            let error = match n.url.strip_prefix("mailto:") {
+                Some(to) => mail(smtp.as_ref(), to, &n).await.err(),
+                None => send(&client, &n).await.err(),
+            };
             if let Some(e) = &error {
                 tracing::warn!(id = %n.id, url = %n.url, attempt = n.attempts + 1, error = %e, "webhook delivery failed");
             }
@@ -63,4 +78,50 @@ async fn send(client: &reqwest::Client, n: &Notification) -> Result<(), String> 
     } else {
         Err(format!("HTTP {}", response.status()))
     }
+}
+
+/// Sends a notice as a plain-text e-mail (Chinese first, English after) through the relay.
+async fn mail(relay: Option<&SmtpRelay>, to: &str, n: &Notification) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let relay = relay.ok_or("no SMTP relay configured (--smtp-relay)")?;
+    let payload: serde_json::Value = serde_json::from_str(&n.payload).map_err(|e| e.to_string())?;
+    let (subject, body) = mail_text(&n.topic, &payload);
+    let message = Message::builder()
+        .from(relay.from.parse().map_err(|e| format!("sender: {e}"))?)
+        .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
+        .subject(subject)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(relay.host.as_str())
+        .port(relay.port)
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+    transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The subject and body of a work-order notice.
+pub fn mail_text(topic: &str, p: &serde_json::Value) -> (String, String) {
+    let count = p["count"].as_u64().unwrap_or(0);
+    let (zh, en) = match topic {
+        "work_order.raised" => ("新整改工单", "new work orders"),
+        "work_order.overdue" => ("整改工单已超期", "work orders overdue"),
+        _ => ("通知", "notice"),
+    };
+    let subject = format!("【云守】{zh} {count} 个 / [yunshou] {count} {en}");
+    let mut body = format!("{zh}：{count} 个 / {count} {en}\n\n");
+    for w in p["work_orders"].as_array().into_iter().flatten() {
+        let text = |k: &str| w[k].as_str().unwrap_or("").to_string();
+        body.push_str(&format!(
+            "{}  [{}] {}\n    资产 asset: {}  责任人 assignee: {}  期限 due: {}\n",
+            text("number"),
+            w["risk_level"].as_u64().unwrap_or(0),
+            text("title"),
+            text("asset"),
+            text("assignee"),
+            text("due_at"),
+        ));
+    }
+    body.push_str("\n请登录云守控制台处理。/ Please handle them in the yunshou console.\n");
+    (subject, body)
 }
