@@ -259,7 +259,10 @@ mod tests {
     #[test]
     fn errors_say_where_and_why() {
         let e: ParseError<String> = ParseError::invalid(Format::Nessus, "byte 7", "truncated");
-        assert_eq!(e.to_string(), "not a valid nessus report (byte 7): truncated");
+        assert_eq!(
+            e.to_string(),
+            "not a valid nessus report (byte 7): truncated"
+        );
         let e: ParseError<String> = ParseError::Sink("disk full".into());
         assert_eq!(e.to_string(), "import stopped: disk full");
     }
