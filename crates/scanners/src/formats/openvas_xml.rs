@@ -260,7 +260,13 @@ fn emit<E>(
             fields::cvss_severity(&raw).map_err(|m| xml.invalid(m))?,
             raw,
         ),
-        _ => (Severity::parse(&r.threat), r.threat.clone()),
+        _ => (
+            Severity::parse(&r.threat).or(r
+                .threat
+                .eq_ignore_ascii_case("debug")
+                .then_some(Severity::Info)),
+            r.threat.clone(),
+        ),
     };
     let Some(severity) = severity else {
         return Err(xml.invalid(format!(

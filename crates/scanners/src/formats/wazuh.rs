@@ -139,23 +139,24 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
         let v = d.vulnerability;
         let word = v.severity.clone().unwrap_or_default();
         let base = v.score.as_ref().and_then(|s| s.base);
-        let severity =
-            match (Severity::parse(&word), base) {
-                (Some(s), _) => s,
-                (None, Some(b)) if (0.0..=10.0).contains(&b) => Severity::from_cvss(b),
-                // Wazuh writes `-` while a CVE is still under evaluation.
-                (None, None)
-                    if meaningful(&word).is_none() || word.eq_ignore_ascii_case("untriaged") =>
-                {
-                    Severity::Info
-                }
-                _ => return Err(out.invalid(
+        let severity = match (Severity::parse(&word), base) {
+            (Some(s), _) => s,
+            (None, Some(b)) if (0.0..=10.0).contains(&b) => Severity::from_cvss(b),
+            // Wazuh writes `-` while a CVE is still under evaluation.
+            (None, None)
+                if meaningful(&word).is_none() || word.eq_ignore_ascii_case("untriaged") =>
+            {
+                Severity::Info
+            }
+            _ => {
+                return Err(out.invalid(
                     at(),
                     format!(
                         "vulnerability.severity \"{word}\" is not Critical, High, Medium or Low"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let seen_at = match v.detected_at.as_deref().and_then(clean) {
             Some(t) => Some(fields::rfc3339(&t).map_err(|m| out.invalid(at(), m))?),
             None => None,
