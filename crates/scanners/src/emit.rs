@@ -67,7 +67,10 @@ impl<'s, E> Out<'s, E> {
                 return Err(self.invalid(at(), format!("EPSS {e} is not a probability 0–1")));
             }
         }
-        debug_assert!(f.category.as_deref().is_none_or(|c| CATEGORIES.contains(&c)));
+        debug_assert!(f
+            .category
+            .as_deref()
+            .is_none_or(|c| CATEGORIES.contains(&c)));
         debug_assert!(f.method.as_deref().is_none_or(|m| METHODS.contains(&m)));
         self.findings += 1;
         (self.sink)(ReportItem::Finding(Box::new(f))).map_err(ParseError::Sink)

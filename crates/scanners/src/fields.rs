@@ -38,6 +38,35 @@ pub(crate) fn clean(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// Multi-line element text: trimmed, and the indentation its continuation lines share
+/// removed (pretty-printed exports indent text to the element's depth). None when empty.
+pub(crate) fn text(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut lines = s.lines();
+    let first = lines.next().unwrap_or("");
+    let rest: Vec<&str> = lines.collect();
+    let indent = rest
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = first.trim_end().to_string();
+    for l in rest {
+        out.push('\n');
+        out.push_str(l.get(indent..).unwrap_or(l.trim_start()).trim_end());
+    }
+    Some(out)
+}
+
+/// [`text`], and None for the placeholders of [`meaningful`].
+pub(crate) fn prose(s: &str) -> Option<String> {
+    meaningful(s).and_then(|_| text(s))
+}
+
 /// Like [`clean`], and also None for the placeholders tools write for "nothing"
 /// (`n/a`, `N/A`, `-`, `none`).
 pub(crate) fn meaningful(s: &str) -> Option<String> {
@@ -75,6 +104,24 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 
 pub(crate) fn is_ip(s: &str) -> bool {
     s.trim().parse::<IpAddr>().is_ok()
+}
+
+/// Puts a field the report defines as the scanned address into `ip`, even when it does not
+/// parse (anonymised exports write `192.168.1.1001`): the ledger, not the importer, decides
+/// what to match it with. A value with letters beyond hex digits is a name after all.
+pub(crate) fn place_address(target: &mut Target, addr: &str) {
+    let a = addr.trim();
+    let v4_like = a.contains('.') && a.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let v6_like = a.contains(':')
+        && a.chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    if is_ip(a) || v4_like || v6_like {
+        if target.ip.is_none() {
+            target.ip = Some(a.to_string());
+        }
+    } else {
+        place_host(target, a);
+    }
 }
 
 /// Puts a name the report does not type (a host attribute, a URL's host) where it belongs:
@@ -173,7 +220,14 @@ pub(crate) fn cvss3(raw: &str, default: &str) -> Result<Option<String>, String> 
     } else if s.starts_with("CVSS:") {
         return Err(format!("\"{s}\" is not a CVSS v3 vector"));
     } else {
-        (if default == "3.0" { "CVSS:3.0/" } else { "CVSS:3.1/" }, s)
+        (
+            if default == "3.0" {
+                "CVSS:3.0/"
+            } else {
+                "CVSS:3.1/"
+            },
+            s,
+        )
     };
     check_metrics("3", body, &["AV", "AC", "PR", "UI", "S", "C", "I", "A"])?;
     Ok(Some(format!("{prefix}{body}")))
@@ -187,15 +241,15 @@ pub(crate) fn cvss4(raw: &str) -> Result<Option<String>, String> {
     }
     let body = match s.strip_prefix("CVSS:4.0/") {
         Some(b) => b,
-        None if s.starts_with("CVSS:") => {
-            return Err(format!("\"{s}\" is not a CVSS v4.0 vector"))
-        }
+        None if s.starts_with("CVSS:") => return Err(format!("\"{s}\" is not a CVSS v4.0 vector")),
         None => s,
     };
     check_metrics(
         "4.0",
         body,
-        &["AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA"],
+        &[
+            "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+        ],
     )?;
     Ok(Some(format!("CVSS:4.0/{body}")))
 }
@@ -300,7 +354,9 @@ pub(crate) fn compact(s: &str) -> Result<String, String> {
 pub(crate) fn date_or_time(s: &str) -> Result<String, String> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(utc(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())));
+        return Ok(utc(
+            Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        ));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| utc(t.with_timezone(&Utc)))
@@ -324,7 +380,10 @@ pub(crate) fn html_to_text(s: &str) -> String {
         };
         let tag = rest[i + 1..i + j].trim().to_ascii_lowercase();
         let name = tag.trim_start_matches('/');
-        let name = name.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+        let name = name
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or("");
         match name {
             // `<BR>` at a line end would otherwise leave a blank line.
             "br" if !rest[i + j + 1..].starts_with(['\n', '\r']) => out.push('\n'),
@@ -373,13 +432,51 @@ pub(crate) fn tidy(s: &str) -> String {
 pub(crate) fn category_for(hints: &[&str]) -> &'static str {
     let joined = hints.join(" ").to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| joined.contains(w));
-    if has(&["web", "cgi", "http", "php", "cross-site", "sql injection", "xss"]) {
+    if has(&[
+        "web",
+        "cgi",
+        "http",
+        "php",
+        "cross-site",
+        "sql injection",
+        "xss",
+    ]) {
         "application"
-    } else if has(&["database", "mysql", "oracle", "postgres", "mssql", "middleware", "tomcat", "weblogic", "websphere", "jboss"]) {
+    } else if has(&[
+        "database",
+        "mysql",
+        "oracle",
+        "postgres",
+        "mssql",
+        "middleware",
+        "tomcat",
+        "weblogic",
+        "websphere",
+        "jboss",
+    ]) {
         "middleware"
-    } else if has(&["local", "windows", "ubuntu", "debian", "red hat", "centos", "suse", "patch"]) {
+    } else if has(&[
+        "local", "windows", "ubuntu", "debian", "red hat", "centos", "suse", "patch",
+    ]) {
         "system_software"
-    } else if has(&["port scanner", "firewall", "snmp", "dns", "tcp", "ssl", "tls", "service detection", "useless services", "network", "cisco", "scada", "rpc", "smtp", "ftp", "ssh"]) {
+    } else if has(&[
+        "port scanner",
+        "firewall",
+        "snmp",
+        "dns",
+        "tcp",
+        "ssl",
+        "tls",
+        "service detection",
+        "useless services",
+        "network",
+        "cisco",
+        "scada",
+        "rpc",
+        "smtp",
+        "ftp",
+        "ssh",
+    ]) {
         "network"
     } else {
         "system_software"
@@ -393,11 +490,15 @@ mod tests {
     #[test]
     fn vectors_get_their_prefix_and_are_checked() {
         assert_eq!(
-            cvss3("9.0 (AV:N/AC:H/PR:N/UI:N/S:C/C:H/I:H/A:H)", "3.1").unwrap().unwrap(),
+            cvss3("9.0 (AV:N/AC:H/PR:N/UI:N/S:C/C:H/I:H/A:H)", "3.1")
+                .unwrap()
+                .unwrap(),
             "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:C/C:H/I:H/A:H"
         );
         assert_eq!(
-            cvss3("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N", "3.1").unwrap().unwrap(),
+            cvss3("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N", "3.1")
+                .unwrap()
+                .unwrap(),
             "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"
         );
         assert!(cvss3("AV:N/AC:L", "3.1").is_err());
@@ -427,9 +528,18 @@ mod tests {
             rfc3339("2021-05-20T11:11:01.667748+03:00").unwrap(),
             "2021-05-20T08:11:01Z"
         );
-        assert_eq!(ctime("Tue Jun 25 10:39:42 2013").unwrap(), "2013-06-25T10:39:42Z");
-        assert_eq!(ctime("Wed Mar  3 15:07:52 2022").unwrap(), "2022-03-03T15:07:52Z");
-        assert_eq!(compact("20131127T115513233").unwrap(), "2013-11-27T11:55:13Z");
+        assert_eq!(
+            ctime("Tue Jun 25 10:39:42 2013").unwrap(),
+            "2013-06-25T10:39:42Z"
+        );
+        assert_eq!(
+            ctime("Wed Mar  3 15:07:52 2022").unwrap(),
+            "2022-03-03T15:07:52Z"
+        );
+        assert_eq!(
+            compact("20131127T115513233").unwrap(),
+            "2013-11-27T11:55:13Z"
+        );
         assert_eq!(date_or_time("2025-03-14").unwrap(), "2025-03-14T00:00:00Z");
         assert!(date_or_time("14/03/2025").is_err());
     }
@@ -449,9 +559,18 @@ mod tests {
         place_host(&mut t, "Web01.example.cn");
         assert_eq!(t.ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(t.hostname.as_deref(), Some("Web01.example.cn"));
+        let mut t = Target::default();
+        place_address(&mut t, "192.168.1.1001");
+        place_address(&mut t, "b6b9f466d63");
+        assert_eq!(t.ip.as_deref(), Some("192.168.1.1001"));
+        assert_eq!(t.hostname.as_deref(), Some("b6b9f466d63"));
+        assert_eq!(text("a\n      b\n        c\n").unwrap(), "a\nb\n  c");
         assert_eq!(port_proto("443/tcp"), (Some(443), Some("tcp".into())));
         assert_eq!(port_proto("general/tcp"), (None, None));
         assert!(port("70000").is_err());
-        assert_eq!(split_list("CVE-1; CVE-2，CVE-3 x"), ["CVE-1", "CVE-2", "CVE-3", "x"]);
+        assert_eq!(
+            split_list("CVE-1; CVE-2，CVE-3 x"),
+            ["CVE-1", "CVE-2", "CVE-3", "x"]
+        );
     }
 }

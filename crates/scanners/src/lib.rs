@@ -211,6 +211,14 @@ pub fn parse<E>(
     sink: &mut dyn FnMut(ReportItem) -> Result<(), E>,
 ) -> Result<Summary, ParseError<E>> {
     let mut out = emit::Out::new(format, sink);
+    // Windows tools (Excel, PowerShell's Out-File) start UTF-8 files with a byte order mark.
+    if input
+        .fill_buf()
+        .map_err(|e| out.invalid("byte 0", format!("cannot read the file: {e}")))?
+        .starts_with(b"\xef\xbb\xbf")
+    {
+        input.consume(3);
+    }
     match format {
         Format::OpenvasXml => formats::openvas_xml::parse(input, &mut out)?,
         Format::OpenvasCsv => formats::openvas_csv::parse(input, &mut out)?,
@@ -259,7 +267,10 @@ mod tests {
     #[test]
     fn errors_say_where_and_why() {
         let e: ParseError<String> = ParseError::invalid(Format::Nessus, "byte 7", "truncated");
-        assert_eq!(e.to_string(), "not a valid nessus report (byte 7): truncated");
+        assert_eq!(
+            e.to_string(),
+            "not a valid nessus report (byte 7): truncated"
+        );
         let e: ParseError<String> = ParseError::Sink("disk full".into());
         assert_eq!(e.to_string(), "import stopped: disk full");
     }

@@ -97,9 +97,18 @@ mod tests {
             sniff("x.xml", b"<?xml version=\"1.0\"?>\n<!DOCTYPE nmaprun>\n<!-- c -->\n<nmaprun scanner=\"nmap\">"),
             Some(Format::NmapXml)
         );
-        assert_eq!(sniff("x.nessus", b"<NessusClientData_v2>"), Some(Format::Nessus));
-        assert_eq!(sniff("x.json", b"\xef\xbb\xbf{\"SchemaVersion\": 2"), Some(Format::TrivyJson));
-        assert_eq!(sniff("r.sarif", b"{\"version\":\"2.1.0\"}"), Some(Format::Sarif));
+        assert_eq!(
+            sniff("x.nessus", b"<NessusClientData_v2>"),
+            Some(Format::Nessus)
+        );
+        assert_eq!(
+            sniff("x.json", b"\xef\xbb\xbf{\"SchemaVersion\": 2"),
+            Some(Format::TrivyJson)
+        );
+        assert_eq!(
+            sniff("r.sarif", b"{\"version\":\"2.1.0\"}"),
+            Some(Format::Sarif)
+        );
         assert_eq!(
             sniff("m.csv", "资产IP,标题,严重程度\n".as_bytes()),
             Some(Format::Template)

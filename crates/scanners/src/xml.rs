@@ -36,6 +36,9 @@ struct Capture {
     depth: usize,
     text: String,
     inline: &'static [&'static str],
+    /// Link targets of the open inline elements (`LinkURL`, `href`), written after the
+    /// link's text so a URL-only link is not lost.
+    links: Vec<Option<String>>,
 }
 
 pub(crate) enum Ev {
@@ -144,6 +147,7 @@ impl<'r> Xml<'r> {
                 depth: self.path.len(),
                 text: String::new(),
                 inline,
+                links: Vec::new(),
             });
         }
     }
@@ -209,9 +213,7 @@ impl<'r> Xml<'r> {
                                 .map(str::to_string)
                                 .unwrap_or_else(|| format!("&{name};"))
                         }
-                        Err(e) => {
-                            return Err(self.invalid(format!("bad character reference: {e}")))
-                        }
+                        Err(e) => return Err(self.invalid(format!("bad character reference: {e}"))),
                     };
                     Raw::Text(text)
                 }
@@ -223,9 +225,9 @@ impl<'r> Xml<'r> {
                 Raw::Text(s) => self.text::<E>(s)?,
                 Raw::Start(name, attrs) => {
                     if self.root_done {
-                        return Err(self.invalid(format!(
-                            "element <{name}> after the root element ended"
-                        )));
+                        return Err(
+                            self.invalid(format!("element <{name}> after the root element ended"))
+                        );
                     }
                     if !self.root_seen {
                         if !self.roots.contains(&name.as_str()) {
@@ -241,7 +243,14 @@ impl<'r> Xml<'r> {
                         top.1 = true;
                     }
                     if let Some(c) = &mut self.capture {
-                        if !c.inline.contains(&name.as_str()) {
+                        if c.inline.contains(&name.as_str()) {
+                            let link = attrs
+                                .iter()
+                                .find(|(k, _)| k == "LinkURL" || k == "href")
+                                .map(|(_, v)| v.trim().to_string())
+                                .filter(|v| !v.is_empty());
+                            c.links.push(link);
+                        } else {
                             c.text.push(BLOCK);
                             if name.eq_ignore_ascii_case("listitem") || name == "li" {
                                 c.text.push_str("- ");
@@ -262,6 +271,13 @@ impl<'r> Xml<'r> {
                             self.capture = None;
                         } else if !c.inline.contains(&name.as_str()) {
                             c.text.push(BLOCK);
+                        } else if let Some(link) = c.links.pop().flatten() {
+                            let shown = text.trim();
+                            if shown.is_empty() {
+                                c.text.push_str(&format!(" {link} "));
+                            } else if shown != link {
+                                c.text.push_str(&format!(" ({link})"));
+                            }
                         }
                     }
                     if self.path.is_empty() {
@@ -360,18 +376,25 @@ mod tests {
 
     #[test]
     fn text_entities_and_empty_elements() {
-        let ev = events("<r>\n <x a='1'>a &amp; b&#x41;<![CDATA[<c>]]></x>\n <y/></r>", &["r"]).unwrap();
+        let ev = events(
+            "<r>\n <x a='1'>a &amp; b&#x41;<![CDATA[<c>]]></x>\n <y/></r>",
+            &["r"],
+        )
+        .unwrap();
         assert_eq!(ev, ["+r", "+x", "-x=a & bA<c>", "+y", "-y=", "-r="]);
     }
 
     #[test]
     fn captured_subtrees_become_paragraphs() {
         let ev = events(
-            "<r><p>\n  One\n  line <a>link</a>.<p>Two</p><l><ListItem>item</ListItem></l></p></r>",
+            "<r><p>\n  One\n  line <a href='u'>link</a>.<p>Two <a href='v'/></p><l><ListItem>item</ListItem></l></p></r>",
             &["r"],
         )
         .unwrap();
-        assert!(ev.contains(&"-p=One line link.\nTwo\n- item".to_string()), "{ev:?}");
+        assert!(
+            ev.contains(&"-p=One line link (u).\nTwo v\n- item".to_string()),
+            "{ev:?}"
+        );
     }
 
     #[test]

@@ -69,7 +69,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
     for (i, entry) in entries.into_iter().enumerate() {
         let Some(ip) = entry.ip else { continue };
         if !fields::is_ip(&ip) {
-            return Err(out.invalid(format!("[{i}].ip"), format!("\"{ip}\" is not an IP address")));
+            return Err(out.invalid(
+                format!("[{i}].ip"),
+                format!("\"{ip}\" is not an IP address"),
+            ));
         }
         let seen_at = match &entry.timestamp {
             Some(serde_json::Value::String(s)) => Some(fields::unix(s)),
@@ -107,7 +110,8 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                     o.service = s.name.clone().filter(|n| n != "title");
                 }
                 if let Some(b) = s.banner.filter(|b| !b.trim().is_empty()) {
-                    o.banners.push(format!("{}: {}", s.name.unwrap_or_default(), b.trim()));
+                    o.banners
+                        .push(format!("{}: {}", s.name.unwrap_or_default(), b.trim()));
                 }
             }
         }

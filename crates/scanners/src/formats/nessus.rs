@@ -36,7 +36,10 @@ impl Host {
             // The display forms only when the exact timestamps are absent (older scanners).
             "HOST_START" if self.start.is_none() => self.start = fields::ctime(value),
             "HOST_END" if self.end.is_none() => self.end = fields::ctime(value),
-            n if n == "cpe" || n.strip_prefix("cpe-").is_some_and(|i| i.parse::<u32>().is_ok()) => {
+            n if n == "cpe"
+                || n.strip_prefix("cpe-")
+                    .is_some_and(|i| i.parse::<u32>().is_ok()) =>
+            {
                 // `cpe:/a:php:php:5.6.40 -> PHP PHP`: the name, without the label.
                 let cpe = value.split(" -> ").next().unwrap_or("").trim();
                 if cpe.starts_with("cpe:") && !self.cpes.iter().any(|c| c == cpe) {
@@ -51,13 +54,16 @@ impl Host {
     fn target(&mut self) -> &Target {
         self.target.get_or_insert_with(|| {
             let mut t = Target {
-                ip: self.ip.clone(),
                 hostname: self.fqdn.clone().or_else(|| self.netbios.clone()),
                 cpe: self.cpes.clone(),
                 os: self.os.clone(),
                 ..Default::default()
             };
             fields::place_host(&mut t, &self.name);
+            if let Some(ip) = &self.ip {
+                t.ip = None;
+                fields::place_address(&mut t, ip);
+            }
             t
         })
     }
@@ -97,7 +103,10 @@ impl Item {
             "4" => Severity::Critical,
             other => return Err(format!("ReportItem severity \"{other}\" is not 0–4")),
         };
-        let protocol = s.attr("protocol").and_then(clean).map(|p| p.to_ascii_lowercase());
+        let protocol = s
+            .attr("protocol")
+            .and_then(clean)
+            .map(|p| p.to_ascii_lowercase());
         let port = fields::port(s.attr("port").unwrap_or(""))?;
         Ok(Item {
             plugin_id: s.attr("pluginID").unwrap_or("").trim().to_string(),
@@ -130,10 +139,10 @@ impl Item {
     fn child(&mut self, name: &str, text: &str) -> Result<(), String> {
         match name {
             "plugin_name" if self.plugin_name.is_empty() => self.plugin_name = text.trim().into(),
-            "synopsis" => self.synopsis = meaningful(text),
-            "description" => self.description = meaningful(text),
-            "solution" => self.solution = meaningful(text),
-            "plugin_output" => self.output = clean(text),
+            "synopsis" => self.synopsis = fields::prose(text),
+            "description" => self.description = fields::prose(text),
+            "solution" => self.solution = fields::prose(text),
+            "plugin_output" => self.output = fields::text(text),
             "see_also" => self.see_also.extend(fields::split_list(text)),
             "cve" => self.cves.push(text.trim().to_string()),
             "cwe" => self.cwes.push(text.trim().to_string()),
@@ -145,7 +154,8 @@ impl Item {
             "cvss3_vector" => self.cvss3 = fields::cvss3(text, "3.0")?,
             "cvss_vector" => self.cvss2 = fields::cvss2(text)?,
             "cvss4_vector" => self.cvss4 = fields::cvss4(text)?,
-            "exploit_available" | "exploited_by_malware" | "exploited_by_nessus" | "in_the_news" => {
+            // `exploited_by_nessus` only says Nessus tried an exploit: not "known exploited".
+            "exploit_available" | "exploited_by_malware" => {
                 self.exploited |= text.trim().eq_ignore_ascii_case("true")
             }
             "cisa-known-exploited" | "cisa_known_exploited" => {
@@ -154,7 +164,9 @@ impl Item {
             "epss_score" => {
                 self.epss = match text.trim().parse::<f64>() {
                     Ok(e) => Some(e),
-                    Err(_) => return Err(format!("epss_score \"{}\" is not a number", text.trim())),
+                    Err(_) => {
+                        return Err(format!("epss_score \"{}\" is not a number", text.trim()))
+                    }
                 }
             }
             _ => {}
@@ -314,8 +326,13 @@ https://b</see_also></ReportItem>
         let doc = DOC.replace("severity=\"3\"", "severity=\"7\"");
         let e = parse_all(Format::Nessus, &mut doc.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("severity \"7\""), "{e}");
-        let doc = DOC.replace("<ReportHost name=\"10.20.1.15\">", "<ReportHost>").replace("host-fqdn", "x");
+        let doc = DOC
+            .replace("<ReportHost name=\"10.20.1.15\">", "<ReportHost>")
+            .replace("host-fqdn", "x");
         let e = parse_all(Format::Nessus, &mut doc.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("neither a name nor a host-ip"), "{e}");
+        assert!(
+            e.to_string().contains("neither a name nor a host-ip"),
+            "{e}"
+        );
     }
 }

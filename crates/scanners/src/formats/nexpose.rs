@@ -71,7 +71,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 "scan" if xml.at(&["scans", "scan"]) => {
                     let start = s.attr("startTime").map(fields::compact).transpose();
                     let end = s.attr("endTime").map(fields::compact).transpose();
-                    let (start, end) = (start.map_err(|m| xml.invalid(m))?, end.map_err(|m| xml.invalid(m))?);
+                    let (start, end) = (
+                        start.map_err(|m| xml.invalid(m))?,
+                        end.map_err(|m| xml.invalid(m))?,
+                    );
                     out.scan_time(start.as_deref());
                     if let Some(end) = end.or(start) {
                         if last_scan_end.as_deref().is_none_or(|l| *l < *end) {
@@ -82,7 +85,7 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 }
                 "node" if xml.at(&["nodes", "node"]) => {
                     let mut t = Target::default();
-                    fields::place_host(&mut t, s.attr("address").unwrap_or(""));
+                    fields::place_address(&mut t, s.attr("address").unwrap_or(""));
                     if t.is_anonymous() {
                         return Err(xml.invalid("a node has no address"));
                     }
@@ -102,14 +105,21 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 }
                 "endpoint" if xml.at(&["endpoints", "endpoint"]) => {
                     endpoint = Some(Endpoint {
-                        port: fields::port(s.attr("port").unwrap_or("")).map_err(|m| xml.invalid(m))?,
-                        protocol: s.attr("protocol").and_then(clean).map(|p| p.to_ascii_lowercase()),
+                        port: fields::port(s.attr("port").unwrap_or(""))
+                            .map_err(|m| xml.invalid(m))?,
+                        protocol: s
+                            .attr("protocol")
+                            .and_then(clean)
+                            .map(|p| p.to_ascii_lowercase()),
                         service: None,
                     });
                 }
                 "service" if xml.at(&["endpoint", "services", "service"]) => {
                     if let Some(ep) = endpoint.as_mut() {
-                        ep.service = s.attr("name").and_then(clean).map(|n| n.to_ascii_lowercase());
+                        ep.service = s
+                            .attr("name")
+                            .and_then(clean)
+                            .map(|n| n.to_ascii_lowercase());
                     }
                 }
                 "test" if xml.at(&["tests", "test"]) && xml.within("node") => {
@@ -135,8 +145,11 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                         .parse::<f64>()
                         .ok()
                         .filter(|v| (0.0..=10.0).contains(v))
-                        .ok_or_else(|| xml.invalid(format!("vulnerability severity \"{raw}\" is not 0–10")))?;
-                    let cvss2 = fields::cvss2(s.attr("cvssVector").unwrap_or("")).map_err(|m| xml.invalid(m))?;
+                        .ok_or_else(|| {
+                            xml.invalid(format!("vulnerability severity \"{raw}\" is not 0–10"))
+                        })?;
+                    let cvss2 = fields::cvss2(s.attr("cvssVector").unwrap_or(""))
+                        .map_err(|m| xml.invalid(m))?;
                     let cvss3 = fields::cvss3(s.attr("cvssV3Vector").unwrap_or(""), "3.0")
                         .map_err(|m| xml.invalid(m))?;
                     def = Some(Def {
@@ -152,7 +165,9 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 "description" | "solution" if xml.at(&["vulnerability", s.name.as_str()]) => {
                     xml.capture(INLINE);
                 }
-                "reference" if def.is_some() => reference = s.attr("source").map(str::to_ascii_uppercase),
+                "reference" if def.is_some() => {
+                    reference = s.attr("source").map(str::to_ascii_uppercase)
+                }
                 "exploit" if xml.at(&["exploits", "exploit"]) => {
                     if let Some(d) = def.as_mut() {
                         d.exploited = true;
@@ -238,7 +253,10 @@ fn emit<E>(
     out: &mut Out<E>,
 ) -> Result<(), ParseError<E>> {
     let Some(d) = defs.get(&t.id.to_ascii_lowercase()) else {
-        out.skip(format!("Nexpose test {}: no vulnerability definition in the report", t.id));
+        out.skip(format!(
+            "Nexpose test {}: no vulnerability definition in the report",
+            t.id
+        ));
         return Ok(());
     };
     let mut f = blank("nexpose");
@@ -249,7 +267,11 @@ fn emit<E>(
         ..nodes[t.node].clone()
     };
     f.check_id = Some(d.id.clone());
-    f.title = if d.title.is_empty() { d.id.clone() } else { d.title.clone() };
+    f.title = if d.title.is_empty() {
+        d.id.clone()
+    } else {
+        d.title.clone()
+    };
     f.description = d.description.clone();
     f.solution = d.solution.clone();
     // How Nexpose knows: verified by exploit, by version, or potential.

@@ -94,7 +94,8 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                     }
                 }
                 "port" if xml.at(&["ports", "port"]) => {
-                    let p = fields::port(s.attr("portid").unwrap_or("")).map_err(|m| xml.invalid(m))?;
+                    let p =
+                        fields::port(s.attr("portid").unwrap_or("")).map_err(|m| xml.invalid(m))?;
                     port = Some(Port {
                         port: p,
                         protocol: s.attr("protocol").unwrap_or("tcp").to_ascii_lowercase(),
@@ -158,7 +159,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 "table" if script.as_deref() == Some("vulners") => {
                     if let Some(p) = port.as_mut() {
                         let get = |k: &str| {
-                            p.entry.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
+                            p.entry
+                                .iter()
+                                .find(|(key, _)| key == k)
+                                .map(|(_, v)| v.clone())
                         };
                         if let Some(id) = get("id") {
                             let kind = get("type").unwrap_or_default();
@@ -219,6 +223,15 @@ fn port_findings(h: &mut Host, mut p: Port) -> Result<(), String> {
         ..Default::default()
     };
     let product = (!p.product.is_empty()).then(|| p.product.join(" "));
+    // Product and version name the software; the extra info would only clutter titles.
+    let software = (!p.product.is_empty()).then(|| {
+        p.product
+            .iter()
+            .take(2)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     let mut f = blank("nmap");
     f.target = target.clone();
     f.check_id = Some(format!("port:{number}/{proto}"));
@@ -261,14 +274,20 @@ fn port_findings(h: &mut Host, mut p: Port) -> Result<(), String> {
         let mut f = blank("nmap");
         f.target = target.clone();
         f.check_id = Some(format!("vulners:{cve}"));
-        f.title = match &product {
+        f.title = match &software {
             Some(pr) => format!("{cve} in {pr}"),
             None => format!("{cve} on port {number}/{proto}"),
         };
         f.description = Some(format!(
             "The vulners script lists {cve}{} for {}.",
-            v.cvss.as_deref().map(|s| format!(" (CVSS {s})")).unwrap_or_default(),
-            v.cpe.as_deref().or(product.as_deref()).unwrap_or("the service")
+            v.cvss
+                .as_deref()
+                .map(|s| format!(" (CVSS {s})"))
+                .unwrap_or_default(),
+            v.cpe
+                .as_deref()
+                .or(product.as_deref())
+                .unwrap_or("the service")
         ));
         f.references = vec![format!("https://vulners.com/cve/{cve}")];
         f.cves = vec![cve];

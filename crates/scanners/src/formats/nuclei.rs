@@ -207,7 +207,12 @@ fn emit<E>(h: Hit, out: &mut Out<E>, at: impl Fn() -> String) -> Result<(), Pars
         Some(m) => format!("{}:{m}", h.template_id),
         None => h.template_id.clone(),
     });
-    let name = h.info.name.as_deref().and_then(clean).unwrap_or_else(|| h.template_id.clone());
+    let name = h
+        .info
+        .name
+        .as_deref()
+        .and_then(clean)
+        .unwrap_or_else(|| h.template_id.clone());
     f.title = match h.matcher_name.as_deref().and_then(clean) {
         Some(m) => format!("{name} ({m})"),
         None => name,
@@ -231,7 +236,12 @@ fn emit<E>(h: Hit, out: &mut Out<E>, at: impl Fn() -> String) -> Result<(), Pars
     f.references = h.info.reference.map(OneOrMany::items).unwrap_or_default();
     f.seen_at = seen_at;
     f.category = Some(
-        if h.kind.as_deref() == Some("http") { "application" } else { "network" }.to_string(),
+        if h.kind.as_deref() == Some("http") {
+            "application"
+        } else {
+            "network"
+        }
+        .to_string(),
     );
     out.finding(f, at)
 }
@@ -242,8 +252,14 @@ mod tests {
 
     #[test]
     fn urls_split() {
-        assert_eq!(url_parts("https://a.example/x"), (Some("https"), "a.example", Some(443)));
+        assert_eq!(
+            url_parts("https://a.example/x"),
+            (Some("https"), "a.example", Some(443))
+        );
         assert_eq!(url_parts("a.example:22"), (None, "a.example", Some(22)));
-        assert_eq!(url_parts("http://[::1]:8080/"), (Some("http"), "::1", Some(8080)));
+        assert_eq!(
+            url_parts("http://[::1]:8080/"),
+            (Some("http"), "::1", Some(8080))
+        );
     }
 }

@@ -104,7 +104,7 @@ fn row<E>(c: &Cols, rec: &csv::StringRecord, out: &mut Out<E>) -> Result<(), Bad
         hostname: clean(get(c.hostname)),
         ..Default::default()
     };
-    fields::place_host(&mut target, ip);
+    fields::place_address(&mut target, ip);
     if target.is_anonymous() {
         return Err("the IP cell is empty".to_string().into());
     }
@@ -112,7 +112,10 @@ fn row<E>(c: &Cols, rec: &csv::StringRecord, out: &mut Out<E>) -> Result<(), Bad
 
     let severity_word = get(c.severity);
     if severity_word.eq_ignore_ascii_case("false positive") {
-        out.skip(format!("OpenVAS result \"{}\" on {ip}: false positive", get(Some(c.name))));
+        out.skip(format!(
+            "OpenVAS result \"{}\" on {ip}: false positive",
+            get(Some(c.name))
+        ));
         return Ok(());
     }
     let (severity, raw) = match fields::cvss_severity(get(c.cvss))? {
@@ -120,7 +123,9 @@ fn row<E>(c: &Cols, rec: &csv::StringRecord, out: &mut Out<E>) -> Result<(), Bad
         None => (Severity::parse(severity_word), severity_word.to_string()),
     };
     let Some(severity) = severity else {
-        return Err(format!("neither CVSS nor Severity (\"{severity_word}\") gives a severity").into());
+        return Err(
+            format!("neither CVSS nor Severity (\"{severity_word}\") gives a severity").into(),
+        );
     };
     let seen_at = match meaningful(get(c.timestamp)) {
         Some(t) => Some(fields::rfc3339(&t)?),
@@ -131,12 +136,15 @@ fn row<E>(c: &Cols, rec: &csv::StringRecord, out: &mut Out<E>) -> Result<(), Bad
     let mut f = blank("openvas");
     f.target = Target {
         port,
-        protocol: port.and(clean(get(c.proto))).map(|p| p.to_ascii_lowercase()),
+        protocol: port
+            .and(clean(get(c.proto)))
+            .map(|p| p.to_ascii_lowercase()),
         ..target
     };
     f.check_id = clean(get(c.oid));
     f.title = get(Some(c.name)).to_string();
-    let labelled = |label: &str, i: Option<usize>| meaningful(get(i)).map(|v| format!("{label}: {v}"));
+    let labelled =
+        |label: &str, i: Option<usize>| meaningful(get(i)).map(|v| format!("{label}: {v}"));
     let insight = labelled("Insight", c.insight);
     let impact = labelled("Impact", c.impact);
     let affected = labelled("Affected", c.affected);
@@ -157,7 +165,10 @@ fn row<E>(c: &Cols, rec: &csv::StringRecord, out: &mut Out<E>) -> Result<(), Bad
         .collect();
     f.seen_at = seen_at;
     f.epss = match meaningful(get(c.epss)) {
-        Some(e) => Some(e.parse::<f64>().map_err(|_| format!("EPSS Score \"{e}\" is not a number"))?),
+        Some(e) => Some(
+            e.parse::<f64>()
+                .map_err(|_| format!("EPSS Score \"{e}\" is not a number"))?,
+        ),
         None => None,
     };
     f.category = Some(fields::category_for(&[&f.title]).to_string());

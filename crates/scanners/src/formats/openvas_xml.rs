@@ -44,7 +44,11 @@ struct HostSection {
 }
 
 pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), ParseError<E>> {
-    let mut xml = Xml::new(Format::OpenvasXml, input, &["report", "get_reports_response"]);
+    let mut xml = Xml::new(
+        Format::OpenvasXml,
+        input,
+        &["report", "get_reports_response"],
+    );
     let mut res: Option<Res> = None;
     let mut host: Option<HostSection> = None;
     let mut scan_start: Option<String> = None;
@@ -72,7 +76,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                         "nvt" => r.oid = s.attr("oid").unwrap_or("").trim().to_string(),
                         _ => {}
                     }
-                } else if s.name == "result" && xml.at(&["results", "result"]) && !xml.within("delta") {
+                } else if s.name == "result"
+                    && xml.at(&["results", "result"])
+                    && !xml.within("delta")
+                {
                     res = Some(Res::default());
                 } else if s.name == "host" && xml.at(&["report", "host"]) {
                     host = Some(HostSection::default());
@@ -83,7 +90,9 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 if let Some(r) = res.as_mut() {
                     if e.name == "result" && xml.at(&["results"]) {
                         let r = res.take().unwrap_or_default();
-                        names.entry(r.host.clone()).or_insert_with(|| r.hostname.clone());
+                        names
+                            .entry(r.host.clone())
+                            .or_insert_with(|| r.hostname.clone());
                         emit(r, scan_start.as_deref(), out, &xml)?;
                         continue;
                     }
@@ -95,11 +104,11 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                         "port" if inside("result") => r.port = text.trim().into(),
                         "threat" if inside("result") => r.threat = text.trim().into(),
                         "severity" if inside("result") => r.severity = text.trim().into(),
-                        "description" if inside("result") => r.description = clean(text),
+                        "description" if inside("result") => r.description = fields::text(text),
                         "name" if inside("nvt") => r.nvt_name = text.trim().into(),
                         "family" if inside("nvt") => r.family = text.trim().into(),
                         "tags" if inside("nvt") => r.tags = text.to_string(),
-                        "solution" if inside("nvt") => r.nvt_solution = meaningful(text),
+                        "solution" if inside("nvt") => r.nvt_solution = fields::prose(text),
                         // Older GMP: `<cve>CVE-a, CVE-b</cve>` instead of refs.
                         "cve" if inside("nvt") => r.cves.extend(fields::split_list(text)),
                         "value" if inside("severity") && xml.within("severities") => {
@@ -133,7 +142,7 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                                 cpe: h.cpes,
                                 ..Default::default()
                             };
-                            fields::place_host(&mut t, &h.ip);
+                            fields::place_address(&mut t, &h.ip);
                             if t.is_anonymous() {
                                 return Err(xml.invalid("a report host has no ip"));
                             }
@@ -176,7 +185,7 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
             hostname,
             ..Default::default()
         };
-        fields::place_host(&mut t, &ip);
+        fields::place_address(&mut t, &ip);
         out.scanned(&t)?;
     }
     Ok(())
@@ -203,7 +212,7 @@ fn tags(s: &str) -> Vec<(&str, &str)> {
     for (i, _) in s.match_indices('|') {
         let rest = &s[i + 1..];
         let key_len = rest
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
             .unwrap_or(rest.len());
         if key_len > 0 && rest[key_len..].starts_with('=') {
             starts.push(i + 1);
@@ -238,7 +247,11 @@ fn emit<E>(
             "OpenVAS result \"{}\" on {}: {}",
             r.nvt_name,
             r.host,
-            if r.threat.is_empty() { "negative severity (false positive, debug or error)" } else { r.threat.as_str() }
+            if r.threat.is_empty() {
+                "negative severity (false positive, debug or error)"
+            } else {
+                r.threat.as_str()
+            }
         ));
         return Ok(());
     }
@@ -247,7 +260,13 @@ fn emit<E>(
             fields::cvss_severity(&raw).map_err(|m| xml.invalid(m))?,
             raw,
         ),
-        _ => (Severity::parse(&r.threat), r.threat.clone()),
+        _ => (
+            Severity::parse(&r.threat).or(r
+                .threat
+                .eq_ignore_ascii_case("debug")
+                .then_some(Severity::Info)),
+            r.threat.clone(),
+        ),
     };
     let Some(severity) = severity else {
         return Err(xml.invalid(format!(
@@ -263,22 +282,33 @@ fn emit<E>(
         protocol,
         ..Default::default()
     };
-    fields::place_host(&mut t, &r.host);
+    fields::place_address(&mut t, &r.host);
     f.target = t;
     f.check_id = clean(&r.oid);
     // The NVT's name is canonical; a result's own name is a copy some exports anonymise.
-    f.title = if r.nvt_name.is_empty() { r.name } else { r.nvt_name };
-    let labelled = |label: &str, k: &str| tag(k).and_then(meaningful).map(|v| format!("{label}: {v}"));
+    f.title = if r.nvt_name.is_empty() {
+        r.name
+    } else {
+        r.nvt_name
+    };
+    let labelled = |label: &str, k: &str| {
+        tag(k)
+            .and_then(fields::prose)
+            .map(|v| format!("{label}: {v}"))
+    };
     let insight = labelled("Insight", "insight");
     let impact = labelled("Impact", "impact");
     let affected = labelled("Affected", "affected");
+    let summary = tag("summary").and_then(fields::prose);
     f.description = paragraphs([
-        tag("summary").map(str::trim),
+        summary.as_deref(),
         insight.as_deref(),
         impact.as_deref(),
         affected.as_deref(),
     ]);
-    f.solution = r.nvt_solution.or_else(|| tag("solution").and_then(meaningful));
+    f.solution = r
+        .nvt_solution
+        .or_else(|| tag("solution").and_then(fields::prose));
     f.evidence = r.description;
     f.cves = normalise_cves(&r.cves);
     f.cwes = normalise_cwes(&r.cwes);
@@ -299,7 +329,15 @@ mod tests {
 
     #[test]
     fn tags_split_only_at_keys() {
-        let t = tags("summary=a|b|insight=x=y|solution_type=VendorFix");
-        assert_eq!(t, [("summary", "a|b"), ("insight", "x=y"), ("solution_type", "VendorFix")]);
+        let t = tags("summary=a|b|insight=|qodType=x=y|solution_type=VendorFix");
+        assert_eq!(
+            t,
+            [
+                ("summary", "a|b"),
+                ("insight", ""),
+                ("qodType", "x=y"),
+                ("solution_type", "VendorFix")
+            ]
+        );
     }
 }

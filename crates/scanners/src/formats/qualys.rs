@@ -74,7 +74,11 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                     })
                 }
                 "VULN_DETAILS" => {
-                    let id = s.attr("id").unwrap_or("").trim_start_matches("qid_").to_string();
+                    let id = s
+                        .attr("id")
+                        .unwrap_or("")
+                        .trim_start_matches("qid_")
+                        .to_string();
                     details = Some((id, Details::default()));
                 }
                 "EXPLT" | "MW_INFO" => {
@@ -99,7 +103,8 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                             "RESULT" => d.result = clean(text),
                             "LAST_FOUND" => {
                                 if let Some(t) = meaningful(text) {
-                                    d.last_found = Some(fields::rfc3339(&t).map_err(|m| xml.invalid(m))?);
+                                    d.last_found =
+                                        Some(fields::rfc3339(&t).map_err(|m| xml.invalid(m))?);
                                 }
                             }
                             "VULN_STATUS" => d.status = clean(text),
@@ -121,7 +126,7 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 if let Some(h) = host.as_mut() {
                     if parent == "HOST" {
                         match e.name.as_str() {
-                            "IP" => fields::place_host(h, text),
+                            "IP" => fields::place_address(h, text),
                             "DNS" => h.hostname = clean(text).or(h.hostname.take()),
                             "NETBIOS" if h.hostname.is_none() => h.hostname = clean(text),
                             "OPERATING_SYSTEM" => h.os = clean(text),
@@ -140,13 +145,20 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                                     .ok()
                                     .filter(|s| (1..=5).contains(s))
                                     .ok_or_else(|| {
-                                        xml.invalid(format!("SEVERITY \"{}\" is not 1–5", text.trim()))
+                                        xml.invalid(format!(
+                                            "SEVERITY \"{}\" is not 1–5",
+                                            text.trim()
+                                        ))
                                     })?,
                             )
                         }
                         ("CATEGORY", "VULN_DETAILS") => d.category = text.trim().into(),
-                        ("THREAT", "VULN_DETAILS") => d.threat = meaningful(&fields::html_to_text(text)),
-                        ("IMPACT", "VULN_DETAILS") => d.impact = meaningful(&fields::html_to_text(text)),
+                        ("THREAT", "VULN_DETAILS") => {
+                            d.threat = meaningful(&fields::html_to_text(text))
+                        }
+                        ("IMPACT", "VULN_DETAILS") => {
+                            d.impact = meaningful(&fields::html_to_text(text))
+                        }
                         ("SOLUTION", "VULN_DETAILS") => {
                             d.solution = meaningful(&fields::html_to_text(text))
                         }
@@ -164,7 +176,8 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                                 // Qualys writes `9.0 (AV:N/…)` without the version prefix.
                                 if raw.contains('(') {
                                     let version = d.cvss3_version.as_deref().unwrap_or("3.1");
-                                    d.cvss3 = fields::cvss3(&raw, version).map_err(|m| xml.invalid(m))?;
+                                    d.cvss3 =
+                                        fields::cvss3(&raw, version).map_err(|m| xml.invalid(m))?;
                                 }
                             }
                             glossary.insert(id, d);
@@ -213,7 +226,10 @@ fn announce<E>(
 
 /// Hosts the scan reached without finding anything: in scope all the same.
 fn no_results<E>(start: &str, end: &str, out: &mut Out<E>, xml: &Xml) -> Result<(), ParseError<E>> {
-    let (Ok(a), Ok(b)) = (start.trim().parse::<Ipv4Addr>(), end.trim().parse::<Ipv4Addr>()) else {
+    let (Ok(a), Ok(b)) = (
+        start.trim().parse::<Ipv4Addr>(),
+        end.trim().parse::<Ipv4Addr>(),
+    ) else {
         if fields::is_ip(start) && start.trim() == end.trim() {
             return out.scanned(&Target {
                 ip: clean(start),
@@ -249,10 +265,16 @@ fn emit<E>(
 ) -> Result<(), ParseError<E>> {
     let host = &hosts[d.host];
     let Some(k) = glossary.get(&d.qid) else {
-        out.skip(format!("Qualys QID {}: not in the report's glossary", d.qid));
+        out.skip(format!(
+            "Qualys QID {}: not in the report's glossary",
+            d.qid
+        ));
         return Ok(());
     };
-    if d.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("fixed")) {
+    if d.status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("fixed"))
+    {
         out.skip(format!("Qualys QID {} ({}): fixed", d.qid, k.title));
         return Ok(());
     }

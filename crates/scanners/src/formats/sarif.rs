@@ -213,7 +213,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
             .iter()
             .find_map(|i| i.end_time_utc.clone().or(i.start_time_utc.clone()));
         let run_time = match run_time.as_deref().and_then(clean) {
-            Some(t) => Some(fields::rfc3339(&t).map_err(|m| out.invalid(format!("runs[{r}].invocations"), m))?),
+            Some(t) => Some(
+                fields::rfc3339(&t)
+                    .map_err(|m| out.invalid(format!("runs[{r}].invocations"), m))?,
+            ),
             None => None,
         };
         out.scan_time(run_time.as_deref());
@@ -286,7 +289,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 ),
             };
 
-            let physical = res.locations.iter().find_map(|l| l.physical_location.as_ref());
+            let physical = res
+                .locations
+                .iter()
+                .find_map(|l| l.physical_location.as_ref());
             let uri = physical
                 .and_then(|p| p.artifact_location.as_ref())
                 .and_then(|a| a.uri.as_deref())
@@ -339,7 +345,9 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
             f.cwes = normalise_cwes(tags.iter().filter_map(|t| {
                 let lower = t.to_ascii_lowercase();
                 let n = lower.rsplit(['/', '-']).next()?;
-                lower.contains("cwe").then(|| n.trim_start_matches('0').to_string())
+                lower
+                    .contains("cwe")
+                    .then(|| n.trim_start_matches('0').to_string())
             }));
             f.cves = normalise_cves(tags.iter().copied().chain(rule_id.as_deref()));
             f.severity = severity;

@@ -8,7 +8,9 @@
 
 use std::io::BufRead;
 
-use yunshou_model::finding::{normalise_cves, normalise_cwes, Severity, Target, CATEGORIES, METHODS};
+use yunshou_model::finding::{
+    normalise_cves, normalise_cwes, Severity, Target, CATEGORIES, METHODS,
+};
 
 use crate::emit::Out;
 use crate::fields::{self, blank, clean};
@@ -41,7 +43,14 @@ enum Col {
 
 pub(crate) const TITLE_NAMES: &[&str] = &["title", "标题", "问题名称", "漏洞名称"];
 pub(crate) const HOST_NAMES: &[&str] = &[
-    "ip", "ip_address", "资产ip", "ip地址", "hostname", "host", "主机名", "资产名称",
+    "ip",
+    "ip_address",
+    "资产ip",
+    "ip地址",
+    "hostname",
+    "host",
+    "主机名",
+    "资产名称",
 ];
 
 /// Header names, lower-case: the English name first, then aliases.
@@ -49,7 +58,10 @@ const COLUMNS: &[(Col, &[&str])] = &[
     (Col::Ip, &["ip", "ip_address", "资产ip", "ip地址"]),
     (Col::Hostname, &["hostname", "host", "主机名", "资产名称"]),
     (Col::Title, TITLE_NAMES),
-    (Col::Description, &["description", "描述", "问题描述", "漏洞描述"]),
+    (
+        Col::Description,
+        &["description", "描述", "问题描述", "漏洞描述"],
+    ),
     (Col::Severity, &["severity", "严重程度", "风险等级"]),
     (Col::Cve, &["cve", "cves", "cve编号"]),
     (Col::Cwe, &["cwe", "cwes", "cwe编号"]),
@@ -124,8 +136,15 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
         .clone();
     let mut cols: Vec<Col> = Vec::with_capacity(header.len());
     for name in header.iter() {
-        let key = name.trim().trim_start_matches('\u{feff}').trim().to_lowercase();
-        match COLUMNS.iter().find(|(_, names)| names.contains(&key.as_str())) {
+        let key = name
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .to_lowercase();
+        match COLUMNS
+            .iter()
+            .find(|(_, names)| names.contains(&key.as_str()))
+        {
             Some((col, _)) if cols.contains(col) => {
                 return Err(out.invalid("line 1", format!("column \"{name}\" appears twice")))
             }
@@ -187,7 +206,11 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
     let lines: Vec<String> = bad.iter().map(|(l, _)| l.to_string()).collect();
     let reason: Vec<String> = bad.iter().map(|(l, r)| format!("line {l}: {r}")).collect();
     Err(out.invalid(
-        format!("line{} {}", if bad.len() > 1 { "s" } else { "" }, lines.join(", ")),
+        format!(
+            "line{} {}",
+            if bad.len() > 1 { "s" } else { "" },
+            lines.join(", ")
+        ),
         format!(
             "{} bad line{}:\n{}",
             bad.len(),
@@ -208,7 +231,10 @@ fn csv_error(e: &csv::Error) -> String {
 }
 
 /// One line as a finding, or every problem it has.
-fn row(cols: &[Col], record: &csv::StringRecord) -> Result<yunshou_model::finding::ReportedFinding, Vec<String>> {
+fn row(
+    cols: &[Col],
+    record: &csv::StringRecord,
+) -> Result<yunshou_model::finding::ReportedFinding, Vec<String>> {
     let mut f = blank("manual");
     f.method = None;
     let mut target = Target::default();
@@ -311,7 +337,10 @@ fn row(cols: &[Col], record: &csv::StringRecord) -> Result<yunshou_model::findin
     if f.title.is_empty() {
         problems.push("title is empty".to_string());
     }
-    if target.ip.is_none() && target.hostname.is_none() && !problems.iter().any(|p| p.starts_with("ip ")) {
+    if target.ip.is_none()
+        && target.hostname.is_none()
+        && !problems.iter().any(|p| p.starts_with("ip "))
+    {
         problems.push("neither ip nor hostname is given".to_string());
     }
     match sev {
@@ -342,7 +371,9 @@ mod tests {
                    10.20.1.15,弱口令,高危,应用,渗透测试,2025-03-14,cve-2021-44228\n";
         let (items, s) = parse_all(Format::Template, &mut csv.as_bytes()).unwrap();
         assert_eq!((s.findings, s.targets), (1, 0));
-        let ReportItem::Finding(f) = &items[0] else { panic!() };
+        let ReportItem::Finding(f) = &items[0] else {
+            panic!()
+        };
         assert_eq!(f.severity, Severity::High);
         assert_eq!(f.category.as_deref(), Some("application"));
         assert_eq!(f.method.as_deref(), Some("penetration_test"));

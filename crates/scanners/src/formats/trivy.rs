@@ -142,9 +142,28 @@ struct Secret {
 
 /// Trivy's OS package types: their findings are about the system software of the image.
 const OS_TYPES: &[&str] = &[
-    "alpine", "alma", "amazon", "azurelinux", "bottlerocket", "cbl-mariner", "centos",
-    "chainguard", "debian", "echo", "fedora", "opensuse", "opensuse-leap", "opensuse-tumbleweed",
-    "oracle", "photon", "redhat", "rocky", "sles", "suse", "ubuntu", "wolfi",
+    "alpine",
+    "alma",
+    "amazon",
+    "azurelinux",
+    "bottlerocket",
+    "cbl-mariner",
+    "centos",
+    "chainguard",
+    "debian",
+    "echo",
+    "fedora",
+    "opensuse",
+    "opensuse-leap",
+    "opensuse-tumbleweed",
+    "oracle",
+    "photon",
+    "redhat",
+    "rocky",
+    "sles",
+    "suse",
+    "ubuntu",
+    "wolfi",
 ];
 
 fn severity(word: &str) -> Result<Severity, String> {
@@ -161,7 +180,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
     input
         .read_to_string(&mut text)
         .map_err(|e| out.invalid("byte 0", format!("not UTF-8 text: {e}")))?;
-    let legacy = text.trim_start().trim_start_matches('\u{feff}').starts_with('[');
+    let legacy = text
+        .trim_start()
+        .trim_start_matches('\u{feff}')
+        .starts_with('[');
     let report: Report = if legacy {
         Report {
             schema_version: None,
@@ -189,7 +211,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
     let prefix = if legacy { "" } else { "Results" };
 
     let mut base = Target::default();
-    match (report.artifact_type.as_deref(), report.artifact_name.and_then(|n| clean(&n))) {
+    match (
+        report.artifact_type.as_deref(),
+        report.artifact_name.and_then(|n| clean(&n)),
+    ) {
         (Some("repository"), Some(name)) => base.repository = Some(name),
         (None | Some("container_image"), Some(name)) => base.image = Some(name),
         // A file system or VM scan names a path on an asset the caller knows.
@@ -217,8 +242,17 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
 
     for (i, r) in results.into_iter().enumerate() {
         let os_pkgs = is_os(&r);
-        let category = if os_pkgs { "system_software" } else { "application" };
-        for (j, v) in r.vulnerabilities.unwrap_or_default().into_iter().enumerate() {
+        let category = if os_pkgs {
+            "system_software"
+        } else {
+            "application"
+        };
+        for (j, v) in r
+            .vulnerabilities
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let at = || format!("{prefix}[{i}].Vulnerabilities[{j}]");
             let mut f = blank("trivy");
             f.severity = severity(&v.severity).map_err(|m| out.invalid(at(), m))?;
@@ -227,7 +261,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
             let cvss = v.cvss.unwrap_or_default();
             let mut sources: Vec<&String> = cvss.keys().collect();
             sources.sort_by_key(|k| {
-                (k.as_str() != "nvd", Some(k.as_str()) != v.severity_source.as_deref())
+                (
+                    k.as_str() != "nvd",
+                    Some(k.as_str()) != v.severity_source.as_deref(),
+                )
             });
             for s in sources {
                 let c = &cvss[s];
@@ -253,7 +290,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 location: if os_pkgs {
                     None
                 } else {
-                    v.pkg_path.as_deref().and_then(clean).or_else(|| clean(&r.target))
+                    v.pkg_path
+                        .as_deref()
+                        .and_then(clean)
+                        .or_else(|| clean(&r.target))
                 },
                 ..base.clone()
             };
@@ -277,15 +317,27 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 .map(|fx| format!("Upgrade {} to {fx}.", v.pkg_name));
             f.cves = normalise_cves([&v.id]);
             f.cwes = normalise_cwes(v.cwes.unwrap_or_default());
-            f.references = v.primary_url.into_iter().chain(v.references.unwrap_or_default()).collect();
+            f.references = v
+                .primary_url
+                .into_iter()
+                .chain(v.references.unwrap_or_default())
+                .collect();
             f.references.dedup();
             f.seen_at = seen_at.clone();
             f.category = Some(category.to_string());
             out.finding(f, at)?;
         }
-        for (j, m) in r.misconfigurations.unwrap_or_default().into_iter().enumerate() {
+        for (j, m) in r
+            .misconfigurations
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let at = || format!("{prefix}[{i}].Misconfigurations[{j}]");
-            if m.status.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("fail")) {
+            if m.status
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case("fail"))
+            {
                 continue;
             }
             let mut f = blank("trivy");
@@ -323,7 +375,10 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
                 }),
                 ..base.clone()
             };
-            f.title = s.title.clone().unwrap_or_else(|| format!("Secret {}", s.rule_id));
+            f.title = s
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("Secret {}", s.rule_id));
             f.check_id = clean(&s.rule_id);
             f.evidence = s.matched.as_deref().and_then(clean);
             f.seen_at = seen_at.clone();

@@ -143,13 +143,17 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
             (Some(s), _) => s,
             (None, Some(b)) if (0.0..=10.0).contains(&b) => Severity::from_cvss(b),
             // Wazuh writes `-` while a CVE is still under evaluation.
-            (None, None) if meaningful(&word).is_none() || word.eq_ignore_ascii_case("untriaged") => {
+            (None, None)
+                if meaningful(&word).is_none() || word.eq_ignore_ascii_case("untriaged") =>
+            {
                 Severity::Info
             }
             _ => {
                 return Err(out.invalid(
                     at(),
-                    format!("vulnerability.severity \"{word}\" is not Critical, High, Medium or Low"),
+                    format!(
+                        "vulnerability.severity \"{word}\" is not Critical, High, Medium or Low"
+                    ),
                 ))
             }
         };
@@ -171,16 +175,27 @@ pub(crate) fn parse<E>(input: &mut dyn BufRead, out: &mut Out<E>) -> Result<(), 
         };
         f.check_id = clean(&v.id);
         f.title = match &pkg {
-            Some(p) => format!("{} in {} {}", v.id, p.name, p.version.as_deref().unwrap_or(""))
-                .trim()
-                .to_string(),
+            Some(p) => format!(
+                "{} in {} {}",
+                v.id,
+                p.name,
+                p.version.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_string(),
             None => v.id.clone(),
         };
         f.description = v.description.as_deref().and_then(clean);
         f.cves = normalise_cves([&v.id]);
         f.severity = severity;
         f.severity_raw = Some(match (&v.severity, &v.score) {
-            (Some(w), Some(Score { base: Some(b), version: Some(ver) })) => {
+            (
+                Some(w),
+                Some(Score {
+                    base: Some(b),
+                    version: Some(ver),
+                }),
+            ) => {
                 format!("{w} (CVSS {ver} {b})")
             }
             (Some(w), _) => w.clone(),
