@@ -41,7 +41,8 @@ pub async fn import_findings(args: ImportFindings) -> Result<ExitCode> {
     let actor = Actor::cli();
     let mut failed = 0;
     for path in &args.files {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -58,7 +59,9 @@ pub async fn import_findings(args: ImportFindings) -> Result<ExitCode> {
         let pb = bar(0, "{spinner} {msg} {pos} items {per_sec}");
         pb.set_message(name.clone());
         let progress = |n: u64| pb.set_position(n);
-        let result = vuln_import::import_report(&store, &scope, format, &name, input, &actor, &progress).await;
+        let result =
+            vuln_import::import_report(&store, &scope, format, &name, input, &actor, &progress)
+                .await;
         pb.finish_and_clear();
         match result {
             Ok(s) if args.json => println!("{}", serde_json::to_string(&s)?),
@@ -88,7 +91,11 @@ pub async fn import_findings(args: ImportFindings) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `yunshou findings …`.
@@ -190,7 +197,11 @@ pub async fn findings(c: FindingsCommand) -> Result<ExitCode> {
                     }
                 }
                 ListOutput::Table => {
-                    writeln!(out, "{:<5} {:<9} {:<14} {:<18} {:<16} TITLE", "RISK", "SEVERITY", "STATUS", "ASSET", "CVE")?;
+                    writeln!(
+                        out,
+                        "{:<5} {:<9} {:<14} {:<18} {:<16} TITLE",
+                        "RISK", "SEVERITY", "STATUS", "ASSET", "CVE"
+                    )?;
                     for f in &items {
                         let name: String = f.asset_name.chars().take(18).collect();
                         writeln!(

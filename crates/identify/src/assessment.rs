@@ -40,7 +40,10 @@ pub fn assess_finding(
     tables: &RiskTables,
 ) -> FindingAssessment {
     let rating = rate_finding(f);
-    let input = rating.risk_input(asset.value.filter(|v| (1..=5).contains(v)), asset.internet_facing);
+    let input = rating.risk_input(
+        asset.value.filter(|v| (1..=5).contains(v)),
+        asset.internet_facing,
+    );
     // The inputs are 1–5 by construction; tables were validated when saved. Should a
     // stored table be broken, fall back to the shipped one rather than lose the finding.
     let risk = finding_risk(&input, method, tables)

@@ -431,7 +431,9 @@ pub struct FindingRisk {
 pub fn level_of_cell(method: RiskMethod, tables: &RiskTables, likelihood: u8, loss: u8) -> u8 {
     let (l, f) = (likelihood.clamp(1, 5), loss.clamp(1, 5));
     match method {
-        RiskMethod::Matrix => tables.level_from_value(tables.risk[usize::from(l - 1)][usize::from(f - 1)]),
+        RiskMethod::Matrix => {
+            tables.level_from_value(tables.risk[usize::from(l - 1)][usize::from(f - 1)])
+        }
         RiskMethod::Multiplication => (f64::from(l * f).sqrt().round() as u8).clamp(1, 5),
     }
 }

@@ -271,6 +271,8 @@ pub struct ScannedTarget {
 }
 
 /// One item of a report, in file order.
+// A scanned target comes once per host and is moved once; boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReportItem {
     /// A target the report covered (sent before or after its findings, at least once).

@@ -97,7 +97,11 @@ async fn mail(relay: Option<&SmtpRelay>, to: &str, n: &Notification) -> Result<(
         .port(relay.port)
         .timeout(Some(Duration::from_secs(20)))
         .build();
-    transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The subject and body of a work-order notice.

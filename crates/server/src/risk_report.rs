@@ -36,7 +36,12 @@ pub struct ReportData {
 }
 
 /// Reads the report's data.
-pub async fn gather(store: &Store, scope: &TenantScope, tenant: &str, days: u32) -> yunshou_store::Result<ReportData> {
+pub async fn gather(
+    store: &Store,
+    scope: &TenantScope,
+    tenant: &str,
+    days: u32,
+) -> yunshou_store::Result<ReportData> {
     let now = chrono::Utc::now();
     let since = now - chrono::Duration::days(i64::from(days));
     Ok(ReportData {
@@ -44,7 +49,9 @@ pub async fn gather(store: &Store, scope: &TenantScope, tenant: &str, days: u32)
         days,
         from: since.format("%Y-%m-%d").to_string(),
         generated_at: yunshou_store::time_text(now),
-        findings: store.finding_period_stats(scope, &yunshou_store::time_text(since)).await?,
+        findings: store
+            .finding_period_stats(scope, &yunshou_store::time_text(since))
+            .await?,
         sla: store.sla_stats(scope).await?,
         risks: store.risks(scope, true).await?,
         heat: store.risk_heat_map(scope).await?,
@@ -57,8 +64,24 @@ pub async fn gather(store: &Store, scope: &TenantScope, tenant: &str, days: u32)
 pub fn csv(d: &ReportData) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record([
-        "id", "asset", "threat", "vulnerability", "T", "V", "A", "likelihood", "loss", "value", "level", "method",
-        "treatment", "owner", "due_date", "residual_level", "status", "assessed_at",
+        "id",
+        "asset",
+        "threat",
+        "vulnerability",
+        "T",
+        "V",
+        "A",
+        "likelihood",
+        "loss",
+        "value",
+        "level",
+        "method",
+        "treatment",
+        "owner",
+        "due_date",
+        "residual_level",
+        "status",
+        "assessed_at",
     ])?;
     for r in &d.risks {
         w.write_record([
@@ -77,7 +100,10 @@ pub fn csv(d: &ReportData) -> Result<Vec<u8>, csv::Error> {
             r.fields.treatment.clone().unwrap_or_default(),
             safe(r.fields.owner.as_deref().unwrap_or("")),
             r.fields.due_date.clone().unwrap_or_default(),
-            r.fields.residual_level.map(|l| l.to_string()).unwrap_or_default(),
+            r.fields
+                .residual_level
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
             r.fields.status.clone().unwrap_or_default(),
             r.assessed_at.clone(),
         ])?;
@@ -119,20 +145,33 @@ impl ReportPage<'_> {
     fn on_time(&self) -> String {
         match self.d.sla.fixed_30d {
             0 => "—".into(),
-            n => format!("{:.0}%", 100.0 * self.d.sla.closed_on_time_30d as f64 / n as f64),
+            n => format!(
+                "{:.0}%",
+                100.0 * self.d.sla.closed_on_time_30d as f64 / n as f64
+            ),
         }
     }
     fn overdue(&self) -> i64 {
         self.d.sla.overdue_by_level.iter().sum()
     }
     fn open_risks(&self) -> usize {
-        self.d.risks.iter().filter(|r| r.fields.status.as_deref() != Some("closed")).count()
+        self.d
+            .risks
+            .iter()
+            .filter(|r| r.fields.status.as_deref() != Some("closed"))
+            .count()
     }
 }
 
 /// The heat map's texts.
 pub fn heat_map_svg(t: &I18n, heat: &HeatMap) -> String {
-    svg::heat_map(t.get("risk.heatmap"), t.get("risk.likelihood"), t.get("risk.loss"), &heat.cells, &heat.levels)
+    svg::heat_map(
+        t.get("risk.heatmap"),
+        t.get("risk.likelihood"),
+        t.get("risk.loss"),
+        &heat.cells,
+        &heat.levels,
+    )
 }
 
 /// The trend chart: open risks per level per day.

@@ -50,9 +50,16 @@ pub fn resolve_format(
     mut input: Box<dyn Read + Send>,
 ) -> Result<(Format, Box<dyn Read + Send>), ImportError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    (&mut input).take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    let format = match requested.map(str::trim).filter(|f| !f.is_empty() && *f != "auto") {
-        Some(name) => Format::parse(name).ok_or_else(|| ImportError::UnknownFormat(format_names()))?,
+    (&mut input)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    let format = match requested
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != "auto")
+    {
+        Some(name) => {
+            Format::parse(name).ok_or_else(|| ImportError::UnknownFormat(format_names()))?
+        }
         None => yunshou_scanners::sniff(file_name, &head)
             .ok_or_else(|| ImportError::UnknownFormat(format_names()))?,
     };
@@ -126,7 +133,9 @@ pub async fn import_report(
         .map_err(|e| ImportError::Invalid(format!("the parser failed: {e}")))?;
     if let Some(e) = failure {
         return Err(match e {
-            yunshou_store::Error::Invalid(m) => ImportError::Invalid(format!("item {}: {m}", taken + 1)),
+            yunshou_store::Error::Invalid(m) => {
+                ImportError::Invalid(format!("item {}: {m}", taken + 1))
+            }
             other => other.into(),
         });
     }

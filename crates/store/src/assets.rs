@@ -275,7 +275,12 @@ impl AssetQuery {
 }
 
 /// A new asset record (revision 1) with its computed values.
-pub(crate) fn new_asset(scope: &TenantScope, fields: AssetFields, lifecycle: Lifecycle, now: &str) -> Asset {
+pub(crate) fn new_asset(
+    scope: &TenantScope,
+    fields: AssetFields,
+    lifecycle: Lifecycle,
+    now: &str,
+) -> Asset {
     Asset {
         id: ids::new_id(),
         tenant_id: scope.tenant_id().to_string(),

@@ -118,12 +118,10 @@ impl Batch {
         }
     }
 
-    async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> Result<()> {
+    /// Queues a row; [`FindingImport::flush_full`] writes the batches, parents first.
+    async fn push(&mut self, _tx: &mut Tx, row: Vec<Val>) -> Result<()> {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
-        if self.rows.len() >= BATCH_ROWS {
-            self.flush(tx).await?;
-        }
         Ok(())
     }
 
@@ -132,7 +130,11 @@ impl Batch {
             return Ok(());
         }
         let width = self.columns.len();
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
         for r in 0..self.rows.len() {
             if r > 0 {
                 sql.push_str(", ");
@@ -162,11 +164,44 @@ impl Batch {
 }
 
 const FINDING_INSERT: &[&str] = &[
-    "id", "tenant_id", "asset_id", "fingerprint", "identity", "title", "description", "solution", "evidence",
-    "check_id", "sources", "cves", "cwes", "cvss3", "cvss4", "cvss2", "cvss_score", "severity", "severity_rank",
-    "severity_raw", "refs", "target", "place", "known_exploited", "epss", "category", "method", "risk_level",
-    "risk_value", "risk_priority", "risk", "status", "first_seen", "last_seen", "last_import_id", "reopened",
-    "created_at", "updated_at",
+    "id",
+    "tenant_id",
+    "asset_id",
+    "fingerprint",
+    "identity",
+    "title",
+    "description",
+    "solution",
+    "evidence",
+    "check_id",
+    "sources",
+    "cves",
+    "cwes",
+    "cvss3",
+    "cvss4",
+    "cvss2",
+    "cvss_score",
+    "severity",
+    "severity_rank",
+    "severity_raw",
+    "refs",
+    "target",
+    "place",
+    "known_exploited",
+    "epss",
+    "category",
+    "method",
+    "risk_level",
+    "risk_value",
+    "risk_priority",
+    "risk",
+    "status",
+    "first_seen",
+    "last_seen",
+    "last_import_id",
+    "reopened",
+    "created_at",
+    "updated_at",
 ];
 
 /// An import under way. Dropping it without [`FindingImport::finish`] rolls everything back.
@@ -278,21 +313,61 @@ impl FindingImport<'_> {
         match item {
             ReportItem::Scanned(s) => {
                 self.summary.targets += 1;
-                if !s.target.is_anonymous() {
-                    self.asset(&s.target, actor).await?;
-                }
+                self.asset(&s.target, actor).await?;
                 Ok(())
             }
             ReportItem::Finding(f) => {
                 self.summary.findings += 1;
-                self.finding(*f, actor).await
+                self.finding(*f, actor).await?;
+                self.flush_full().await
             }
         }
     }
 
+    /// Writes the batches once one is full — all of them, in dependency order (findings,
+    /// their CVEs, work orders, their history), so no row lands before the row it names.
+    async fn flush_full(&mut self) -> Result<()> {
+        let full = [&self.findings, &self.cves, &self.orders, &self.history]
+            .iter()
+            .any(|b| b.rows.len() >= BATCH_ROWS);
+        if full {
+            self.flush_all().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_all(&mut self) -> Result<()> {
+        for batch in [
+            &mut self.findings,
+            &mut self.cves,
+            &mut self.orders,
+            &mut self.history,
+        ] {
+            batch.flush(&mut self.w.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn asset(&mut self, target: &Target, actor: &Actor) -> Result<AssetInfo> {
-        let key = target_key(target)
-            .ok_or_else(|| Error::Invalid("a finding names no IP, host name, image or repository".into()))?;
+        // A report that names no target (a file-system or source scan) is about the
+        // project it was run on: the file's name stands for it.
+        let named;
+        let target = if target.is_anonymous() {
+            named = Target {
+                repository: Some(
+                    self.meta
+                        .file_name
+                        .rsplit_once('.')
+                        .map_or(self.meta.file_name.as_str(), |(s, _)| s)
+                        .to_string(),
+                ),
+                ..target.clone()
+            };
+            &named
+        } else {
+            target
+        };
+        let key = target_key(target).expect("a target with a name");
         if let Some(a) = self.resolved.get(&key) {
             return Ok(a.clone());
         }
@@ -300,7 +375,14 @@ impl FindingImport<'_> {
             Some(a) => a,
             None => {
                 self.summary.assets_discovered += 1;
-                discover_asset(&mut self.w.tx, &self.tenant, target, &self.meta.format, actor).await?
+                discover_asset(
+                    &mut self.w.tx,
+                    &self.tenant,
+                    target,
+                    &self.meta.format,
+                    actor,
+                )
+                .await?
             }
         };
         let info = AssetInfo {
@@ -336,7 +418,11 @@ impl FindingImport<'_> {
             let order = match r.try_get::<Option<String>, _>(4)? {
                 Some(id) => {
                     let s: String = r.try_get(5)?;
-                    Some((id, WorkOrderState::parse(&s).ok_or_else(|| Error::Corrupt(format!("work order state `{s}`")))?))
+                    Some((
+                        id,
+                        WorkOrderState::parse(&s)
+                            .ok_or_else(|| Error::Corrupt(format!("work order state `{s}`")))?,
+                    ))
                 }
                 None => None,
             };
@@ -346,7 +432,8 @@ impl FindingImport<'_> {
                     id: r.try_get(0)?,
                     status: FindingStatus::parse(&status)
                         .ok_or_else(|| Error::Corrupt(format!("finding status `{status}`")))?,
-                    sources: serde_json::from_str(&sources).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    sources: serde_json::from_str(&sources)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?,
                     order,
                 },
             );
@@ -357,7 +444,10 @@ impl FindingImport<'_> {
 
     async fn finding(&mut self, mut f: ReportedFinding, actor: &Actor) -> Result<()> {
         if f.title.trim().is_empty() {
-            return Err(Error::Invalid(format!("finding {}: no title", self.summary.findings)));
+            return Err(Error::Invalid(format!(
+                "finding {}: no title",
+                self.summary.findings
+            )));
         }
         let asset = self.asset(&f.target, actor).await?;
         let identity = f.identity();
@@ -369,7 +459,12 @@ impl FindingImport<'_> {
             return Ok(());
         }
         let seen_at = f.seen_at.clone().unwrap_or_else(|| self.now.clone());
-        let assessment = assess_finding(&f, asset.exposure, self.settings.risk_method, &self.settings.risk_tables);
+        let assessment = assess_finding(
+            &f,
+            asset.exposure,
+            self.settings.risk_method,
+            &self.settings.risk_tables,
+        );
         let needs_order = f.severity > Severity::Info
             && assessment.risk_level >= self.settings.work_order_min_level;
         f.title = f.title.trim().chars().take(1000).collect();
@@ -383,7 +478,14 @@ impl FindingImport<'_> {
             let sources = vec![f.source.clone()];
             for cve in &f.cves {
                 self.cves
-                    .push(&mut self.w.tx, vec![Val::Text(Some(self.tenant.clone())), Val::Text(Some(id.clone())), Val::Text(Some(cve.clone()))])
+                    .push(
+                        &mut self.w.tx,
+                        vec![
+                            Val::Text(Some(self.tenant.clone())),
+                            Val::Text(Some(id.clone())),
+                            Val::Text(Some(cve.clone())),
+                        ],
+                    )
                     .await?;
             }
             let place = f.target.place();
@@ -429,7 +531,8 @@ impl FindingImport<'_> {
             ];
             self.findings.push(&mut self.w.tx, row).await?;
             if needs_order {
-                self.raise_order(&id, &f.title, &asset, assessment.risk_level, actor).await?;
+                self.raise_order(&id, &f.title, &asset, assessment.risk_level, actor)
+                    .await?;
             }
             return Ok(());
         };
@@ -449,8 +552,8 @@ impl FindingImport<'_> {
         } else {
             self.summary.updated += 1;
         }
-        // The finding's own columns: the flush of pending inserts comes first, so an
-        // update never races an insert of the same import (none share a fingerprint).
+        // A known finding's row was committed before this import began, so it can be
+        // updated at once; pending inserts never share its fingerprint.
         sqlx::query(
             "UPDATE findings SET title = $1, description = $2, solution = $3, evidence = $4, sources = $5, cvss3 = $6, cvss4 = $7, \
              cvss_score = $8, severity = $9, severity_rank = $10, severity_raw = $11, known_exploited = $12, epss = $13, \
@@ -485,9 +588,15 @@ impl FindingImport<'_> {
         match known.order {
             Some((order_id, state)) if reopened == 1 => {
                 let (action, note) = if state == WorkOrderState::Retest {
-                    (WorkOrderAction::RetestFail, "retest failed: reported again by import")
+                    (
+                        WorkOrderAction::RetestFail,
+                        "retest failed: reported again by import",
+                    )
                 } else if state == WorkOrderState::Closed {
-                    (WorkOrderAction::Reopen, "regression: reported again by import")
+                    (
+                        WorkOrderAction::Reopen,
+                        "regression: reported again by import",
+                    )
                 } else {
                     return Ok(());
                 };
@@ -507,7 +616,8 @@ impl FindingImport<'_> {
                 .await?;
             }
             None if needs_order && status == FindingStatus::Open => {
-                self.raise_order(&known.id, &f.title, &asset, assessment.risk_level, actor).await?;
+                self.raise_order(&known.id, &f.title, &asset, assessment.risk_level, actor)
+                    .await?;
             }
             _ => {}
         }
@@ -530,7 +640,16 @@ impl FindingImport<'_> {
         self.orders
             .push(
                 &mut self.w.tx,
-                work_orders::insert_row(&id, &self.tenant, number, finding_id, asset.owner.as_deref(), risk_level, &due, &self.now),
+                work_orders::insert_row(
+                    &id,
+                    &self.tenant,
+                    number,
+                    finding_id,
+                    asset.owner.as_deref(),
+                    risk_level,
+                    &due,
+                    &self.now,
+                ),
             )
             .await?;
         self.history
@@ -566,9 +685,7 @@ impl FindingImport<'_> {
 
     /// Closes what the scope no longer shows, writes the import's record and commits.
     pub async fn finish(mut self, actor: &Actor) -> Result<ImportSummary> {
-        for batch in [&mut self.findings, &mut self.cves, &mut self.orders, &mut self.history] {
-            batch.flush(&mut self.w.tx).await?;
-        }
+        self.flush_all().await?;
         let sources: Vec<String> = self.sources.iter().cloned().collect();
         let leftovers: Vec<Known> = self
             .known
@@ -607,12 +724,26 @@ impl FindingImport<'_> {
         .bind(&self.now)
         .execute(&mut *self.w.tx)
         .await?;
-        work_orders::queue_new_order_notices(&mut self.w.tx, &self.tenant, &self.settings, &self.notices).await?;
+        work_orders::queue_new_order_notices(
+            &mut self.w.tx,
+            &self.tenant,
+            &self.settings,
+            &self.notices,
+        )
+        .await?;
         let mut summary = self.summary.clone();
         summary.import_id = self.id.clone();
-        let mut entry = actor.entry(Some(&self.tenant), "finding.import", "finding_import", Some(&self.id));
+        let mut entry = actor.entry(
+            Some(&self.tenant),
+            "finding.import",
+            "finding_import",
+            Some(&self.id),
+        );
         entry.after = serde_json::to_value(&summary).ok();
-        entry.after.as_mut().map(|v| v["sha256"] = self.meta.sha256.clone().into());
+        entry
+            .after
+            .as_mut()
+            .map(|v| v["sha256"] = self.meta.sha256.clone().into());
         self.w.commit(entry).await?;
         Ok(summary)
     }
@@ -625,7 +756,11 @@ impl FindingImport<'_> {
             FindingStatus::NotSeen => true,
             _ => return Ok(()),
         };
-        let status = if passed { FindingStatus::Fixed } else { FindingStatus::NotSeen };
+        let status = if passed {
+            FindingStatus::Fixed
+        } else {
+            FindingStatus::NotSeen
+        };
         sqlx::query("UPDATE findings SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
             .bind(&self.now)
@@ -638,7 +773,9 @@ impl FindingImport<'_> {
         } else {
             self.summary.not_seen += 1;
         }
-        let Some((order_id, state)) = k.order else { return Ok(()) };
+        let Some((order_id, state)) = k.order else {
+            return Ok(());
+        };
         if !state.is_open() {
             return Ok(());
         }
@@ -652,7 +789,12 @@ impl FindingImport<'_> {
         } else if state == WorkOrderState::Retest {
             return Ok(());
         } else {
-            (WorkOrderState::Retest, None, "not_seen_by_import", "not reported by import; awaiting retest")
+            (
+                WorkOrderState::Retest,
+                None,
+                "not_seen_by_import",
+                "not reported by import; awaiting retest",
+            )
         };
         work_orders::move_order_raw(
             &mut self.w.tx,
@@ -670,7 +812,11 @@ impl FindingImport<'_> {
     }
 }
 
-async fn find_asset(tx: &mut Tx, tenant: &str, t: &Target) -> Result<Option<yunshou_model::asset::Asset>> {
+async fn find_asset(
+    tx: &mut Tx,
+    tenant: &str,
+    t: &Target,
+) -> Result<Option<yunshou_model::asset::Asset>> {
     let order = "ORDER BY (a.lifecycle = 'disposed'), a.created_at LIMIT 1";
     if let Some(ip) = t.ip.as_deref().and_then(|ip| ip.trim().parse().ok()) {
         let row = sqlx::query(&format!(
@@ -753,8 +899,20 @@ async fn discover_asset(
     let mut fields = AssetFields {
         name: name.chars().take(200).collect(),
         kind: kind.into(),
-        ips: t.ip.iter().cloned().collect(),
-        domains: t.hostname.iter().filter(|h| h.contains('.')).cloned().collect(),
+        // Reports carry addresses no host can have (`192.168.1.1001`); keep the target by
+        // name rather than refuse the report.
+        ips: t
+            .ip
+            .iter()
+            .filter(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok())
+            .cloned()
+            .collect(),
+        domains: t
+            .hostname
+            .iter()
+            .filter(|h| h.contains('.'))
+            .cloned()
+            .collect(),
         os: t.os.clone().map(|o| o.chars().take(200).collect()),
         fingerprint: Fingerprint {
             cpe: t.cpe.clone(),
@@ -768,7 +926,9 @@ async fn discover_asset(
         fields.fingerprint.cpe.clear();
         fields.os = None;
         fields.validate().map_err(|e| {
-            Error::Invalid(format!("target `{name}` cannot be added to the ledger: {e}"))
+            Error::Invalid(format!(
+                "target `{name}` cannot be added to the ledger: {e}"
+            ))
         })?;
     }
     let scope = TenantScope::new(tenant);
@@ -820,7 +980,11 @@ pub struct ImportRecord {
 
 impl Store {
     /// The tenant's latest imports, newest first.
-    pub async fn finding_imports(&self, scope: &TenantScope, limit: i64) -> Result<Vec<ImportRecord>> {
+    pub async fn finding_imports(
+        &self,
+        scope: &TenantScope,
+        limit: i64,
+    ) -> Result<Vec<ImportRecord>> {
         sqlx::query(
             "SELECT id, format, file_name, sha256, findings, targets, created, updated, reopened, not_seen, retest_passed, \
              assets_discovered, work_orders, imported_by, imported_at FROM finding_imports WHERE tenant_id = $1 \

@@ -300,7 +300,10 @@ impl Clauses {
         self.clauses.join(" AND ")
     }
 
-    fn query<'q>(&'q self, sql: &'q str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn query<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         let mut q = sqlx::query(sql);
         for b in &self.binds {
             q = q.bind(b);
@@ -379,7 +382,11 @@ impl Store {
         let count_sql = format!(
             "SELECT COUNT(*) FROM findings f JOIN assets a ON a.id = f.asset_id WHERE {wh}"
         );
-        let total: i64 = c.query(&count_sql).fetch_one(&self.pool).await?.try_get(0)?;
+        let total: i64 = c
+            .query(&count_sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         let sql = format!(
             "SELECT {FINDING_COLUMNS} FROM {FINDING_FROM} WHERE {wh} \
              ORDER BY f.risk_priority DESC, f.last_seen DESC, f.id LIMIT {} OFFSET {}",
@@ -486,13 +493,23 @@ pub struct PeriodStats {
 
 impl Store {
     /// Findings over the period since `since` (RFC 3339).
-    pub async fn finding_period_stats(&self, scope: &TenantScope, since: &str) -> Result<PeriodStats> {
+    pub async fn finding_period_stats(
+        &self,
+        scope: &TenantScope,
+        since: &str,
+    ) -> Result<PeriodStats> {
         let t = scope.tenant_id();
         let one = |sql: &'static str| async move {
-            let n: i64 = sqlx::query(sql).bind(t).bind(since).fetch_one(&self.pool).await?.try_get(0)?;
+            let n: i64 = sqlx::query(sql)
+                .bind(t)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
             Ok::<i64, Error>(n)
         };
-        let new = one("SELECT COUNT(*) FROM findings WHERE tenant_id = $1 AND first_seen >= $2").await?;
+        let new =
+            one("SELECT COUNT(*) FROM findings WHERE tenant_id = $1 AND first_seen >= $2").await?;
         let fixed = one("SELECT COUNT(*) FROM findings WHERE tenant_id = $1 AND status = 'fixed' AND updated_at >= $2").await?;
         let mut active_by_level = [0i64; 5];
         for r in sqlx::query(
@@ -508,7 +525,9 @@ impl Store {
             }
         }
         let pairs = |rows: Vec<AnyRow>| -> Result<Vec<(String, i64)>> {
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect()
         };
         let by_status = pairs(
             sqlx::query("SELECT status, COUNT(*) FROM findings WHERE tenant_id = $1 GROUP BY status ORDER BY COUNT(*) DESC")

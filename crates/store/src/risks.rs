@@ -69,7 +69,10 @@ impl RiskFields {
             }
         }
         let clean = |v: &mut Option<String>| {
-            *v = v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            *v = v
+                .as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
         };
         for v in [
             &mut self.finding_id,
@@ -84,12 +87,16 @@ impl RiskFields {
         }
         match (&self.finding_id, &self.vulnerability) {
             (Some(f), _) if !ids::is_valid_id(f) => errors.push("finding_id: an id".into()),
-            (None, None) => errors.push("vulnerability: name a finding (finding_id) or describe the weakness".into()),
+            (None, None) => errors
+                .push("vulnerability: name a finding (finding_id) or describe the weakness".into()),
             (None, Some(v)) => {
                 if v.chars().count() > 500 {
                     errors.push("vulnerability: at most 500 characters".into());
                 }
-                if !self.vulnerability_level.is_some_and(|l| (1..=5).contains(&l)) {
+                if !self
+                    .vulnerability_level
+                    .is_some_and(|l| (1..=5).contains(&l))
+                {
                     errors.push("vulnerability_level: 1–5 for a weakness described by hand".into());
                 }
             }
@@ -190,7 +197,8 @@ pub struct TrendPoint {
 const RISK_COLUMNS: &str = "r.id, r.asset_id, r.threat_id, r.finding_id, r.vulnerability, r.vulnerability_level, r.treatment, r.owner, \
      r.due_date, r.residual_level, r.status, r.note, a.name, t.name, COALESCE(f.title, r.vulnerability, ''), r.threat_level, \
      r.asset_value, r.likelihood, r.loss, r.value, r.level, r.method, r.steps, r.assessed_at, r.created_at, r.updated_at";
-const RISK_FROM: &str = "risks r JOIN assets a ON a.id = r.asset_id JOIN threats t ON t.id = r.threat_id \
+const RISK_FROM: &str =
+    "risks r JOIN assets a ON a.id = r.asset_id JOIN threats t ON t.id = r.threat_id \
      LEFT JOIN findings f ON f.id = r.finding_id";
 
 fn risk_from_row(r: &AnyRow) -> Result<Risk> {
@@ -223,7 +231,8 @@ fn risk_from_row(r: &AnyRow) -> Result<Risk> {
         value: r.try_get(19)?,
         level: small(20)?,
         method: r.try_get(21)?,
-        steps: serde_json::from_str(&r.try_get::<String, _>(22)?).map_err(|e| Error::Corrupt(e.to_string()))?,
+        steps: serde_json::from_str(&r.try_get::<String, _>(22)?)
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
         assessed_at: r.try_get(23)?,
         created_at: r.try_get(24)?,
         updated_at: r.try_get(25)?,
@@ -245,31 +254,39 @@ async fn inputs(tx: &mut Tx, tenant: &str, f: &RiskFields) -> Result<Inputs> {
         .await?
         .ok_or_else(|| Error::Invalid("asset_id: no such asset".into()))?;
     let asset_value = asset.try_get::<Option<i64>, _>(0)?.unwrap_or(3).clamp(1, 5) as u8;
-    let threat_level: i64 = sqlx::query("SELECT frequency_level FROM threats WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(&f.threat_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| Error::Invalid("threat_id: no such threat".into()))?
-        .try_get(0)?;
+    let threat_level: i64 =
+        sqlx::query("SELECT frequency_level FROM threats WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(&f.threat_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::Invalid("threat_id: no such threat".into()))?
+            .try_get(0)?;
     let vulnerability_level = match &f.finding_id {
         Some(id) => {
-            let row = sqlx::query("SELECT asset_id, status, risk FROM findings WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or_else(|| Error::Invalid("finding_id: no such finding".into()))?;
+            let row = sqlx::query(
+                "SELECT asset_id, status, risk FROM findings WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::Invalid("finding_id: no such finding".into()))?;
             if row.try_get::<String, _>(0)? != f.asset_id {
-                return Err(Error::Invalid("finding_id: the finding is on another asset".into()));
+                return Err(Error::Invalid(
+                    "finding_id: the finding is on another asset".into(),
+                ));
             }
             let status: String = row.try_get(1)?;
-            if matches!(FindingStatus::parse(&status), Some(FindingStatus::Fixed | FindingStatus::FalsePositive)) {
+            if matches!(
+                FindingStatus::parse(&status),
+                Some(FindingStatus::Fixed | FindingStatus::FalsePositive)
+            ) {
                 // A fixed weakness leaves almost nothing to exploit.
                 1
             } else {
-                let risk: serde_json::Value =
-                    serde_json::from_str(&row.try_get::<String, _>(2)?).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let risk: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>(2)?)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
                 risk["severity_level"].as_u64().unwrap_or(3).clamp(1, 5) as u8
             }
         }
@@ -283,7 +300,14 @@ async fn inputs(tx: &mut Tx, tenant: &str, f: &RiskFields) -> Result<Inputs> {
 }
 
 /// Writes a risk's assessment from its current inputs.
-async fn assess_into(store: &Store, tx: &mut Tx, tenant: &str, id: &str, f: &RiskFields, now: &str) -> Result<()> {
+async fn assess_into(
+    store: &Store,
+    tx: &mut Tx,
+    tenant: &str,
+    id: &str,
+    f: &RiskFields,
+    now: &str,
+) -> Result<()> {
     let i = inputs(tx, tenant, f).await?;
     let settings = store.vuln_settings_of(tenant).await?;
     let r = assess(
@@ -317,7 +341,13 @@ async fn assess_into(store: &Store, tx: &mut Tx, tenant: &str, id: &str, f: &Ris
 
 /// Reassesses the tenant's risks that are not closed (those of one threat, or all) and
 /// records today's counts.
-pub(crate) async fn reassess_in(tx: &mut Tx, store: &Store, tenant: &str, threat: Option<&str>, now: &str) -> Result<()> {
+pub(crate) async fn reassess_in(
+    tx: &mut Tx,
+    store: &Store,
+    tenant: &str,
+    threat: Option<&str>,
+    now: &str,
+) -> Result<()> {
     let rows = sqlx::query(&format!(
         "SELECT {RISK_COLUMNS} FROM {RISK_FROM} WHERE r.tenant_id = $1 AND r.status <> 'closed' AND ($2 = '' OR r.threat_id = $2)"
     ))
@@ -363,7 +393,14 @@ async fn record_trend(tx: &mut Tx, tenant: &str, now: &str) -> Result<()> {
     Ok(())
 }
 
-async fn write_fields(tx: &mut Tx, tenant: &str, id: &str, f: &RiskFields, now: &str, insert: bool) -> Result<()> {
+async fn write_fields(
+    tx: &mut Tx,
+    tenant: &str,
+    id: &str,
+    f: &RiskFields,
+    now: &str,
+    insert: bool,
+) -> Result<()> {
     let sql = if insert {
         "INSERT INTO risks (asset_id, threat_id, finding_id, vulnerability, vulnerability_level, treatment, owner, due_date, \
          residual_level, status, note, updated_at, tenant_id, id, created_at, threat_level, asset_value, likelihood, loss, value, \
@@ -411,17 +448,24 @@ impl Store {
 
     /// One risk.
     pub async fn risk(&self, scope: &TenantScope, id: &str) -> Result<Risk> {
-        let row = sqlx::query(&format!("SELECT {RISK_COLUMNS} FROM {RISK_FROM} WHERE r.tenant_id = $1 AND r.id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {RISK_COLUMNS} FROM {RISK_FROM} WHERE r.tenant_id = $1 AND r.id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         risk_from_row(&row)
     }
 
     /// Adds a risk and assesses it.
-    pub async fn create_risk(&self, scope: &TenantScope, mut fields: RiskFields, actor: &Actor) -> Result<Risk> {
+    pub async fn create_risk(
+        &self,
+        scope: &TenantScope,
+        mut fields: RiskFields,
+        actor: &Actor,
+    ) -> Result<Risk> {
         fields.validate().map_err(Error::Invalid)?;
         let id = ids::new_id();
         let now = crate::now_text();
@@ -436,7 +480,13 @@ impl Store {
     }
 
     /// Replaces a risk's fields (treatment, owner, status …) and reassesses it.
-    pub async fn update_risk(&self, scope: &TenantScope, id: &str, mut fields: RiskFields, actor: &Actor) -> Result<Risk> {
+    pub async fn update_risk(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        mut fields: RiskFields,
+        actor: &Actor,
+    ) -> Result<Risk> {
         fields.validate().map_err(Error::Invalid)?;
         let before = self.risk(scope, id).await?;
         let now = crate::now_text();
@@ -470,8 +520,12 @@ impl Store {
         }
         for l in 1..=5u8 {
             for f in 1..=5u8 {
-                map.levels[l as usize - 1][f as usize - 1] =
-                    yunshou_identify::risk::level_of_cell(settings.risk_method, &settings.risk_tables, l, f);
+                map.levels[l as usize - 1][f as usize - 1] = yunshou_identify::risk::level_of_cell(
+                    settings.risk_method,
+                    &settings.risk_tables,
+                    l,
+                    f,
+                );
             }
         }
         Ok(map)
@@ -493,7 +547,13 @@ impl Store {
         for r in rows {
             known.push((
                 r.try_get(0)?,
-                [r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?],
+                [
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                ],
             ));
         }
         let mut out = vec![];
@@ -511,7 +571,10 @@ impl Store {
                 current = known[next].1;
                 next += 1;
             }
-            out.push(TrendPoint { day: d, levels: current });
+            out.push(TrendPoint {
+                day: d,
+                levels: current,
+            });
             day += chrono::Duration::days(1);
         }
         Ok(out)
@@ -523,7 +586,8 @@ impl Store {
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
         reassess_in(&mut w.tx, self, scope.tenant_id(), None, &now).await?;
-        w.commit(actor.entry(Some(scope.tenant_id()), "risk.reassess", "risk", None)).await?;
+        w.commit(actor.entry(Some(scope.tenant_id()), "risk.reassess", "risk", None))
+            .await?;
         Ok(())
     }
 }

@@ -101,7 +101,10 @@ impl ThreatFields {
         }
         self.kind = self.kind.trim().to_string();
         let kind_ok = (1..=60).contains(&self.kind.len())
-            && self.kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && self
+                .kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !kind_ok {
             errors.push("kind: 1–60 of a-z, 0-9, '_' (e.g. unauthorised_actions)".into());
         }
@@ -114,23 +117,38 @@ impl ThreatFields {
         for t in &self.techniques {
             let ok = t.len() >= 5
                 && t.starts_with('T')
-                && t[1..].split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                && t[1..]
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
             if !ok {
-                errors.push(format!("techniques: `{t}` is not an ATT&CK technique id (T1110, T1110.001)"));
+                errors.push(format!(
+                    "techniques: `{t}` is not an ATT&CK technique id (T1110, T1110.001)"
+                ));
             }
         }
-        self.rule_ids.iter_mut().for_each(|r| *r = r.trim().to_string());
+        self.rule_ids
+            .iter_mut()
+            .for_each(|r| *r = r.trim().to_string());
         self.rule_ids.retain(|r| !r.is_empty());
         self.rule_ids.sort();
         self.rule_ids.dedup();
-        if self.rule_ids.iter().any(|r| r.len() > 200) || self.rule_ids.len() > 200 || self.techniques.len() > 200 {
+        if self.rule_ids.iter().any(|r| r.len() > 200)
+            || self.rule_ids.len() > 200
+            || self.techniques.len() > 200
+        {
             errors.push("rule_ids, techniques: at most 200 each, 200 characters each".into());
         }
         if self.baseline_level.is_some_and(|l| !(1..=5).contains(&l)) {
             errors.push("baseline_level: 1–5".into());
         }
-        for (field, v, max) in [("timing", &mut self.timing, 200), ("description", &mut self.description, 5000)] {
-            *v = v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        for (field, v, max) in [
+            ("timing", &mut self.timing, 200),
+            ("description", &mut self.description, 5000),
+        ] {
+            *v = v
+                .as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             if v.as_ref().is_some_and(|s| s.chars().count() > max) {
                 errors.push(format!("{field}: at most {max} characters"));
             }
@@ -193,9 +211,15 @@ fn threat_from_row(r: &AnyRow) -> Result<Threat> {
 
 /// Counts the tenant's alerts that are occurrences of a threat over the window, and turns
 /// them into a frequency level.
-async fn frequency(tx: &mut Tx, tenant: &str, f: &ThreatFields, now: &str) -> Result<(u8, serde_json::Value)> {
+async fn frequency(
+    tx: &mut Tx,
+    tenant: &str,
+    f: &ThreatFields,
+    now: &str,
+) -> Result<(u8, serde_json::Value)> {
     let since = crate::time_text(
-        crate::parse_time(now).unwrap_or_else(chrono::Utc::now) - chrono::Duration::days(i64::from(FREQUENCY_WINDOW_DAYS)),
+        crate::parse_time(now).unwrap_or_else(chrono::Utc::now)
+            - chrono::Duration::days(i64::from(FREQUENCY_WINDOW_DAYS)),
     );
     let mut alternatives = vec![];
     let mut binds: Vec<String> = vec![tenant.into(), since.clone()];
@@ -250,17 +274,24 @@ impl Store {
 
     /// One threat.
     pub async fn threat(&self, scope: &TenantScope, id: &str) -> Result<Threat> {
-        let row = sqlx::query(&format!("SELECT {THREAT_COLUMNS} FROM threats WHERE tenant_id = $1 AND id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {THREAT_COLUMNS} FROM threats WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         threat_from_row(&row)
     }
 
     /// Adds a threat, its frequency computed at once.
-    pub async fn create_threat(&self, scope: &TenantScope, mut fields: ThreatFields, actor: &Actor) -> Result<Threat> {
+    pub async fn create_threat(
+        &self,
+        scope: &TenantScope,
+        mut fields: ThreatFields,
+        actor: &Actor,
+    ) -> Result<Threat> {
         fields.validate().map_err(Error::Invalid)?;
         let now = crate::now_text();
         let id = ids::new_id();
@@ -290,13 +321,21 @@ impl Store {
         .await;
         match result {
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                return Err(Error::Conflict(format!("name: a threat named `{}` exists", fields.name)))
+                return Err(Error::Conflict(format!(
+                    "name: a threat named `{}` exists",
+                    fields.name
+                )))
             }
             r => {
                 r?;
             }
         }
-        let mut entry = actor.entry(Some(scope.tenant_id()), "threat.create", "threat", Some(&id));
+        let mut entry = actor.entry(
+            Some(scope.tenant_id()),
+            "threat.create",
+            "threat",
+            Some(&id),
+        );
         entry.after = serde_json::to_value(&fields).ok();
         w.commit(entry).await?;
         self.threat(scope, &id).await
@@ -340,7 +379,10 @@ impl Store {
         .await;
         match result {
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                return Err(Error::Conflict(format!("name: a threat named `{}` exists", fields.name)))
+                return Err(Error::Conflict(format!(
+                    "name: a threat named `{}` exists",
+                    fields.name
+                )))
             }
             r => {
                 r?;
@@ -358,14 +400,17 @@ impl Store {
     pub async fn delete_threat(&self, scope: &TenantScope, id: &str, actor: &Actor) -> Result<()> {
         let before = self.threat(scope, id).await?;
         let mut w = self.begin_write().await?;
-        let used: i64 = sqlx::query("SELECT COUNT(*) FROM risks WHERE tenant_id = $1 AND threat_id = $2")
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_one(&mut *w.tx)
-            .await?
-            .try_get(0)?;
+        let used: i64 =
+            sqlx::query("SELECT COUNT(*) FROM risks WHERE tenant_id = $1 AND threat_id = $2")
+                .bind(scope.tenant_id())
+                .bind(id)
+                .fetch_one(&mut *w.tx)
+                .await?
+                .try_get(0)?;
         if used > 0 {
-            return Err(Error::Conflict(format!("{used} risks refer to this threat; close or reassign them first")));
+            return Err(Error::Conflict(format!(
+                "{used} risks refer to this threat; close or reassign them first"
+            )));
         }
         sqlx::query("DELETE FROM threats WHERE tenant_id = $1 AND id = $2")
             .bind(scope.tenant_id())

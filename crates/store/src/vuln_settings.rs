@@ -79,7 +79,9 @@ impl VulnSettings {
         }
         for (name, mail) in &self.contacts {
             if name.trim().is_empty() || !is_mail_address(mail) {
-                errors.push(format!("contacts: `{name}` → `{mail}` is not a name and an e-mail address"));
+                errors.push(format!(
+                    "contacts: `{name}` → `{mail}` is not a name and an e-mail address"
+                ));
             }
         }
         if errors.is_empty() {
@@ -121,7 +123,9 @@ pub fn is_mail_address(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
 }
 
 impl Store {
@@ -167,7 +171,12 @@ impl Store {
         .bind(crate::now_text())
         .execute(&mut *w.tx)
         .await?;
-        let mut entry = actor.entry(Some(scope.tenant_id()), "vuln.settings", "vuln_settings", None);
+        let mut entry = actor.entry(
+            Some(scope.tenant_id()),
+            "vuln.settings",
+            "vuln_settings",
+            None,
+        );
         entry.before = serde_json::to_value(&before).ok();
         entry.after = serde_json::to_value(settings).ok();
         w.commit(entry).await?;

@@ -27,11 +27,31 @@ pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
 pub(crate) const INSERT_COLUMNS: &[&str] = &[
-    "id", "tenant_id", "number", "finding_id", "state", "resolution", "assignee", "risk_level", "due_at",
-    "escalated_at", "failed_retests", "created_at", "updated_at", "closed_at",
+    "id",
+    "tenant_id",
+    "number",
+    "finding_id",
+    "state",
+    "resolution",
+    "assignee",
+    "risk_level",
+    "due_at",
+    "escalated_at",
+    "failed_retests",
+    "created_at",
+    "updated_at",
+    "closed_at",
 ];
 pub(crate) const HISTORY_COLUMNS: &[&str] = &[
-    "id", "tenant_id", "work_order_id", "at", "actor", "action", "from_state", "to_state", "note",
+    "id",
+    "tenant_id",
+    "work_order_id",
+    "at",
+    "actor",
+    "action",
+    "from_state",
+    "to_state",
+    "note",
 ];
 
 /// A work order.
@@ -299,7 +319,19 @@ pub(crate) async fn move_order(
     note: &str,
     now: &str,
 ) -> Result<()> {
-    move_order_raw(tx, tenant, order_id, action.as_str(), from, to, resolution, actor, note, now).await?;
+    move_order_raw(
+        tx,
+        tenant,
+        order_id,
+        action.as_str(),
+        from,
+        to,
+        resolution,
+        actor,
+        note,
+        now,
+    )
+    .await?;
     if action == WorkOrderAction::RetestFail {
         sqlx::query("UPDATE work_orders SET failed_retests = failed_retests + 1 WHERE id = $1")
             .bind(order_id)
@@ -336,7 +368,18 @@ pub(crate) async fn move_order_raw(
     .bind(tenant)
     .execute(&mut **tx)
     .await?;
-    add_history(tx, tenant, order_id, now, actor, action, Some(from), Some(to), Some(note)).await
+    add_history(
+        tx,
+        tenant,
+        order_id,
+        now,
+        actor,
+        action,
+        Some(from),
+        Some(to),
+        Some(note),
+    )
+    .await
 }
 
 /// Queues one notice per assignee (and one for the webhook) for the orders an import
@@ -350,14 +393,25 @@ pub(crate) async fn queue_new_order_notices(
     if notices.is_empty() {
         return Ok(());
     }
-    let mut by_assignee: std::collections::BTreeMap<Option<&str>, Vec<&NewOrderNotice>> = Default::default();
+    let mut by_assignee: std::collections::BTreeMap<Option<&str>, Vec<&NewOrderNotice>> =
+        Default::default();
     for n in notices {
-        by_assignee.entry(n.assignee.as_deref()).or_default().push(n);
+        by_assignee
+            .entry(n.assignee.as_deref())
+            .or_default()
+            .push(n);
     }
     for (assignee, list) in &by_assignee {
         let payload = notice_payload("work_order.raised", *assignee, list);
         for mail in settings.mail_recipients(*assignee) {
-            outbox::enqueue(tx, tenant, "work_order.raised", &format!("mailto:{mail}"), &payload).await?;
+            outbox::enqueue(
+                tx,
+                tenant,
+                "work_order.raised",
+                &format!("mailto:{mail}"),
+                &payload,
+            )
+            .await?;
         }
     }
     if let Some(url) = &settings.notify_webhook {
@@ -368,7 +422,11 @@ pub(crate) async fn queue_new_order_notices(
     Ok(())
 }
 
-fn notice_payload(topic: &str, assignee: Option<&str>, list: &[&NewOrderNotice]) -> serde_json::Value {
+fn notice_payload(
+    topic: &str,
+    assignee: Option<&str>,
+    list: &[&NewOrderNotice],
+) -> serde_json::Value {
     serde_json::json!({
         "topic": topic,
         "assignee": assignee,
@@ -386,11 +444,13 @@ fn notice_payload(topic: &str, assignee: Option<&str>, list: &[&NewOrderNotice])
 
 const ORDER_COLUMNS: &str = "w.id, w.number, w.finding_id, f.title, f.asset_id, a.name, w.state, w.resolution, w.assignee, \
      w.risk_level, w.due_at, w.escalated_at, w.failed_retests, w.created_at, w.updated_at, w.closed_at";
-const ORDER_FROM: &str = "work_orders w JOIN findings f ON f.id = w.finding_id JOIN assets a ON a.id = f.asset_id";
+const ORDER_FROM: &str =
+    "work_orders w JOIN findings f ON f.id = w.finding_id JOIN assets a ON a.id = f.asset_id";
 
 fn order_from_row(r: &AnyRow, now: &str) -> Result<WorkOrder> {
     let state: String = r.try_get(6)?;
-    let state = WorkOrderState::parse(&state).ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
+    let state = WorkOrderState::parse(&state)
+        .ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
     let resolution: Option<String> = r.try_get(7)?;
     let due_at: String = r.try_get(10)?;
     let number: i64 = r.try_get(1)?;
@@ -421,7 +481,9 @@ fn clean_note(note: Option<&str>) -> Result<Option<String>> {
         return Ok(None);
     };
     if n.chars().count() > MAX_NOTE_CHARS {
-        return Err(Error::Invalid(format!("note: at most {MAX_NOTE_CHARS} characters")));
+        return Err(Error::Invalid(format!(
+            "note: at most {MAX_NOTE_CHARS} characters"
+        )));
     }
     Ok(Some(n.to_string()))
 }
@@ -439,7 +501,11 @@ impl Store {
         let mut clauses = vec!["w.tenant_id = $1".to_string()];
         let mut binds: Vec<String> = vec![scope.tenant_id().into()];
         if !filter.state.is_empty() {
-            let list: Vec<String> = filter.state.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            let list: Vec<String> = filter
+                .state
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
             clauses.push(format!("w.state IN ({})", list.join(", ")));
         }
         if let Some(l) = filter.min_risk_level {
@@ -484,19 +550,24 @@ impl Store {
             q = q.bind(b);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        let list = rows.iter().map(|r| order_from_row(r, &now)).collect::<Result<_>>()?;
+        let list = rows
+            .iter()
+            .map(|r| order_from_row(r, &now))
+            .collect::<Result<_>>()?;
         Ok((list, total))
     }
 
     /// One work order with its finding, history and attachments.
     pub async fn work_order(&self, scope: &TenantScope, id: &str) -> Result<WorkOrderDetail> {
         let now = crate::now_text();
-        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE w.tenant_id = $1 AND w.id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE w.tenant_id = $1 AND w.id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         let order = order_from_row(&row, &now)?;
         let finding_row = sqlx::query(&format!(
             "SELECT {FINDING_COLUMNS} FROM {FINDING_FROM} WHERE f.tenant_id = $1 AND f.id = $2"
@@ -593,7 +664,9 @@ impl Store {
             return Err(whole(Error::Invalid("ids: 1–1000 work orders".into())));
         }
         if change.action.is_none() && change.assignee.is_none() {
-            return Err(whole(Error::Invalid("give an action, an assignee, or both".into())));
+            return Err(whole(Error::Invalid(
+                "give an action, an assignee, or both".into(),
+            )));
         }
         let note = clean_note(change.note.as_deref()).map_err(whole)?;
         if let Some(a) = change.action {
@@ -606,14 +679,27 @@ impl Store {
         }
         let assignee = change.assignee.as_deref().map(str::trim);
         if assignee.is_some_and(|a| a.chars().count() > 200) {
-            return Err(whole(Error::Invalid("assignee: at most 200 characters".into())));
+            return Err(whole(Error::Invalid(
+                "assignee: at most 200 characters".into(),
+            )));
         }
         let now = crate::now_text();
         let mut w = self.begin_write().await.map_err(whole)?;
         let mut errors = vec![];
         let mut done = vec![];
         for id in ids_ {
-            match apply_change(&mut w.tx, scope, id, change.action, note.as_deref(), assignee, actor, &now).await {
+            match apply_change(
+                &mut w.tx,
+                scope,
+                id,
+                change.action,
+                note.as_deref(),
+                assignee,
+                actor,
+                &now,
+            )
+            .await
+            {
                 Ok(()) => done.push(id.clone()),
                 Err(e) => errors.push((id.clone(), e)),
             }
@@ -642,12 +728,35 @@ impl Store {
     }
 
     /// Adds a comment to an order's history.
-    pub async fn comment_work_order(&self, scope: &TenantScope, id: &str, body: &str, actor: &Actor) -> Result<()> {
-        let body = clean_note(Some(body))?.ok_or_else(|| Error::Invalid("body: empty comment".into()))?;
+    pub async fn comment_work_order(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        let body =
+            clean_note(Some(body))?.ok_or_else(|| Error::Invalid("body: empty comment".into()))?;
         let mut w = self.begin_write().await?;
         locked_order(&mut w.tx, scope, id).await?;
-        add_history(&mut w.tx, scope.tenant_id(), id, &crate::now_text(), &actor.name, "comment", None, None, Some(&body)).await?;
-        let entry = actor.entry(Some(scope.tenant_id()), "work_order.comment", "work_order", Some(id));
+        add_history(
+            &mut w.tx,
+            scope.tenant_id(),
+            id,
+            &crate::now_text(),
+            &actor.name,
+            "comment",
+            None,
+            None,
+            Some(&body),
+        )
+        .await?;
+        let entry = actor.entry(
+            Some(scope.tenant_id()),
+            "work_order.comment",
+            "work_order",
+            Some(id),
+        );
         w.commit(entry).await?;
         Ok(())
     }
@@ -662,12 +771,22 @@ impl Store {
         data: &[u8],
         actor: &Actor,
     ) -> Result<Attachment> {
-        let name = name.trim().rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+        let name = name
+            .trim()
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(Error::Invalid("name: a file name of 1–200 characters".into()));
+            return Err(Error::Invalid(
+                "name: a file name of 1–200 characters".into(),
+            ));
         }
         if data.is_empty() || data.len() > MAX_ATTACHMENT_BYTES {
-            return Err(Error::Invalid(format!("file: 1 byte to {} MiB", MAX_ATTACHMENT_BYTES >> 20)));
+            return Err(Error::Invalid(format!(
+                "file: 1 byte to {} MiB",
+                MAX_ATTACHMENT_BYTES >> 20
+            )));
         }
         let content_type = if content_type.is_empty() || content_type.len() > 100 {
             "application/octet-stream"
@@ -704,8 +823,24 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         let note = format!("{} ({} bytes, SM3 {})", att.name, att.size, att.sm3);
-        add_history(&mut w.tx, scope.tenant_id(), id, &att.uploaded_at, &actor.name, "attach", None, None, Some(&note)).await?;
-        let mut entry = actor.entry(Some(scope.tenant_id()), "work_order.attach", "work_order", Some(id));
+        add_history(
+            &mut w.tx,
+            scope.tenant_id(),
+            id,
+            &att.uploaded_at,
+            &actor.name,
+            "attach",
+            None,
+            None,
+            Some(&note),
+        )
+        .await?;
+        let mut entry = actor.entry(
+            Some(scope.tenant_id()),
+            "work_order.attach",
+            "work_order",
+            Some(id),
+        );
         entry.after = serde_json::to_value(&att).ok();
         w.commit(entry).await?;
         Ok(att)
@@ -724,12 +859,13 @@ impl Store {
             .into_iter()
             .find(|a| a.id == attachment_id)
             .ok_or(Error::NotFound)?;
-        let data: Vec<u8> = sqlx::query("SELECT data FROM work_order_attachments WHERE tenant_id = $1 AND id = $2")
-            .bind(scope.tenant_id())
-            .bind(attachment_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let data: Vec<u8> =
+            sqlx::query("SELECT data FROM work_order_attachments WHERE tenant_id = $1 AND id = $2")
+                .bind(scope.tenant_id())
+                .bind(attachment_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
         Ok((att, data))
     }
 
@@ -755,7 +891,10 @@ impl Store {
             let overdue: i64 = r.try_get(2)?;
             let soon: i64 = r.try_get(3)?;
             let n: i64 = r.try_get(4)?;
-            if let Some(i) = ["notified", "accepted", "fixing", "retest"].iter().position(|x| *x == state) {
+            if let Some(i) = ["notified", "accepted", "fixing", "retest"]
+                .iter()
+                .position(|x| *x == state)
+            {
                 s.open_by_state[i] += n;
             }
             s.open_by_level[level] += n;
@@ -812,7 +951,18 @@ impl Store {
                     .execute(&mut *w.tx)
                     .await?;
                 let note = format!("overdue since {}", o.due_at);
-                add_history(&mut w.tx, tenant, &o.id, &now, "yunshou", "escalate", None, None, Some(&note)).await?;
+                add_history(
+                    &mut w.tx,
+                    tenant,
+                    &o.id,
+                    &now,
+                    "yunshou",
+                    "escalate",
+                    None,
+                    None,
+                    Some(&note),
+                )
+                .await?;
             }
             let payload = serde_json::json!({
                 "topic": "work_order.overdue",
@@ -823,7 +973,14 @@ impl Store {
                 })).collect::<Vec<_>>(),
             });
             for mail in settings.mail_recipients(None) {
-                outbox::enqueue(&mut w.tx, tenant, "work_order.overdue", &format!("mailto:{mail}"), &payload).await?;
+                outbox::enqueue(
+                    &mut w.tx,
+                    tenant,
+                    "work_order.overdue",
+                    &format!("mailto:{mail}"),
+                    &payload,
+                )
+                .await?;
             }
             if let Some(url) = &settings.notify_webhook {
                 outbox::enqueue(&mut w.tx, tenant, "work_order.overdue", url, &payload).await?;
@@ -839,7 +996,8 @@ impl Store {
 fn order_from_row_offset(r: &AnyRow, now: &str) -> Result<WorkOrder> {
     // Same as order_from_row with every column shifted by one (the tenant comes first).
     let state: String = r.try_get(7)?;
-    let state = WorkOrderState::parse(&state).ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
+    let state = WorkOrderState::parse(&state)
+        .ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
     let resolution: Option<String> = r.try_get(8)?;
     let due_at: String = r.try_get(11)?;
     let number: i64 = r.try_get(2)?;
@@ -865,16 +1023,22 @@ fn order_from_row_offset(r: &AnyRow, now: &str) -> Result<WorkOrder> {
     })
 }
 
-async fn locked_order(tx: &mut Tx, scope: &TenantScope, id: &str) -> Result<(WorkOrderState, String)> {
-    let r = sqlx::query("SELECT state, finding_id FROM work_orders WHERE tenant_id = $1 AND id = $2")
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound)?;
+async fn locked_order(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<(WorkOrderState, String)> {
+    let r =
+        sqlx::query("SELECT state, finding_id FROM work_orders WHERE tenant_id = $1 AND id = $2")
+            .bind(scope.tenant_id())
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound)?;
     let state: String = r.try_get(0)?;
     Ok((
-        WorkOrderState::parse(&state).ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?,
+        WorkOrderState::parse(&state)
+            .ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?,
         r.try_get(1)?,
     ))
 }
@@ -900,7 +1064,18 @@ async fn apply_change(
             .bind(id)
             .execute(&mut **tx)
             .await?;
-        add_history(tx, tenant, id, now, &actor.name, "assign", None, None, Some(a)).await?;
+        add_history(
+            tx,
+            tenant,
+            id,
+            now,
+            &actor.name,
+            "assign",
+            None,
+            None,
+            Some(a),
+        )
+        .await?;
     }
     let Some(action) = action else { return Ok(()) };
     let (to, resolution) = action.apply(state).map_err(Error::Conflict)?;
@@ -921,7 +1096,19 @@ async fn apply_change(
             ));
         }
     }
-    move_order(tx, tenant, id, action, state, to, resolution, &actor.name, note.unwrap_or_default(), now).await?;
+    move_order(
+        tx,
+        tenant,
+        id,
+        action,
+        state,
+        to,
+        resolution,
+        &actor.name,
+        note.unwrap_or_default(),
+        now,
+    )
+    .await?;
     let finding_status = match (action, resolution) {
         (_, Some(WorkOrderResolution::Fixed)) => Some("fixed"),
         (_, Some(WorkOrderResolution::RiskAccepted)) => Some("accepted"),

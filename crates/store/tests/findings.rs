@@ -4,7 +4,9 @@
 //! threats and the risk register.
 
 use yunshou_model::asset::{AssetFields, Lifecycle};
-use yunshou_model::finding::{normalise_cves, ReportItem, ReportedFinding, ScannedTarget, Severity, Target};
+use yunshou_model::finding::{
+    normalise_cves, ReportItem, ReportedFinding, ScannedTarget, Severity, Target,
+};
 use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
 use yunshou_model::{Actor, TenantKind};
 use yunshou_store::finding_import::{ImportMeta, ImportSummary};
@@ -21,7 +23,10 @@ async fn store() -> (tempfile::TempDir, Store, TenantScope, TenantScope) {
     let cli = Actor::cli();
     let (_, provider) = store.operator_scope("default").await.unwrap();
     for t in ["tenant-a", "tenant-b"] {
-        store.create_tenant(t, t, TenantKind::Customer, &cli, Some(&provider)).await.unwrap();
+        store
+            .create_tenant(t, t, TenantKind::Customer, &cli, Some(&provider))
+            .await
+            .unwrap();
     }
     let (_, a) = store.operator_scope("tenant-a").await.unwrap();
     let (_, b) = store.operator_scope("tenant-b").await.unwrap();
@@ -67,7 +72,12 @@ fn scanned(ip: &str) -> ReportItem {
     })
 }
 
-async fn import(store: &Store, scope: &TenantScope, source: &str, items: Vec<ReportItem>) -> ImportSummary {
+async fn import(
+    store: &Store,
+    scope: &TenantScope,
+    source: &str,
+    items: Vec<ReportItem>,
+) -> ImportSummary {
     let meta = ImportMeta {
         format: source.into(),
         source: source.into(),
@@ -82,7 +92,13 @@ async fn import(store: &Store, scope: &TenantScope, source: &str, items: Vec<Rep
     imp.finish(&actor).await.unwrap()
 }
 
-async fn add_asset(store: &Store, scope: &TenantScope, name: &str, ip: &str, owner: &str) -> String {
+async fn add_asset(
+    store: &Store,
+    scope: &TenantScope,
+    name: &str,
+    ip: &str,
+    owner: &str,
+) -> String {
     let fields = AssetFields {
         name: name.into(),
         kind: "host".into(),
@@ -93,7 +109,12 @@ async fn add_asset(store: &Store, scope: &TenantScope, name: &str, ip: &str, own
         availability: Some(4),
         ..Default::default()
     };
-    store.create_asset(scope, fields, Lifecycle::Onboarding, &Actor::cli()).await.unwrap().0.id
+    store
+        .create_asset(scope, fields, Lifecycle::Onboarding, &Actor::cli())
+        .await
+        .unwrap()
+        .0
+        .id
 }
 
 fn actor(name: &str) -> Actor {
@@ -114,46 +135,126 @@ async fn an_import_dedups_across_scanners_and_raises_work_orders_for_the_owner()
         "nessus",
         vec![
             scanned("10.20.1.15"),
-            finding("nessus", "10.20.1.15", 443, "CVE-2021-44228", Severity::Critical),
-            finding("nessus", "10.20.1.15", 22, "CVE-2023-48795", Severity::Medium),
+            finding(
+                "nessus",
+                "10.20.1.15",
+                443,
+                "CVE-2021-44228",
+                Severity::Critical,
+            ),
+            finding(
+                "nessus",
+                "10.20.1.15",
+                22,
+                "CVE-2023-48795",
+                Severity::Medium,
+            ),
             // The same weakness twice in one file counts once.
-            finding("nessus", "10.20.1.15", 22, "CVE-2023-48795", Severity::Medium),
+            finding(
+                "nessus",
+                "10.20.1.15",
+                22,
+                "CVE-2023-48795",
+                Severity::Medium,
+            ),
             // An unknown host is discovered into the ledger.
             finding("nessus", "10.20.9.9", 80, "CVE-2019-0001", Severity::Low),
             finding("nessus", "10.20.1.15", 123, "CVE-2000-0001", Severity::Info),
         ],
     )
     .await;
-    assert_eq!((s.findings, s.created, s.assets_discovered), (5, 4, 1), "{s:?}");
+    assert_eq!(
+        (s.findings, s.created, s.assets_discovered),
+        (5, 4, 1),
+        "{s:?}"
+    );
     // Info findings never get a work order.
     assert_eq!(s.work_orders, 3, "{s:?}");
-    let (orders, _) = store.work_orders(&a, &WorkOrderFilter::default(), Page::default()).await.unwrap();
-    let on_web = orders.iter().filter(|o| o.asset_id == asset).collect::<Vec<_>>();
-    assert!(on_web.iter().all(|o| o.assignee.as_deref() == Some("张伟")), "{on_web:?}");
+    let (orders, _) = store
+        .work_orders(&a, &WorkOrderFilter::default(), Page::default())
+        .await
+        .unwrap();
+    let on_web = orders
+        .iter()
+        .filter(|o| o.asset_id == asset)
+        .collect::<Vec<_>>();
+    assert!(
+        on_web.iter().all(|o| o.assignee.as_deref() == Some("张伟")),
+        "{on_web:?}"
+    );
     assert!(orders.iter().all(|o| o.state == WorkOrderState::Notified));
     // The discovered asset is onboarding and unowned.
-    let discovered = store.get_asset(&a, &orders.iter().find(|o| o.asset_id != asset).unwrap().asset_id).await.unwrap();
-    assert_eq!((discovered.lifecycle, discovered.fields.owner.clone()), (Lifecycle::Onboarding, None));
+    let discovered = store
+        .get_asset(
+            &a,
+            &orders
+                .iter()
+                .find(|o| o.asset_id != asset)
+                .unwrap()
+                .asset_id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (discovered.lifecycle, discovered.fields.owner.clone()),
+        (Lifecycle::Onboarding, None)
+    );
     assert_eq!(discovered.fields.ips, vec!["10.20.9.9"]);
 
     // OpenVAS reports the same CVE on the same port: one finding, two sources.
-    let s = import(&store, &a, "openvas", vec![finding("openvas", "10.20.1.15", 443, "cve-2021-44228", Severity::High)]).await;
+    let s = import(
+        &store,
+        &a,
+        "openvas",
+        vec![finding(
+            "openvas",
+            "10.20.1.15",
+            443,
+            "cve-2021-44228",
+            Severity::High,
+        )],
+    )
+    .await;
     assert_eq!((s.created, s.updated), (0, 1), "{s:?}");
     let (list, total) = store
-        .findings(&a, &FindingFilter { cve: Some("CVE-2021-44228".into()), ..Default::default() }, Page::default())
+        .findings(
+            &a,
+            &FindingFilter {
+                cve: Some("CVE-2021-44228".into()),
+                ..Default::default()
+            },
+            Page::default(),
+        )
         .await
         .unwrap();
     assert_eq!(total, 1);
     assert_eq!(list[0].sources, vec!["nessus", "openvas"]);
     // The internet-unexposed critical on a value-4 asset sits at the top of the queue.
-    let (queue, _) = store.findings(&a, &FindingFilter::default(), Page::default()).await.unwrap();
+    let (queue, _) = store
+        .findings(&a, &FindingFilter::default(), Page::default())
+        .await
+        .unwrap();
     assert_eq!(queue[0].cves, vec!["CVE-2021-44228"]);
-    assert!(queue[0].risk["steps"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(queue[0].risk["steps"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
     assert_eq!(queue[0].cvss_score, Some(9.8));
     // The other tenant sees none of it.
-    assert_eq!(store.count_findings(&b, &FindingFilter::default()).await.unwrap(), 0);
-    assert!(matches!(store.finding(&b, &queue[0].id).await, Err(Error::NotFound)));
-    assert!(matches!(store.work_order(&b, &orders[0].id).await, Err(Error::NotFound)));
+    assert_eq!(
+        store
+            .count_findings(&b, &FindingFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(matches!(
+        store.finding(&b, &queue[0].id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        store.work_order(&b, &orders[0].id).await,
+        Err(Error::NotFound)
+    ));
 }
 
 #[tokio::test]
@@ -167,22 +268,39 @@ async fn a_failed_import_leaves_nothing() {
     };
     let actor = Actor::cli();
     let mut imp = store.begin_findings_import(&a, meta).await.unwrap();
-    imp.add(finding("nessus", "10.0.0.1", 80, "CVE-2020-0001", Severity::High), &actor).await.unwrap();
-    let anonymous = ReportItem::Finding(Box::new(ReportedFinding {
-        target: Target::default(),
+    imp.add(
+        finding("nessus", "10.0.0.1", 80, "CVE-2020-0001", Severity::High),
+        &actor,
+    )
+    .await
+    .unwrap();
+    let untitled = ReportItem::Finding(Box::new(ReportedFinding {
+        title: " ".into(),
         ..match finding("nessus", "10.0.0.1", 80, "CVE-2020-0002", Severity::High) {
             ReportItem::Finding(f) => *f,
             _ => unreachable!(),
         }
     }));
-    assert!(matches!(imp.add(anonymous, &actor).await, Err(Error::Invalid(_))));
+    assert!(matches!(
+        imp.add(untitled, &actor).await,
+        Err(Error::Invalid(_))
+    ));
     drop(imp);
-    assert_eq!(store.count_findings(&a, &FindingFilter::default()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .count_findings(&a, &FindingFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
     let (assets, _) = store
         .list_assets(&a, &Default::default(), Default::default(), Page::default())
         .await
         .unwrap();
-    assert!(assets.is_empty(), "the discovered asset went with the import");
+    assert!(
+        assets.is_empty(),
+        "the discovered asset went with the import"
+    );
     assert!(store.finding_imports(&a, 10).await.unwrap().is_empty());
 }
 
@@ -193,7 +311,13 @@ async fn reimport_closes_what_is_gone_and_reopens_regressions() {
     let both = || {
         vec![
             scanned("10.20.2.20"),
-            finding("nessus", "10.20.2.20", 3306, "CVE-2022-0001", Severity::High),
+            finding(
+                "nessus",
+                "10.20.2.20",
+                3306,
+                "CVE-2022-0001",
+                Severity::High,
+            ),
             finding("nessus", "10.20.2.20", 22, "CVE-2022-0002", Severity::High),
         ]
     };
@@ -202,24 +326,74 @@ async fn reimport_closes_what_is_gone_and_reopens_regressions() {
     let s = import(&store, &a, "openvas", vec![scanned("10.20.2.20")]).await;
     assert_eq!(s.not_seen, 0);
     // The next Nessus scan no longer sees 22: not seen, awaiting retest.
-    let s = import(&store, &a, "nessus", vec![scanned("10.20.2.20"), finding("nessus", "10.20.2.20", 3306, "CVE-2022-0001", Severity::High)]).await;
+    let s = import(
+        &store,
+        &a,
+        "nessus",
+        vec![
+            scanned("10.20.2.20"),
+            finding(
+                "nessus",
+                "10.20.2.20",
+                3306,
+                "CVE-2022-0001",
+                Severity::High,
+            ),
+        ],
+    )
+    .await;
     assert_eq!((s.updated, s.not_seen, s.retest_passed), (1, 1, 0), "{s:?}");
     let gone = store
-        .findings(&a, &FindingFilter { cve: Some("CVE-2022-0002".into()), ..Default::default() }, Page::default())
+        .findings(
+            &a,
+            &FindingFilter {
+                cve: Some("CVE-2022-0002".into()),
+                ..Default::default()
+            },
+            Page::default(),
+        )
         .await
         .unwrap()
         .0
         .remove(0);
     assert_eq!(gone.status, FindingStatus::NotSeen);
-    assert_eq!(gone.work_order.as_ref().unwrap().state, WorkOrderState::Retest);
+    assert_eq!(
+        gone.work_order.as_ref().unwrap().state,
+        WorkOrderState::Retest
+    );
     // Still gone at the following scan: the retest passed — fixed, work order closed.
-    let s = import(&store, &a, "nessus", vec![scanned("10.20.2.20"), finding("nessus", "10.20.2.20", 3306, "CVE-2022-0001", Severity::High)]).await;
+    let s = import(
+        &store,
+        &a,
+        "nessus",
+        vec![
+            scanned("10.20.2.20"),
+            finding(
+                "nessus",
+                "10.20.2.20",
+                3306,
+                "CVE-2022-0001",
+                Severity::High,
+            ),
+        ],
+    )
+    .await;
     assert_eq!(s.retest_passed, 1, "{s:?}");
     let fixed = store.finding(&a, &gone.id).await.unwrap();
     assert_eq!(fixed.status, FindingStatus::Fixed);
-    let order = store.work_order(&a, &fixed.work_order.unwrap().id).await.unwrap();
+    let order = store
+        .work_order(&a, &fixed.work_order.unwrap().id)
+        .await
+        .unwrap();
     assert_eq!(order.order.state, WorkOrderState::Closed);
-    assert!(order.history.iter().any(|h| h.action == "retest_pass_by_import"), "{:?}", order.history);
+    assert!(
+        order
+            .history
+            .iter()
+            .any(|h| h.action == "retest_pass_by_import"),
+        "{:?}",
+        order.history
+    );
     // It comes back: a regression reopens finding and work order.
     let s = import(&store, &a, "nessus", both()).await;
     assert_eq!(s.reopened, 1, "{s:?}");
@@ -234,8 +408,23 @@ async fn reimport_closes_what_is_gone_and_reopens_regressions() {
 async fn work_orders_close_only_after_a_retest_by_someone_else() {
     let (_dir, store, a, b) = store().await;
     add_asset(&store, &a, "app-01", "10.20.3.30", "王强").await;
-    import(&store, &a, "nessus", vec![finding("nessus", "10.20.3.30", 8080, "CVE-2022-22965", Severity::Critical)]).await;
-    let (orders, _) = store.work_orders(&a, &WorkOrderFilter::default(), Page::default()).await.unwrap();
+    import(
+        &store,
+        &a,
+        "nessus",
+        vec![finding(
+            "nessus",
+            "10.20.3.30",
+            8080,
+            "CVE-2022-22965",
+            Severity::Critical,
+        )],
+    )
+    .await;
+    let (orders, _) = store
+        .work_orders(&a, &WorkOrderFilter::default(), Page::default())
+        .await
+        .unwrap();
     let id = orders[0].id.clone();
     let owner = actor("王强");
     let analyst = actor("jn.analyst");
@@ -245,53 +434,144 @@ async fn work_orders_close_only_after_a_retest_by_someone_else() {
         assignee: None,
     };
     // No close before a retest, no skipped step.
-    let e = store.change_work_order(&a, &id, &step(WorkOrderAction::RetestPass, Some("looks fine")), &analyst).await;
+    let e = store
+        .change_work_order(
+            &a,
+            &id,
+            &step(WorkOrderAction::RetestPass, Some("looks fine")),
+            &analyst,
+        )
+        .await;
     assert!(matches!(e, Err(Error::Conflict(m)) if m.contains("only after a retest")));
-    let e = store.change_work_order(&a, &id, &step(WorkOrderAction::StartFix, None), &owner).await;
+    let e = store
+        .change_work_order(&a, &id, &step(WorkOrderAction::StartFix, None), &owner)
+        .await;
     assert!(matches!(e, Err(Error::Conflict(_))));
     // A step needing a note refuses none.
-    store.change_work_order(&a, &id, &step(WorkOrderAction::Accept, None), &owner).await.unwrap();
-    store.change_work_order(&a, &id, &step(WorkOrderAction::StartFix, None), &owner).await.unwrap();
-    let e = store.change_work_order(&a, &id, &step(WorkOrderAction::RequestRetest, None), &owner).await;
+    store
+        .change_work_order(&a, &id, &step(WorkOrderAction::Accept, None), &owner)
+        .await
+        .unwrap();
+    store
+        .change_work_order(&a, &id, &step(WorkOrderAction::StartFix, None), &owner)
+        .await
+        .unwrap();
+    let e = store
+        .change_work_order(&a, &id, &step(WorkOrderAction::RequestRetest, None), &owner)
+        .await;
     assert!(matches!(e, Err(Error::Invalid(_))));
     store
-        .change_work_order(&a, &id, &step(WorkOrderAction::RequestRetest, Some("spring-beans 5.3.18 deployed")), &owner)
+        .change_work_order(
+            &a,
+            &id,
+            &step(
+                WorkOrderAction::RequestRetest,
+                Some("spring-beans 5.3.18 deployed"),
+            ),
+            &owner,
+        )
         .await
         .unwrap();
     // The fixer cannot pass their own retest.
-    let e = store.change_work_order(&a, &id, &step(WorkOrderAction::RetestPass, Some("ok")), &owner).await;
+    let e = store
+        .change_work_order(
+            &a,
+            &id,
+            &step(WorkOrderAction::RetestPass, Some("ok")),
+            &owner,
+        )
+        .await;
     assert!(matches!(e, Err(Error::Conflict(m)) if m.contains("someone other")));
     // A failed retest goes back to fixing, then a pass closes it and the finding is fixed.
-    store.change_work_order(&a, &id, &step(WorkOrderAction::RetestFail, Some("still vulnerable")), &analyst).await.unwrap();
-    store.change_work_order(&a, &id, &step(WorkOrderAction::RequestRetest, Some("patched again")), &owner).await.unwrap();
+    store
+        .change_work_order(
+            &a,
+            &id,
+            &step(WorkOrderAction::RetestFail, Some("still vulnerable")),
+            &analyst,
+        )
+        .await
+        .unwrap();
+    store
+        .change_work_order(
+            &a,
+            &id,
+            &step(WorkOrderAction::RequestRetest, Some("patched again")),
+            &owner,
+        )
+        .await
+        .unwrap();
     let done = store
-        .change_work_order(&a, &id, &step(WorkOrderAction::RetestPass, Some("rescan clean, see attachment")), &analyst)
+        .change_work_order(
+            &a,
+            &id,
+            &step(
+                WorkOrderAction::RetestPass,
+                Some("rescan clean, see attachment"),
+            ),
+            &analyst,
+        )
         .await
         .unwrap();
     assert_eq!(done.state, WorkOrderState::Closed);
     assert_eq!(done.failed_retests, 1);
     let att = store
-        .attach_to_work_order(&a, &id, "rescan.txt", "text/plain", b"no findings", &analyst)
+        .attach_to_work_order(
+            &a,
+            &id,
+            "rescan.txt",
+            "text/plain",
+            b"no findings",
+            &analyst,
+        )
         .await
         .unwrap();
     assert_eq!(att.size, 11);
-    store.comment_work_order(&a, &id, "closing note", &analyst).await.unwrap();
+    store
+        .comment_work_order(&a, &id, "closing note", &analyst)
+        .await
+        .unwrap();
     let detail = store.work_order(&a, &id).await.unwrap();
     assert_eq!(detail.finding.status, FindingStatus::Fixed);
     let actions: Vec<&str> = detail.history.iter().map(|h| h.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["raise", "accept", "start_fix", "request_retest", "retest_fail", "request_retest", "retest_pass", "attach", "comment"]
+        [
+            "raise",
+            "accept",
+            "start_fix",
+            "request_retest",
+            "retest_fail",
+            "request_retest",
+            "retest_pass",
+            "attach",
+            "comment"
+        ]
     );
-    assert_eq!(store.work_order_attachment(&a, &id, &att.id).await.unwrap().1, b"no findings");
+    assert_eq!(
+        store
+            .work_order_attachment(&a, &id, &att.id)
+            .await
+            .unwrap()
+            .1,
+        b"no findings"
+    );
     // Bulk changes are all or nothing, naming each refusal.
     let e = store
-        .change_work_orders(&a, &[id.clone()], &step(WorkOrderAction::Accept, None), &owner)
+        .change_work_orders(
+            &a,
+            &[id.clone()],
+            &step(WorkOrderAction::Accept, None),
+            &owner,
+        )
         .await
         .unwrap_err();
     assert_eq!(e.len(), 1);
     // Isolation.
-    assert!(store.change_work_order(&b, &id, &step(WorkOrderAction::Reopen, Some("x")), &analyst).await.is_err());
+    assert!(store
+        .change_work_order(&b, &id, &step(WorkOrderAction::Reopen, Some("x")), &analyst)
+        .await
+        .is_err());
     assert!(store.work_order_attachment(&b, &id, &att.id).await.is_err());
 }
 
@@ -299,8 +579,26 @@ async fn work_orders_close_only_after_a_retest_by_someone_else() {
 async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
     let (_dir, store, a, _) = store().await;
     let asset = add_asset(&store, &a, "portal", "10.20.4.40", "赵敏").await;
-    import(&store, &a, "nessus", vec![finding("nessus", "10.20.4.40", 443, "CVE-2021-44228", Severity::Critical)]).await;
-    let finding_id = store.findings(&a, &FindingFilter::default(), Page::default()).await.unwrap().0[0].id.clone();
+    import(
+        &store,
+        &a,
+        "nessus",
+        vec![finding(
+            "nessus",
+            "10.20.4.40",
+            443,
+            "CVE-2021-44228",
+            Severity::Critical,
+        )],
+    )
+    .await;
+    let finding_id = store
+        .findings(&a, &FindingFilter::default(), Page::default())
+        .await
+        .unwrap()
+        .0[0]
+        .id
+        .clone();
     let threat = store
         .create_threat(
             &a,
@@ -330,7 +628,9 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
         baseline_level: Some(9),
         ..Default::default()
     };
-    let Err(Error::Invalid(reasons)) = store.create_threat(&a, bad, &Actor::cli()).await else { panic!() };
+    let Err(Error::Invalid(reasons)) = store.create_threat(&a, bad, &Actor::cli()).await else {
+        panic!()
+    };
     assert!(reasons.lines().count() >= 6, "{reasons}");
 
     let risk = store
@@ -346,7 +646,14 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
         )
         .await
         .unwrap();
-    assert_eq!((risk.threat_level, risk.vulnerability_level_used, risk.asset_value), (1, 5, 4));
+    assert_eq!(
+        (
+            risk.threat_level,
+            risk.vulnerability_level_used,
+            risk.asset_value
+        ),
+        (1, 5, 4)
+    );
     assert!(!risk.steps.is_empty());
     let map = store.risk_heat_map(&a).await.unwrap();
     assert_eq!(map.cells.iter().flatten().sum::<i64>(), 1);
@@ -356,13 +663,22 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
     // A treatment needs an owner; closing needs a treatment.
     let mut f = risk.fields.clone();
     f.treatment = Some("reduce".into());
-    assert!(store.update_risk(&a, &risk.id, f.clone(), &Actor::cli()).await.is_err());
+    assert!(store
+        .update_risk(&a, &risk.id, f.clone(), &Actor::cli())
+        .await
+        .is_err());
     f.owner = Some("赵敏".into());
     f.due_date = Some("2026-12-31".into());
     f.residual_level = Some(2);
     f.status = Some("treating".into());
-    let treated = store.update_risk(&a, &risk.id, f, &Actor::cli()).await.unwrap();
+    let treated = store
+        .update_risk(&a, &risk.id, f, &Actor::cli())
+        .await
+        .unwrap();
     assert_eq!(treated.fields.treatment.as_deref(), Some("reduce"));
     // A threat in use cannot be removed.
-    assert!(matches!(store.delete_threat(&a, &threat.id, &Actor::cli()).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        store.delete_threat(&a, &threat.id, &Actor::cli()).await,
+        Err(Error::Conflict(_))
+    ));
 }

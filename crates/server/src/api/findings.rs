@@ -17,7 +17,9 @@ use utoipa::IntoParams;
 use yunshou_model::finding::Severity;
 use yunshou_model::Permission;
 use yunshou_store::finding_import::ImportSummary;
-use yunshou_store::findings::{Finding, FindingFilter, FindingGroup, FindingGrouping, FindingStatus};
+use yunshou_store::findings::{
+    Finding, FindingFilter, FindingGroup, FindingGrouping, FindingStatus,
+};
 use yunshou_store::vuln_settings::VulnSettings;
 
 /// Largest report accepted over HTTP.
@@ -55,7 +57,10 @@ pub async fn spool(body: Body) -> ApiResult<std::fs::File> {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("file: {e}")))?;
         size += chunk.len();
         if size > REPORT_BODY_LIMIT {
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file: larger than 1 GiB"));
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file: larger than 1 GiB",
+            ));
         }
         file.write_all(&chunk).map_err(ApiError::internal)?;
     }
@@ -76,9 +81,15 @@ pub async fn import_file(
 ) -> ApiResult<ImportSummary> {
     let scope = p.require(Permission::FindingsImport)?;
     let file_name = file_name.trim();
-    let file_name = if file_name.is_empty() { "report" } else { file_name };
+    let file_name = if file_name.is_empty() {
+        "report"
+    } else {
+        file_name
+    };
     if file_name.chars().count() > 255 || file_name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("file_name: at most 255 printable characters"));
+        return Err(ApiError::bad_request(
+            "file_name: at most 255 printable characters",
+        ));
     }
     let (format, input) = {
         let name = file_name.to_string();
@@ -89,7 +100,16 @@ pub async fn import_file(
         .await
         .map_err(ApiError::internal)??
     };
-    Ok(vuln_import::import_report(&state.store, scope, format, file_name, input, &p.actor(), &|_| {}).await?)
+    Ok(vuln_import::import_report(
+        &state.store,
+        scope,
+        format,
+        file_name,
+        input,
+        &p.actor(),
+        &|_| {},
+    )
+    .await?)
 }
 
 /// Import a scanner report or a manual-findings CSV (the file is the request body). The
@@ -142,7 +162,10 @@ pub struct FindingQuery {
 }
 
 fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 impl FindingQuery {
@@ -162,10 +185,9 @@ impl FindingQuery {
         }
         let min_severity = match self.severity.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) => Some(
-                Severity::parse(s)
-                    .ok_or_else(|| ApiError::bad_request("severity: info, low, medium, high or critical"))?,
-            ),
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                ApiError::bad_request("severity: info, low, medium, high or critical")
+            })?),
         };
         if self.risk_level.is_some_and(|l| !(1..=5).contains(&l)) {
             return Err(ApiError::bad_request("risk_level: 1–5"));
@@ -228,11 +250,14 @@ pub async fn finding_groups(
         .position(|(k, _)| k == "by")
         .map(|i| pairs.remove(i).1)
         .ok_or_else(|| ApiError::bad_request("by: asset, cve or business_system"))?;
-    let by = FindingGrouping::parse(&by).ok_or_else(|| ApiError::bad_request("by: asset, cve or business_system"))?;
+    let by = FindingGrouping::parse(&by)
+        .ok_or_else(|| ApiError::bad_request("by: asset, cve or business_system"))?;
     let rest = serde_urlencoded::to_string(&pairs).map_err(ApiError::internal)?;
-    let q: FindingQuery =
-        serde_urlencoded::from_str(&rest).map_err(|e| ApiError::bad_request(format!("query: {e}")))?;
-    Ok(Json(state.store.finding_groups(scope, &q.filter()?, by).await?))
+    let q: FindingQuery = serde_urlencoded::from_str(&rest)
+        .map_err(|e| ApiError::bad_request(format!("query: {e}")))?;
+    Ok(Json(
+        state.store.finding_groups(scope, &q.filter()?, by).await?,
+    ))
 }
 
 /// One finding with its risk assessment and work order.
@@ -278,6 +303,9 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<VulnSettings>,
 ) -> ApiResult<Json<VulnSettings>> {
     let scope = p.require(Permission::RiskManage)?;
-    state.store.set_vuln_settings(scope, &settings, &p.actor()).await?;
+    state
+        .store
+        .set_vuln_settings(scope, &settings, &p.actor())
+        .await?;
     Ok(Json(settings))
 }

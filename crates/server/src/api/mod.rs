@@ -134,9 +134,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::end_suppression))
         .routes(routes!(alerts::list_webhooks, alerts::create_webhook))
         .routes(routes!(alerts::delete_webhook))
-        .routes(routes!(findings::import_findings).layer(axum::extract::DefaultBodyLimit::max(
-            findings::REPORT_BODY_LIMIT,
-        )))
+        .routes(
+            routes!(findings::import_findings).layer(axum::extract::DefaultBodyLimit::max(
+                findings::REPORT_BODY_LIMIT,
+            )),
+        )
         .routes(routes!(findings::list_findings))
         .routes(routes!(findings::finding_groups))
         .routes(routes!(findings::list_imports))
@@ -145,15 +147,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(work_orders::list_work_orders))
         .routes(routes!(work_orders::sla))
         .routes(routes!(work_orders::bulk_change))
-        .routes(routes!(work_orders::get_work_order, work_orders::patch_work_order))
+        .routes(routes!(
+            work_orders::get_work_order,
+            work_orders::patch_work_order
+        ))
         .routes(routes!(work_orders::comment_work_order))
-        .routes(routes!(work_orders::attach).layer(axum::extract::DefaultBodyLimit::max(
-            work_orders::ATTACHMENT_BODY_LIMIT,
-        )))
+        .routes(
+            routes!(work_orders::attach).layer(axum::extract::DefaultBodyLimit::max(
+                work_orders::ATTACHMENT_BODY_LIMIT,
+            )),
+        )
         .routes(routes!(work_orders::get_attachment))
         .routes(routes!(risk::list_threats, risk::create_threat))
         .routes(routes!(risk::refresh_threats))
-        .routes(routes!(risk::get_threat, risk::put_threat, risk::delete_threat))
+        .routes(routes!(
+            risk::get_threat,
+            risk::put_threat,
+            risk::delete_threat
+        ))
         .routes(routes!(risk::list_risks, risk::create_risk))
         .routes(routes!(risk::heat_map))
         .routes(routes!(risk::trend))

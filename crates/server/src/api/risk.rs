@@ -18,7 +18,10 @@ use yunshou_store::threats::{Threat, ThreatFields};
 /// The threat catalog, highest frequency first.
 #[utoipa::path(get, path = "/api/v1/threats", tag = "risk",
     responses((status = 200, body = Vec<Threat>), (status = 403, body = Problem)))]
-pub async fn list_threats(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<Vec<Threat>>> {
+pub async fn list_threats(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<Json<Vec<Threat>>> {
     let scope = p.require(Permission::FindingsRead)?;
     Ok(Json(state.store.threats(scope).await?))
 }
@@ -32,7 +35,10 @@ pub async fn create_threat(
     ApiJson(fields): ApiJson<ThreatFields>,
 ) -> ApiResult<(StatusCode, Json<Threat>)> {
     let scope = p.require(Permission::RiskManage)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_threat(scope, fields, &p.actor()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_threat(scope, fields, &p.actor()).await?),
+    ))
 }
 
 /// One threat.
@@ -57,7 +63,12 @@ pub async fn put_threat(
     ApiJson(fields): ApiJson<ThreatFields>,
 ) -> ApiResult<Json<Threat>> {
     let scope = p.require(Permission::RiskManage)?;
-    Ok(Json(state.store.update_threat(scope, &id, fields, &p.actor()).await?))
+    Ok(Json(
+        state
+            .store
+            .update_threat(scope, &id, fields, &p.actor())
+            .await?,
+    ))
 }
 
 /// Remove a threat no risk refers to.
@@ -84,7 +95,10 @@ pub struct Refreshed {
 /// the open risks.
 #[utoipa::path(post, path = "/api/v1/threats/refresh", tag = "risk",
     responses((status = 200, body = Refreshed), (status = 403, body = Problem)))]
-pub async fn refresh_threats(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<Refreshed>> {
+pub async fn refresh_threats(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<Json<Refreshed>> {
     let scope = p.require(Permission::RiskManage)?;
     let changed = state.store.refresh_threats(scope, &p.actor()).await?;
     Ok(Json(Refreshed { changed }))
@@ -120,13 +134,20 @@ pub async fn create_risk(
     ApiJson(fields): ApiJson<RiskFields>,
 ) -> ApiResult<(StatusCode, Json<Risk>)> {
     let scope = p.require(Permission::RiskManage)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_risk(scope, fields, &p.actor()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_risk(scope, fields, &p.actor()).await?),
+    ))
 }
 
 /// One risk with its assessment steps.
 #[utoipa::path(get, path = "/api/v1/risks/{id}", tag = "risk", params(("id" = String, Path)),
     responses((status = 200, body = Risk), (status = 404, body = Problem)))]
-pub async fn get_risk(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal, IdPath(id): IdPath) -> ApiResult<Json<Risk>> {
+pub async fn get_risk(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Risk>> {
     let scope = p.require(Permission::FindingsRead)?;
     Ok(Json(state.store.risk(scope, &id).await?))
 }
@@ -142,13 +163,21 @@ pub async fn put_risk(
     ApiJson(fields): ApiJson<RiskFields>,
 ) -> ApiResult<Json<Risk>> {
     let scope = p.require(Permission::RiskManage)?;
-    Ok(Json(state.store.update_risk(scope, &id, fields, &p.actor()).await?))
+    Ok(Json(
+        state
+            .store
+            .update_risk(scope, &id, fields, &p.actor())
+            .await?,
+    ))
 }
 
 /// Open risks by likelihood × loss.
 #[utoipa::path(get, path = "/api/v1/risks/heatmap", tag = "risk",
     responses((status = 200, body = HeatMap), (status = 403, body = Problem)))]
-pub async fn heat_map(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<HeatMap>> {
+pub async fn heat_map(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<Json<HeatMap>> {
     let scope = p.require(Permission::FindingsRead)?;
     Ok(Json(state.store.risk_heat_map(scope).await?))
 }
@@ -170,13 +199,18 @@ pub async fn trend(
     ApiQuery(q): ApiQuery<TrendQuery>,
 ) -> ApiResult<Json<Vec<TrendPoint>>> {
     let scope = p.require(Permission::FindingsRead)?;
-    Ok(Json(state.store.risk_trend(scope, q.days.unwrap_or(90)).await?))
+    Ok(Json(
+        state.store.risk_trend(scope, q.days.unwrap_or(90)).await?,
+    ))
 }
 
 /// Reassess every open risk with the current inputs.
 #[utoipa::path(post, path = "/api/v1/risks/reassess", tag = "risk",
     responses((status = 204, description = "Reassessed"), (status = 403, body = Problem)))]
-pub async fn reassess(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<StatusCode> {
+pub async fn reassess(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<StatusCode> {
     let scope = p.require(Permission::RiskManage)?;
     state.store.reassess_risks(scope, &p.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -210,10 +244,13 @@ pub async fn report(
         return Err(ApiError::bad_request("days: 1–366"));
     }
     let lang = crate::i18n::Lang::from_code(q.lang.as_deref());
-    let data = crate::risk_report::gather(&state.store, scope, &p.access.tenant.display_name, days).await?;
+    let data = crate::risk_report::gather(&state.store, scope, &p.access.tenant.display_name, days)
+        .await?;
     let stamp = chrono::Utc::now().format("%Y%m%d");
     let audit = |format: &str| {
-        let mut e = p.actor().entry(Some(scope.tenant_id()), "risk.report", "risk", None);
+        let mut e = p
+            .actor()
+            .entry(Some(scope.tenant_id()), "risk.report", "risk", None);
         e.after = Some(serde_json::json!({ "format": format, "days": days }));
         e
     };
@@ -223,7 +260,10 @@ pub async fn report(
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"risk-register-{stamp}.csv\"")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"risk-register-{stamp}.csv\""),
+                    ),
                 ],
                 crate::risk_report::csv(&data).map_err(ApiError::internal)?,
             )

@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use yunshou_model::work_order::WorkOrderState;
 use yunshou_model::Permission;
 use yunshou_store::work_orders::{
-    Attachment, SlaStats, WorkOrder, WorkOrderChange, WorkOrderDetail, WorkOrderFilter, MAX_ATTACHMENT_BYTES,
+    Attachment, SlaStats, WorkOrder, WorkOrderChange, WorkOrderDetail, WorkOrderFilter,
+    MAX_ATTACHMENT_BYTES,
 };
 
 /// Filters of `GET /api/v1/work-orders`.
@@ -50,14 +51,21 @@ impl WorkOrderQuery {
                 "" => {}
                 "open" => state.extend(WorkOrderState::ALL.into_iter().filter(|s| s.is_open())),
                 other => state.push(WorkOrderState::parse(other).ok_or_else(|| {
-                    ApiError::bad_request(format!("state: {other}? (notified, accepted, fixing, retest, closed, open)"))
+                    ApiError::bad_request(format!(
+                        "state: {other}? (notified, accepted, fixing, retest, closed, open)"
+                    ))
                 })?),
             }
         }
         if self.risk_level.is_some_and(|l| !(1..=5).contains(&l)) {
             return Err(ApiError::bad_request("risk_level: 1–5"));
         }
-        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         Ok(WorkOrderFilter {
             state,
             assignee: text(&self.assignee),
@@ -87,7 +95,10 @@ pub async fn list_work_orders(
     ApiQuery(q): ApiQuery<WorkOrderQuery>,
 ) -> ApiResult<Json<ListOf<WorkOrder>>> {
     let scope = p.require(Permission::FindingsRead)?;
-    let (items, total) = state.store.work_orders(scope, &q.filter()?, q.page()?).await?;
+    let (items, total) = state
+        .store
+        .work_orders(scope, &q.filter()?, q.page()?)
+        .await?;
     Ok(Json(ListOf { items, total }))
 }
 
@@ -129,9 +140,12 @@ pub async fn change_orders(
         .change_work_orders(scope, ids, change, &p.actor())
         .await
         .map_err(|errors| {
-            let conflict = errors
-                .iter()
-                .any(|(_, e)| matches!(e, yunshou_store::Error::Conflict(_) | yunshou_store::Error::NotFound));
+            let conflict = errors.iter().any(|(_, e)| {
+                matches!(
+                    e,
+                    yunshou_store::Error::Conflict(_) | yunshou_store::Error::NotFound
+                )
+            });
             let text = errors
                 .iter()
                 .map(|(id, e)| match (id.is_empty(), e) {
@@ -193,7 +207,11 @@ pub async fn bulk_change(
     // `flatten` cannot refuse unknown fields: split the object by hand.
     let mut obj = match bulk {
         serde_json::Value::Object(o) => o,
-        _ => return Err(ApiError::bad_request("body: an object with ids and the change")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "body: an object with ids and the change",
+            ))
+        }
     };
     let ids: Vec<String> = serde_json::from_value(obj.remove("ids").unwrap_or_default())
         .map_err(|_| ApiError::bad_request("ids: a list of work-order ids"))?;
@@ -220,7 +238,10 @@ pub async fn comment_work_order(
     ApiJson(c): ApiJson<NewComment>,
 ) -> ApiResult<StatusCode> {
     let scope = p.require(Permission::WorkOrdersWork)?;
-    state.store.comment_work_order(scope, &id, &c.body, &p.actor()).await?;
+    state
+        .store
+        .comment_work_order(scope, &id, &c.body, &p.actor())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -257,7 +278,12 @@ pub async fn attach(
 }
 
 /// Serves an attachment as a download (never rendered inline: it is user content).
-pub async fn attachment_response(state: &AppState, p: &Principal, id: &str, att_id: &str) -> ApiResult<Response> {
+pub async fn attachment_response(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    att_id: &str,
+) -> ApiResult<Response> {
     let scope = p.require(Permission::FindingsRead)?;
     if !yunshou_model::ids::is_valid_id(id) || !yunshou_model::ids::is_valid_id(att_id) {
         return Err(ApiError::bad_request("id: not a valid identifier"));
@@ -266,16 +292,28 @@ pub async fn attachment_response(state: &AppState, p: &Principal, id: &str, att_
     let ascii: String = att
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", percent(&att.name)),
+                format!(
+                    "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                    percent(&att.name)
+                ),
             ),
-            (header::HeaderName::from_static("x-content-type-options"), "nosniff".into()),
+            (
+                header::HeaderName::from_static("x-content-type-options"),
+                "nosniff".into(),
+            ),
         ],
         data,
     )
@@ -310,7 +348,10 @@ pub async fn get_attachment(
 /// closed and fixed on time in the last 30 days.
 #[utoipa::path(get, path = "/api/v1/work-orders/sla", tag = "findings",
     responses((status = 200, body = SlaStats), (status = 403, body = Problem)))]
-pub async fn sla(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<SlaStats>> {
+pub async fn sla(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<Json<SlaStats>> {
     let scope = p.require(Permission::FindingsRead)?;
     Ok(Json(state.store.sla_stats(scope).await?))
 }

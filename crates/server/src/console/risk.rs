@@ -62,7 +62,9 @@ impl ThreatsPage {
         t.frequency_basis["computed_level"].as_i64().unwrap_or(1)
     }
     fn edit_field(&self, f: &str) -> String {
-        let Some(t) = &self.edit else { return String::new() };
+        let Some(t) = &self.edit else {
+            return String::new();
+        };
         let x = &t.fields;
         match f {
             "name" => x.name.clone(),
@@ -80,7 +82,11 @@ impl ThreatsPage {
     }
 }
 
-async fn threats_page(state: &AppState, l: Layout, edit: Option<String>) -> Result<Response, ConsoleError> {
+async fn threats_page(
+    state: &AppState,
+    l: Layout,
+    edit: Option<String>,
+) -> Result<Response, ConsoleError> {
     let scope = l.p.require(Permission::FindingsRead)?.clone();
     let threats = state.store.threats(&scope).await?;
     let edit = match edit {
@@ -89,7 +95,16 @@ async fn threats_page(state: &AppState, l: Layout, edit: Option<String>) -> Resu
     };
     let can_manage = l.p.can(Permission::RiskManage);
     let flash = l.flash.is_some();
-    Ok(page(flash, ThreatsPage { l, threats, can_manage, edit }.render()?))
+    Ok(page(
+        flash,
+        ThreatsPage {
+            l,
+            threats,
+            can_manage,
+            edit,
+        }
+        .render()?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -130,12 +145,18 @@ pub struct ThreatForm {
 }
 
 /// `POST /threats`: adds a threat, or replaces one (`id`).
-pub async fn save_threat(State(state): State<AppState>, f: ConsoleForm<ThreatForm>) -> Result<Response, ConsoleError> {
+pub async fn save_threat(
+    State(state): State<AppState>,
+    f: ConsoleForm<ThreatForm>,
+) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::RiskManage)?;
     let form = &f.form;
     let baseline = match form.baseline.trim() {
         "" => None,
-        b => Some(b.parse::<u8>().map_err(|_| ConsoleError::Back("/threats".into(), "baseline_level: 1–5".into()))?),
+        b => Some(
+            b.parse::<u8>()
+                .map_err(|_| ConsoleError::Back("/threats".into(), "baseline_level: 1–5".into()))?,
+        ),
     };
     let fields = ThreatFields {
         name: form.name.clone(),
@@ -150,11 +171,18 @@ pub async fn save_threat(State(state): State<AppState>, f: ConsoleForm<ThreatFor
         baseline_level: baseline,
     };
     let actor = f.layout.p.actor();
-    let back = if form.id.is_empty() { "/threats".to_string() } else { format!("/threats?edit={}", form.id) };
+    let back = if form.id.is_empty() {
+        "/threats".to_string()
+    } else {
+        format!("/threats?edit={}", form.id)
+    };
     let result = if form.id.is_empty() {
         state.store.create_threat(scope, fields, &actor).await
     } else if yunshou_model::ids::is_valid_id(&form.id) {
-        state.store.update_threat(scope, &form.id, fields, &actor).await
+        state
+            .store
+            .update_threat(scope, &form.id, fields, &actor)
+            .await
     } else {
         return Err(ConsoleError::Back("/threats".into(), "id?".into()));
     };
@@ -163,9 +191,15 @@ pub async fn save_threat(State(state): State<AppState>, f: ConsoleForm<ThreatFor
 }
 
 /// `POST /threats/refresh`: recomputes frequencies and reassesses risks.
-pub async fn refresh_threats(State(state): State<AppState>, f: ConsoleForm<Empty>) -> Result<Response, ConsoleError> {
+pub async fn refresh_threats(
+    State(state): State<AppState>,
+    f: ConsoleForm<Empty>,
+) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::RiskManage)?;
-    state.store.refresh_threats(scope, &f.layout.p.actor()).await?;
+    state
+        .store
+        .refresh_threats(scope, &f.layout.p.actor())
+        .await?;
     Ok(done("/threats", f.layout.t.get("threat.refreshed")))
 }
 
@@ -212,7 +246,9 @@ impl RisksPage {
         &TREATMENTS
     }
     fn status(&self, s: &Option<String>) -> &'static str {
-        self.l.t.get(&format!("risk.status.{}", s.as_deref().unwrap_or("open")))
+        self.l
+            .t
+            .get(&format!("risk.status.{}", s.as_deref().unwrap_or("open")))
     }
     fn edit_is(&self, field: &str, value: &str) -> bool {
         let Some(r) = &self.edit else { return false };
@@ -248,7 +284,15 @@ pub async fn risks(
         let query = AssetQuery::default();
         state
             .store
-            .list_assets(&scope, &query, AssetSort::Name, Page { limit: 1000, offset: 0 })
+            .list_assets(
+                &scope,
+                &query,
+                AssetSort::Name,
+                Page {
+                    limit: 1000,
+                    offset: 0,
+                },
+            )
             .await?
             .0
             .into_iter()
@@ -325,7 +369,10 @@ fn level_field(name: &str, v: &str, back: &str) -> Result<Option<u8>, ConsoleErr
 }
 
 /// `POST /risks`: registers a risk, or (with `id`) changes its treatment.
-pub async fn save_risk(State(state): State<AppState>, f: ConsoleForm<RiskForm>) -> Result<Response, ConsoleError> {
+pub async fn save_risk(
+    State(state): State<AppState>,
+    f: ConsoleForm<RiskForm>,
+) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::RiskManage)?;
     let form = &f.form;
     let back = if form.back.starts_with("/findings/") || form.back == "/risks" {
@@ -342,7 +389,11 @@ pub async fn save_risk(State(state): State<AppState>, f: ConsoleForm<RiskForm>) 
             threat_id: form.threat_id.trim().to_string(),
             finding_id: opt(&form.finding_id),
             vulnerability: opt(&form.vulnerability),
-            vulnerability_level: level_field("vulnerability_level", &form.vulnerability_level, &back)?,
+            vulnerability_level: level_field(
+                "vulnerability_level",
+                &form.vulnerability_level,
+                &back,
+            )?,
             owner: opt(&form.owner),
             due_date: opt(&form.due_date),
             treatment: opt(&form.treatment),
@@ -350,7 +401,11 @@ pub async fn save_risk(State(state): State<AppState>, f: ConsoleForm<RiskForm>) 
             status: None,
             note: opt(&form.note),
         };
-        state.store.create_risk(scope, fields, &actor).await.map_err(ConsoleError::back(&back))?;
+        state
+            .store
+            .create_risk(scope, fields, &actor)
+            .await
+            .map_err(ConsoleError::back(&back))?;
         return Ok(done(&back, f.layout.t.get("risk.saved")));
     }
     if !yunshou_model::ids::is_valid_id(&form.id) {
@@ -372,9 +427,15 @@ pub async fn save_risk(State(state): State<AppState>, f: ConsoleForm<RiskForm>) 
 }
 
 /// `POST /risks/reassess`.
-pub async fn reassess(State(state): State<AppState>, f: ConsoleForm<Empty>) -> Result<Response, ConsoleError> {
+pub async fn reassess(
+    State(state): State<AppState>,
+    f: ConsoleForm<Empty>,
+) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::RiskManage)?;
-    state.store.reassess_risks(scope, &f.layout.p.actor()).await?;
+    state
+        .store
+        .reassess_risks(scope, &f.layout.p.actor())
+        .await?;
     Ok(done("/risks", f.layout.t.get("risk.reassessed")))
 }
 
@@ -394,8 +455,12 @@ pub async fn report(
 ) -> Result<Response, ConsoleError> {
     let scope = l.p.require(Permission::FindingsRead)?.clone();
     let days = q.days.unwrap_or(30).clamp(1, 366);
-    let data = crate::risk_report::gather(&state.store, &scope, &l.p.access.tenant.display_name, days).await?;
-    let mut entry = l.p.actor().entry(Some(scope.tenant_id()), "risk.report", "risk", None);
+    let data =
+        crate::risk_report::gather(&state.store, &scope, &l.p.access.tenant.display_name, days)
+            .await?;
+    let mut entry =
+        l.p.actor()
+            .entry(Some(scope.tenant_id()), "risk.report", "risk", None);
     let format = q.format.as_deref().unwrap_or("html");
     entry.after = Some(serde_json::json!({ "format": format, "days": days }));
     state.store.audit(entry).await?;
@@ -404,7 +469,10 @@ pub async fn report(
         let stamp = chrono::Utc::now().format("%Y%m%d");
         return Ok((
             [
-                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
                 (
                     axum::http::header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"risk-register-{stamp}.csv\""),
@@ -414,6 +482,7 @@ pub async fn report(
         )
             .into_response());
     }
-    let html = crate::risk_report::html(&data, l.t.lang).map_err(crate::error::ApiError::internal)?;
+    let html =
+        crate::risk_report::html(&data, l.t.lang).map_err(crate::error::ApiError::internal)?;
     Ok(axum::response::Html(html).into_response())
 }

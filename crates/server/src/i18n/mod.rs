@@ -12,7 +12,10 @@ mod vuln;
 const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
-    TABLES.iter().flat_map(|t| t.iter()).find(|(k, _, _)| *k == key)
+    TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|(k, _, _)| *k == key)
 }
 
 /// A console language.
