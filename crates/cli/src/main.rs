@@ -293,7 +293,20 @@ async fn demo_analysts(store: Arc<Store>) {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             match yunshou_demo::detection::work_alerts(&store, tenant, analyst).await {
                 Ok(0) => continue,
-                Ok(_) => break,
+                Ok(_) => {
+                    // The threat catalog's frequencies come from these alerts.
+                    if let Ok((_, scope)) = store.operator_scope(tenant).await {
+                        let actor = yunshou_model::Actor {
+                            user_id: None,
+                            name: analyst.to_string(),
+                            source_ip: None,
+                        };
+                        if let Err(e) = store.refresh_threats(&scope, &actor).await {
+                            tracing::warn!(error = %e, "demo threat refresh");
+                        }
+                    }
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "demo analysts");
                     break;

@@ -624,3 +624,50 @@ fn the_cli_imports_reports_and_lists_findings() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn new_work_orders_are_announced_by_webhook_and_mail() {
+    let (smtp, mut mails) = support::smtp_sink().await;
+    let (hook, mut hooks) = support::webhook_sink().await;
+    let relay = smtp.to_string();
+    let server = Server::start_with(
+        true,
+        &[
+            "--smtp-relay",
+            &relay,
+            "--smtp-from",
+            "yunshou@soc.example.cn",
+        ],
+    );
+    let admin = api(&server, "jn.admin", DEMO_PASSWORD).await;
+    let mut settings = admin.ok("GET", "/api/v1/vuln/settings", None).await;
+    settings["notify_webhook"] = json!(hook);
+    settings["notify_email"] = json!(["soc@jn.example.cn"]);
+    settings["contacts"] = json!({ "张伟": "zhangwei@jn.example.cn" });
+    admin
+        .ok("PUT", "/api/v1/vuln/settings", Some(settings))
+        .await;
+    let (status, s) = upload(
+        &admin,
+        "scan.nessus",
+        fixture("nessus/nessus_with_cvssv3.nessus"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let raised = s["work_orders"].as_u64().unwrap();
+    assert!(raised > 0);
+    let wait = std::time::Duration::from_secs(30);
+    let body = tokio::time::timeout(wait, hooks.recv())
+        .await
+        .expect("webhook")
+        .unwrap();
+    assert_eq!(body["topic"], "work_order.raised");
+    assert_eq!(body["count"].as_u64(), Some(raised), "{body}");
+    let (to, text) = tokio::time::timeout(wait, mails.recv())
+        .await
+        .expect("mail")
+        .unwrap();
+    assert_eq!(to, vec!["soc@jn.example.cn"]);
+    assert!(text.contains("Subject:") && text.contains("WO-"), "{text}");
+}

@@ -10,6 +10,7 @@ mod asset_story;
 mod assets;
 pub mod detection;
 pub mod events;
+pub mod vuln;
 
 use anyhow::Context;
 use yunshou_model::{Actor, Role, Scope, TenantKind};
@@ -219,6 +220,16 @@ pub async fn seed(store: &Store) -> anyhow::Result<Summary> {
         asset_story::saved_queries(store, &scope, &actor).await?;
         asset_story::exposure_history(store, &scope, &admin).await?;
         detection::seed(store, &scope, &admin).await?;
+        let analyst = store
+            .user_by_username(&format!("{prefix}.analyst"))
+            .await?
+            .context("seeded above")?;
+        let analyst = Actor {
+            user_id: Some(analyst.id.clone()),
+            name: analyst.username.clone(),
+            source_ip: Some("10.20.3.17".into()),
+        };
+        vuln::seed(store, &scope, &ledger, &admin, &analyst, &actor).await?;
     }
     Ok(Summary {
         seeded: true,
@@ -259,6 +270,32 @@ mod tests {
             "the brute-force story locks jn.viewer"
         );
         assert_eq!(first.assets, 500);
+        // The vulnerability story: findings, work orders in every state, a register.
+        let (_, jn) = store.operator_scope(CUSTOMERS[0].0).await.unwrap();
+        let findings = store
+            .count_findings(&jn, &Default::default())
+            .await
+            .unwrap();
+        assert!(findings > 30, "{findings}");
+        let (orders, _) = store
+            .work_orders(
+                &jn,
+                &Default::default(),
+                yunshou_store::Page {
+                    limit: 1000,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        for state in yunshou_model::work_order::WorkOrderState::ALL {
+            assert!(
+                orders.iter().any(|o| o.state == state),
+                "no work order {state:?}"
+            );
+        }
+        assert!(store.risks(&jn, false).await.unwrap().len() >= 5);
+        assert_eq!(store.threats(&jn).await.unwrap().len(), 8);
         assert!(store.audit_verify().await.unwrap().is_intact());
     }
 }

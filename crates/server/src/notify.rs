@@ -86,12 +86,20 @@ async fn mail(relay: Option<&SmtpRelay>, to: &str, n: &Notification) -> Result<(
     let relay = relay.ok_or("no SMTP relay configured (--smtp-relay)")?;
     let payload: serde_json::Value = serde_json::from_str(&n.payload).map_err(|e| e.to_string())?;
     let (subject, body) = mail_text(&n.topic, &payload);
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    use lettre::message::{Body, SinglePart};
+    // Quoted-printable keeps work-order numbers and addresses readable in the raw message.
+    let body = Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
+        .map_err(|_| "the notice could not be encoded".to_string())?;
     let message = Message::builder()
         .from(relay.from.parse().map_err(|e| format!("sender: {e}"))?)
         .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
         .subject(subject)
-        .header(lettre::message::header::ContentType::TEXT_PLAIN)
-        .body(body)
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body),
+        )
         .map_err(|e| e.to_string())?;
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(relay.host.as_str())
         .port(relay.port)
