@@ -327,7 +327,18 @@ fn fixture_reports() -> Vec<(&'static str, yunshou_scanners::Format, Vec<ReportI
 
 /// The threat catalog every organisation starts from: (name, source, kind, agent, motive,
 /// timing, techniques, baseline).
-const THREATS: [(&str, &str, &str, &str, &str, &str, &[&str], Option<u8>); 8] = [
+type ThreatSeed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<u8>,
+);
+
+const THREATS: [ThreatSeed; 8] = [
     (
         "互联网暴力破解与撞库",
         "human",

@@ -740,10 +740,9 @@ impl FindingImport<'_> {
             Some(&self.id),
         );
         entry.after = serde_json::to_value(&summary).ok();
-        entry
-            .after
-            .as_mut()
-            .map(|v| v["sha256"] = self.meta.sha256.clone().into());
+        if let Some(v) = entry.after.as_mut() {
+            v["sha256"] = self.meta.sha256.clone().into();
+        }
         self.w.commit(entry).await?;
         Ok(summary)
     }

@@ -551,7 +551,7 @@ impl Store {
             }
         }
         let mut by_source: Vec<(String, i64)> = per_source.into_iter().collect();
-        by_source.sort_by(|a, b| b.1.cmp(&a.1));
+        by_source.sort_by_key(|x| std::cmp::Reverse(x.1));
         Ok(PeriodStats {
             new,
             fixed,

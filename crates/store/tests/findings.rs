@@ -560,7 +560,7 @@ async fn work_orders_close_only_after_a_retest_by_someone_else() {
     let e = store
         .change_work_orders(
             &a,
-            &[id.clone()],
+            std::slice::from_ref(&id),
             &step(WorkOrderAction::Accept, None),
             &owner,
         )

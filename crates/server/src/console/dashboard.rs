@@ -19,6 +19,8 @@ struct Dashboard {
     provider: bool,
     /// Open detection alerts per severity, most severe first.
     open_alerts: Option<Vec<(&'static str, i64)>>,
+    /// Open findings per risk level (5 first) and overdue work orders.
+    findings: Option<(Vec<(u8, i64)>, i64)>,
 }
 
 impl Dashboard {
@@ -97,6 +99,19 @@ pub async fn show(
     } else {
         None
     };
+    let findings = if l.p.can(Permission::FindingsRead) {
+        let by_level = state.store.open_findings_by_risk(&scope).await?;
+        let sla = state.store.sla_stats(&scope).await?;
+        Some((
+            (1..=5u8)
+                .rev()
+                .map(|l| (l, by_level[usize::from(l) - 1]))
+                .collect(),
+            sla.overdue_by_level.iter().sum(),
+        ))
+    } else {
+        None
+    };
     let flash = l.flash.is_some();
     Ok(page(
         flash,
@@ -107,6 +122,7 @@ pub async fn show(
             recent,
             provider,
             open_alerts,
+            findings,
         }
         .render()?,
     ))

@@ -7,6 +7,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.sla", "SLA 看板", "SLA dashboard"),
     ("nav.threats", "威胁目录", "Threat catalog"),
     ("nav.risks", "风险台账", "Risk register"),
+    ("dash.open_findings", "未修复漏洞（按风险等级）", "Open findings by risk level"),
+    ("dash.overdue_orders", "超期整改工单", "Overdue work orders"),
     ("risk.level.1", "很低", "Very low"),
     ("risk.level.2", "低", "Low"),
     ("risk.level.3", "中", "Medium"),
