@@ -857,7 +857,11 @@ async fn find_asset(
             return asset_from_row(&r).map(Some);
         }
     }
-    for cpe in &t.cpe {
+    // A CPE names a product, not a host: it identifies the asset only when the report
+    // gives nothing else (many hosts run the same product).
+    let named =
+        t.ip.is_some() || t.hostname.is_some() || t.image.is_some() || t.repository.is_some();
+    for cpe in t.cpe.iter().filter(|_| !named) {
         let row = sqlx::query(&format!(
             "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND a.search_text LIKE $2 ESCAPE '\\' {order}"
         ))

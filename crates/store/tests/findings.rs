@@ -168,6 +168,27 @@ async fn an_import_dedups_across_scanners_and_raises_work_orders_for_the_owner()
         (5, 4, 1),
         "{s:?}"
     );
+    // Hosts running the same product (one CPE) stay apart: the address decides.
+    let with_cpe = |ip: &str| match finding("nessus", ip, 3389, "CVE-2019-0708", Severity::Critical)
+    {
+        ReportItem::Finding(mut f) => {
+            f.target.cpe = vec!["cpe:/o:microsoft:windows_server_2008:r2".into()];
+            ReportItem::Finding(f)
+        }
+        other => other,
+    };
+    let s2 = import(
+        &store,
+        &a,
+        "nessus",
+        vec![
+            with_cpe("10.20.7.1"),
+            with_cpe("10.20.7.2"),
+            with_cpe("10.20.7.3"),
+        ],
+    )
+    .await;
+    assert_eq!((s2.created, s2.assets_discovered), (3, 3), "{s2:?}");
     // Info findings never get a work order.
     assert_eq!(s.work_orders, 3, "{s:?}");
     let (orders, _) = store
