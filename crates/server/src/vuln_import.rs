@@ -116,7 +116,7 @@ pub async fn import_report(
             break;
         }
         taken += 1;
-        if taken % 256 == 0 {
+        if taken.is_multiple_of(256) {
             progress(taken);
         }
     }

@@ -1,12 +1,10 @@
 //! Findings in the console (I.3.a–b): the prioritised queue with filters, paging and
-//! grouping, scanner-report imports, and one finding with its whole risk assessment. Reads
+//! grouping, and scanner-report imports (one finding's page is in `finding`). Reads
 //! and imports go through the API's shared functions (`FindingQuery`, `import_file`), so the
 //! permission checks and validation live in one place.
 
 use super::{page, short_time, Console, ConsoleError, Layout, Paged};
 use crate::api::findings::{import_file, FindingQuery, REPORT_BODY_LIMIT};
-use crate::extract::IdPath;
-use crate::i18n::{I18n, Lang};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
@@ -14,13 +12,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use std::io::{Seek, Write};
-use yunshou_identify::vuln_grade::{Gb30279Grade, Lang as GradeLang};
 use yunshou_model::finding::Severity;
 use yunshou_model::work_order::WorkOrderState;
 use yunshou_model::Permission;
 use yunshou_store::finding_import::{ImportRecord, ImportSummary};
 use yunshou_store::findings::{Finding, FindingGroup, FindingGrouping, FindingStatus};
-use yunshou_store::threats::Threat;
 
 /// Findings per page.
 const PAGE_SIZE: i64 = 50;
@@ -34,7 +30,9 @@ pub(super) trait VulnView {
 
     /// A GB/T 20984 risk level's label (很低 … 很高).
     fn level(&self, l: &u8) -> &'static str {
-        self.layout().t.get(&format!("risk.level.{}", (*l).clamp(1, 5)))
+        self.layout()
+            .t
+            .get(&format!("risk.level.{}", (*l).clamp(1, 5)))
     }
     /// A tool severity's label.
     fn sev(&self, s: &Severity) -> &'static str {
@@ -42,7 +40,9 @@ pub(super) trait VulnView {
     }
     /// A finding status's label.
     fn fstatus(&self, s: &FindingStatus) -> &'static str {
-        self.layout().t.get(&format!("finding.status.{}", s.as_str()))
+        self.layout()
+            .t
+            .get(&format!("finding.status.{}", s.as_str()))
     }
     /// A work-order state's label.
     fn wo_state(&self, s: &WorkOrderState) -> &'static str {
@@ -164,7 +164,10 @@ impl FindingsForm {
         if kept.is_empty() {
             "/findings".into()
         } else {
-            format!("/findings?{}", serde_urlencoded::to_string(kept).unwrap_or_default())
+            format!(
+                "/findings?{}",
+                serde_urlencoded::to_string(kept).unwrap_or_default()
+            )
         }
     }
 
@@ -240,7 +243,10 @@ impl FindingsPage {
         &["info", "low", "medium", "high", "critical"]
     }
     fn formats(&self) -> Vec<&'static str> {
-        yunshou_scanners::Format::ALL.iter().map(|f| f.as_str()).collect()
+        yunshou_scanners::Format::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect()
     }
     fn group_link(&self, g: &FindingGroup) -> String {
         match self.f.grouping() {
@@ -290,9 +296,12 @@ async fn show(
     let scope = l.p.require(Permission::FindingsRead)?.clone();
     let offset = f.offset.unwrap_or(0).max(0);
     let (mut findings, mut groups, mut total, mut error) = (vec![], vec![], 0, None);
-    let checked = f
-        .query()
-        .and_then(|q| Ok((q.filter().map_err(|e| e.detail)?, q.page().map_err(|e| e.detail)?)));
+    let checked = f.query().and_then(|q| {
+        Ok((
+            q.filter().map_err(|e| e.detail)?,
+            q.page().map_err(|e| e.detail)?,
+        ))
+    });
     match checked {
         Ok((filter, pg)) => match f.grouping() {
             Some(by) => {
@@ -354,7 +363,9 @@ struct Spooled {
     size: usize,
 }
 
-async fn spool_field(mut field: axum::extract::multipart::Field<'_>) -> Result<Spooled, ConsoleError> {
+async fn spool_field(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<Spooled, ConsoleError> {
     let name = field.file_name().unwrap_or("").to_string();
     let mut file = tempfile::tempfile().map_err(crate::error::ApiError::internal)?;
     let mut size = 0usize;
@@ -370,7 +381,8 @@ async fn spool_field(mut field: axum::extract::multipart::Field<'_>) -> Result<S
                 "file: larger than 1 GiB".into(),
             ));
         }
-        file.write_all(&chunk).map_err(crate::error::ApiError::internal)?;
+        file.write_all(&chunk)
+            .map_err(crate::error::ApiError::internal)?;
     }
     file.rewind().map_err(crate::error::ApiError::internal)?;
     Ok(Spooled { file, name, size })
@@ -385,7 +397,11 @@ pub async fn upload(
 ) -> Result<Response, ConsoleError> {
     l.p.require(Permission::FindingsImport)?;
     let (mut csrf_ok, mut format, mut report) = (false, String::from("auto"), None);
-    while let Some(field) = form.next_field().await.map_err(|e| bad(format!("form: {e}")))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("form: {e}")))?
+    {
         let field_name = field.name().unwrap_or("").to_string();
         // The token comes before anything else is read.
         if !csrf_ok && field_name != "_csrf" {
@@ -399,7 +415,12 @@ pub async fn upload(
                     break;
                 }
             }
-            "format" => format = field.text().await.map_err(|e| bad(format!("format: {e}")))?,
+            "format" => {
+                format = field
+                    .text()
+                    .await
+                    .map_err(|e| bad(format!("format: {e}")))?
+            }
             "file" => report = Some(spool_field(field).await?),
             _ => {}
         }
@@ -418,172 +439,25 @@ pub async fn upload(
         },
     };
     match outcome {
-        Ok(s) => show(&state, l, FindingsForm::default(), Some(s), None, "auto".into()).await,
+        Ok(s) => {
+            show(
+                &state,
+                l,
+                FindingsForm::default(),
+                Some(s),
+                None,
+                "auto".into(),
+            )
+            .await
+        }
         Err(e) => show(&state, l, FindingsForm::default(), None, Some(e), format).await,
     }
-}
-
-/// A finding's stored risk assessment (`Finding.risk`), every field optional so that an
-/// older or partial document still shows what it has.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct RiskDetail {
-    cvss_vector: Option<String>,
-    cvss_score: Option<f64>,
-    gb30279: Option<Gb30279Grade>,
-    severity_level: Option<u8>,
-    exploitability: Option<u8>,
-    asset_value: Option<u8>,
-    internet_facing: Option<bool>,
-    reasons: Vec<String>,
-    method: Option<String>,
-    table: Option<String>,
-    threat: Option<u8>,
-    vulnerability: Option<u8>,
-    asset_value_used: Option<u8>,
-    likelihood: Option<f64>,
-    loss: Option<f64>,
-    value: Option<f64>,
-    level: Option<u8>,
-    steps: Vec<String>,
-    explanation: Vec<String>,
-}
-
-/// The GB/T 30279 indicators and ratings behind a grade: (label, value) rows.
-fn grade_rows(t: &I18n, g: &Gb30279Grade) -> Vec<(&'static str, String)> {
-    let lang = match t.lang {
-        Lang::Zh => GradeLang::Zh,
-        Lang::En => GradeLang::En,
-    };
-    vec![
-        (t.get("gb.access_path"), g.access_path.label(lang).into()),
-        (t.get("gb.trigger"), g.trigger.label(lang).into()),
-        (t.get("gb.privileges"), g.privileges.label(lang).into()),
-        (t.get("gb.interaction"), g.interaction.label(lang).into()),
-        (
-            t.get("gb.exploitability"),
-            format!("{} ({}/8)", g.exploitability.label(lang), g.exploitability_points),
-        ),
-        (t.get("gb.confidentiality"), g.confidentiality.label(lang).into()),
-        (t.get("gb.integrity"), g.integrity.label(lang).into()),
-        (t.get("gb.availability"), g.availability.label(lang).into()),
-        (
-            t.get("gb.impact"),
-            format!("{} ({}/6)", g.impact.label(lang), g.impact_points),
-        ),
-        (t.get("gb.level"), g.level.label(lang).into()),
-    ]
-}
-
-#[derive(Template)]
-#[template(path = "finding.html")]
-struct FindingPage {
-    l: Layout,
-    f: Finding,
-    risk: RiskDetail,
-    grade: Vec<(&'static str, String)>,
-    raw_risk: String,
-    /// Threats to register a risk with (only for `RiskManage`).
-    threats: Vec<Threat>,
-    can_register: bool,
-}
-
-impl VulnView for FindingPage {
-    fn layout(&self) -> &Layout {
-        &self.l
-    }
-}
-
-impl FindingPage {
-    fn method(&self) -> &'static str {
-        match self.risk.method.as_deref() {
-            Some("multiplication") => self.l.t.get("vset.method.multiplication"),
-            _ => self.l.t.get("vset.method.matrix"),
-        }
-    }
-    /// `T=4 V=3 A=3 → L=3 F=3 R=9`.
-    fn inputs(&self) -> String {
-        let r = &self.risk;
-        let n = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
-        let x = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_else(|| "?".into());
-        format!(
-            "T={} V={} A={} → L={} F={} R={}",
-            n(r.threat),
-            n(r.vulnerability),
-            n(r.asset_value_used),
-            x(r.likelihood),
-            x(r.loss),
-            x(r.value)
-        )
-    }
-    /// Port/protocol, service.
-    fn port(&self) -> String {
-        let t = &self.f.target;
-        match (t.port, &t.service) {
-            (Some(p), Some(s)) => format!("{p}/{} ({s})", t.protocol.as_deref().unwrap_or("tcp")),
-            (Some(p), None) => format!("{p}/{}", t.protocol.as_deref().unwrap_or("tcp")),
-            (None, Some(s)) => s.clone(),
-            (None, None) => String::new(),
-        }
-    }
-    fn package(&self) -> String {
-        let Some(p) = &self.f.target.package else {
-            return String::new();
-        };
-        let mut s = p.name.clone();
-        if let Some(v) = &p.installed_version {
-            s.push_str(&format!(" {v}"));
-        }
-        if let Some(v) = &p.fixed_version {
-            s.push_str(&format!(" → {v}"));
-        }
-        s
-    }
-    /// Only web links become links; anything else in the references is shown as text.
-    fn is_link(&self, r: &str) -> bool {
-        r.starts_with("https://") || r.starts_with("http://")
-    }
-    fn yes_no(&self, b: &bool) -> &'static str {
-        self.l.t.get(if *b { "common.yes" } else { "common.no" })
-    }
-}
-
-/// `GET /findings/{id}`: everything known of a finding.
-pub async fn detail(
-    State(state): State<AppState>,
-    Console(l): Console,
-    IdPath(id): IdPath,
-) -> Result<Response, ConsoleError> {
-    let scope = l.p.require(Permission::FindingsRead)?.clone();
-    let f = state.store.finding(&scope, &id).await?;
-    let risk: RiskDetail = serde_json::from_value(f.risk.clone()).unwrap_or_default();
-    let grade = risk.gb30279.as_ref().map(|g| grade_rows(&l.t, g)).unwrap_or_default();
-    let raw_risk = serde_json::to_string_pretty(&f.risk).unwrap_or_default();
-    let can_register = l.p.can(Permission::RiskManage);
-    let threats = if can_register {
-        state.store.threats(&scope).await?
-    } else {
-        vec![]
-    };
-    let flash = l.flash.is_some();
-    Ok(page(
-        flash,
-        FindingPage {
-            l,
-            f,
-            risk,
-            grade,
-            raw_risk,
-            threats,
-            can_register,
-        }
-        .render()?,
-    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::{I18n, Lang};
 
     fn form(pairs: &str) -> FindingsForm {
         serde_urlencoded::from_str(pairs).unwrap()
@@ -595,7 +469,9 @@ mod tests {
         assert_eq!(q.status.as_deref(), Some("active"));
         assert_eq!(q.limit, Some(PAGE_SIZE));
         assert!(form("status=all").query().unwrap().status.is_none());
-        let q = form("status=fixed&risk_level=4&exploited=yes&severity=high&q=%20ssh%20").query().unwrap();
+        let q = form("status=fixed&risk_level=4&exploited=yes&severity=high&q=%20ssh%20")
+            .query()
+            .unwrap();
         assert_eq!(q.status.as_deref(), Some("fixed"));
         assert_eq!(q.risk_level, Some(4));
         assert_eq!(q.known_exploited, Some(true));
@@ -607,13 +483,24 @@ mod tests {
 
     #[test]
     fn business_system_none_is_its_own_flag() {
-        assert_eq!(form("business_system=").query().unwrap().business_system, None);
         assert_eq!(
-            form("business_system=%E7%BD%91%E5%8A%9E").query().unwrap().business_system.as_deref(),
+            form("business_system=").query().unwrap().business_system,
+            None
+        );
+        assert_eq!(
+            form("business_system=%E7%BD%91%E5%8A%9E")
+                .query()
+                .unwrap()
+                .business_system
+                .as_deref(),
             Some("网办")
         );
         assert_eq!(
-            form("bs_none=1&business_system=x").query().unwrap().business_system.as_deref(),
+            form("bs_none=1&business_system=x")
+                .query()
+                .unwrap()
+                .business_system
+                .as_deref(),
             Some("")
         );
     }
@@ -621,7 +508,10 @@ mod tests {
     #[test]
     fn links_keep_filters_and_groups_narrow_them() {
         let f = form("status=open&severity=high&group=asset&offset=50");
-        assert_eq!(f.link(), "/findings?status=open&severity=high&group=asset&offset=50");
+        assert_eq!(
+            f.link(),
+            "/findings?status=open&severity=high&group=asset&offset=50"
+        );
         let id = "0190f1a2-0000-7000-8000-000000000001";
         assert_eq!(
             f.group_link(FindingGrouping::Asset, id),
@@ -649,8 +539,16 @@ mod tests {
         for s in ["info", "low", "medium", "high", "critical"] {
             keys.push(format!("finding.sev.{s}"));
         }
-        keys.extend(FindingStatus::ALL.iter().map(|s| format!("finding.status.{}", s.as_str())));
-        keys.extend(WorkOrderState::ALL.iter().map(|s| format!("wo.state.{}", s.as_str())));
+        keys.extend(
+            FindingStatus::ALL
+                .iter()
+                .map(|s| format!("finding.status.{}", s.as_str())),
+        );
+        keys.extend(
+            WorkOrderState::ALL
+                .iter()
+                .map(|s| format!("wo.state.{}", s.as_str())),
+        );
         for a in WorkOrderAction::ALL {
             keys.push(format!("wo.action.{}", a.as_str()));
             if a.needs_note() {
@@ -660,7 +558,15 @@ mod tests {
         for r in ["fixed", "risk_accepted", "false_positive"] {
             keys.push(format!("wo.resolution.{r}"));
         }
-        for e in ["raise", "assign", "comment", "attach", "escalate", "retest_pass_by_import", "not_seen_by_import"] {
+        for e in [
+            "raise",
+            "assign",
+            "comment",
+            "attach",
+            "escalate",
+            "retest_pass_by_import",
+            "not_seen_by_import",
+        ] {
             keys.push(format!("wo.event.{e}"));
         }
         for g in ["asset", "cve", "business_system"] {
@@ -676,28 +582,5 @@ mod tests {
                 assert_ne!(t.get(k), "[missing text]", "{k}");
             }
         }
-    }
-
-    #[test]
-    fn the_stored_assessment_reads_with_its_grade() {
-        let doc = serde_json::json!({
-            "cvss_score": 9.8, "level": 5, "method": "matrix", "table": "GB/T 20984-2022 附录 E",
-            "steps": ["L = matrix_L(T=5, V=5) = 5"], "explanation": ["T from exploitability"],
-            "reasons": [], "gb30279": {
-                "access_path": "network", "trigger": "low", "privileges": "none",
-                "interaction": "not_required", "confidentiality": "severe", "integrity": "severe",
-                "availability": "severe", "exploitability_points": 8, "exploitability": "high",
-                "impact_points": 6, "impact": "high", "level": "critical"
-            }
-        });
-        let r: RiskDetail = serde_json::from_value(doc).unwrap();
-        let g = r.gb30279.as_ref().unwrap();
-        let rows = grade_rows(&I18n { lang: Lang::Zh }, g);
-        assert!(rows.iter().any(|(_, v)| v == "超危"), "{rows:?}");
-        assert!(rows.iter().any(|(_, v)| v == "高 (8/8)"), "{rows:?}");
-        assert_eq!(r.steps.len(), 1);
-        // A document of another shape still opens the page.
-        let r: RiskDetail = serde_json::from_value(serde_json::json!({"level": "high"})).unwrap_or_default();
-        assert!(r.level.is_none());
     }
 }

@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod dashboard;
 mod events;
+mod finding;
 mod findings;
 mod intel;
 mod risk;
@@ -177,7 +178,7 @@ pub fn router() -> Router<AppState> {
             "/findings/settings",
             get(vuln_settings::show).post(vuln_settings::save),
         )
-        .route("/findings/{id}", get(findings::detail))
+        .route("/findings/{id}", get(finding::detail))
         .route("/work-orders", get(work_orders::list))
         .route("/work-orders/bulk", post(work_orders::bulk))
         .route("/work-orders/sla", get(sla::show))

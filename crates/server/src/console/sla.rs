@@ -33,7 +33,10 @@ impl VulnView for SlaPage {
 impl SlaPage {
     /// (state, open orders in it).
     fn by_state(&self) -> Vec<(WorkOrderState, i64)> {
-        WorkOrderState::ALL.into_iter().zip(self.s.open_by_state).collect()
+        WorkOrderState::ALL
+            .into_iter()
+            .zip(self.s.open_by_state)
+            .collect()
     }
     /// (level, open, overdue), highest level first.
     fn by_level(&self) -> Vec<(u8, i64, i64)> {
@@ -53,7 +56,10 @@ impl SlaPage {
     }
     /// Open findings, highest level first.
     fn findings_by_level(&self) -> Vec<(u8, i64)> {
-        (1..=5u8).rev().map(|l| (l, self.findings[usize::from(l - 1)])).collect()
+        (1..=5u8)
+            .rev()
+            .map(|l| (l, self.findings[usize::from(l - 1)]))
+            .collect()
     }
     fn on_time_rate(&self) -> String {
         on_time_rate(&self.s)
@@ -65,7 +71,10 @@ fn on_time_rate(s: &SlaStats) -> String {
     if s.fixed_30d == 0 {
         "—".into()
     } else {
-        format!("{:.0}%", s.closed_on_time_30d as f64 * 100.0 / s.fixed_30d as f64)
+        format!(
+            "{:.0}%",
+            s.closed_on_time_30d as f64 * 100.0 / s.fixed_30d as f64
+        )
     }
 }
 
@@ -83,13 +92,25 @@ fn chart(t: &I18n, s: &SlaStats) -> String {
 }
 
 /// `GET /work-orders/sla`.
-pub async fn show(State(state): State<AppState>, Console(l): Console) -> Result<Response, ConsoleError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Console(l): Console,
+) -> Result<Response, ConsoleError> {
     let scope = l.p.require(Permission::FindingsRead)?.clone();
     let s = state.store.sla_stats(&scope).await?;
     let findings = state.store.open_findings_by_risk(&scope).await?;
     let chart = chart(&l.t, &s);
     let flash = l.flash.is_some();
-    Ok(page(flash, SlaPage { l, s, findings, chart }.render()?))
+    Ok(page(
+        flash,
+        SlaPage {
+            l,
+            s,
+            findings,
+            chart,
+        }
+        .render()?,
+    ))
 }
 
 #[cfg(test)]
@@ -107,6 +128,11 @@ mod tests {
         s.open_by_level = [0, 0, 4, 0, 2];
         s.overdue_by_level = [0, 0, 1, 0, 2];
         let svg = chart(&I18n { lang: Lang::En }, &s);
-        assert!(svg.starts_with("<svg") && svg.contains("Very high: 0 / 2") && svg.contains("Medium: 3 / 1"), "{svg}");
+        assert!(
+            svg.starts_with("<svg")
+                && svg.contains("Very high: 0 / 2")
+                && svg.contains("Medium: 3 / 1"),
+            "{svg}"
+        );
     }
 }

@@ -45,6 +45,40 @@ pub struct SettingsForm {
     risk_tables: String,
 }
 
+/// The risk tables as JSON an editor can read: one table row a line (pretty-printing puts
+/// every number on a line of its own), the name first.
+fn tables_json(tables: &RiskTables) -> String {
+    use serde_json::Value;
+    let Ok(Value::Object(map)) = serde_json::to_value(tables) else {
+        return serde_json::to_string_pretty(tables).unwrap_or_default();
+    };
+    let compact = |v: &Value| match v {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(Value::to_string).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    };
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_by_key(|k| *k != "name");
+    let fields: Vec<String> = keys
+        .into_iter()
+        .map(|k| {
+            let v = &map[k];
+            let body = match v {
+                Value::Array(rows) if rows.iter().all(Value::is_array) => {
+                    let rows: Vec<String> =
+                        rows.iter().map(|r| format!("    {}", compact(r))).collect();
+                    format!("[\n{}\n  ]", rows.join(",\n"))
+                }
+                other => compact(other),
+            };
+            format!("  {}: {body}", Value::String(k.clone()))
+        })
+        .collect();
+    format!("{{\n{}\n}}", fields.join(",\n"))
+}
+
 impl SettingsForm {
     /// The form showing `s`.
     fn of(s: &VulnSettings) -> SettingsForm {
@@ -65,7 +99,7 @@ impl SettingsForm {
                 .map(|(k, v)| format!("{k} = {v}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            risk_tables: serde_json::to_string_pretty(&s.risk_tables).unwrap_or_default(),
+            risk_tables: tables_json(&s.risk_tables),
         }
     }
 
@@ -159,7 +193,10 @@ fn render(l: Layout, f: SettingsForm, problems: Vec<String>) -> Result<Response,
 }
 
 /// `GET /findings/settings`.
-pub async fn show(State(state): State<AppState>, Console(l): Console) -> Result<Response, ConsoleError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Console(l): Console,
+) -> Result<Response, ConsoleError> {
     let scope = l.p.require(Permission::FindingsRead)?.clone();
     let settings = state.store.vuln_settings(&scope).await?;
     render(l, SettingsForm::of(&settings), vec![])
@@ -167,13 +204,20 @@ pub async fn show(State(state): State<AppState>, Console(l): Console) -> Result<
 
 /// `POST /findings/settings`: saves, or shows the form again with every reason it was
 /// refused.
-pub async fn save(State(state): State<AppState>, f: ConsoleForm<SettingsForm>) -> Result<Response, ConsoleError> {
+pub async fn save(
+    State(state): State<AppState>,
+    f: ConsoleForm<SettingsForm>,
+) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::RiskManage)?.clone();
     let settings = match f.form.settings() {
         Ok(s) => s,
         Err(problems) => return render(f.layout, f.form, problems),
     };
-    match state.store.set_vuln_settings(&scope, &settings, &f.layout.p.actor()).await {
+    match state
+        .store
+        .set_vuln_settings(&scope, &settings, &f.layout.p.actor())
+        .await
+    {
         Ok(()) => Ok(done("/findings/settings", f.layout.t.get("vset.saved"))),
         Err(yunshou_store::Error::Invalid(reasons)) => {
             let problems = reasons.lines().map(str::to_string).collect();
@@ -189,14 +233,26 @@ mod tests {
 
     #[test]
     fn the_form_round_trips_the_settings() {
-        let mut s = VulnSettings::default();
-        s.notify_email = vec!["soc@jn.gov.cn".into(), "duty@jn.gov.cn".into()];
-        s.contacts.insert("张伟".into(), "zhang.wei@jn.gov.cn".into());
-        s.notify_webhook = Some("https://soc.jn.gov.cn/hook".into());
-        s.risk_method = RiskMethod::Multiplication;
+        let mut s = VulnSettings {
+            notify_email: vec!["soc@jn.gov.cn".into(), "duty@jn.gov.cn".into()],
+            notify_webhook: Some("https://soc.jn.gov.cn/hook".into()),
+            risk_method: RiskMethod::Multiplication,
+            ..Default::default()
+        };
+        s.contacts
+            .insert("张伟".into(), "zhang.wei@jn.gov.cn".into());
         let f = SettingsForm::of(&s);
         assert_eq!(f.contacts, "张伟 = zhang.wei@jn.gov.cn");
         assert_eq!(f.settings().unwrap(), s);
+    }
+
+    #[test]
+    fn tables_read_a_row_a_line() {
+        let t = RiskTables::default();
+        let text = tables_json(&t);
+        assert!(text.starts_with("{\n  \"name\": "), "{text}");
+        assert!(text.contains("\n    [1, 1, 2, 2, 3],\n"), "{text}");
+        assert_eq!(serde_json::from_str::<RiskTables>(&text).unwrap(), t);
     }
 
     #[test]

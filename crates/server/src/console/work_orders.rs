@@ -65,7 +65,8 @@ impl BoardForm {
         Ok(WorkOrderQuery {
             state: Some(state.to_string()),
             assignee: text(&self.assignee),
-            overdue: (!self.overdue.is_empty()).then_some(true),
+            // Closed orders are never overdue: the filter applies to the board only.
+            overdue: (!self.overdue.is_empty() && state != "closed").then_some(true),
             risk_level,
             asset: None,
             q: text(&self.q),
@@ -100,8 +101,15 @@ impl BoardForm {
     /// The same filters on the closed list (`closed`) or the board.
     fn switched(&self, closed: bool) -> String {
         let mut f = self.clone();
-        f.state = if closed { "closed".into() } else { String::new() };
+        f.state = if closed {
+            "closed".into()
+        } else {
+            String::new()
+        };
         f.offset = None;
+        if closed {
+            f.overdue.clear();
+        }
         f.link()
     }
 }
@@ -189,10 +197,16 @@ async fn board(
         Ok((open_filter, open_page, closed_filter, closed_page)) => {
             let (open, n) = if f.closed() {
                 // The closed list only counts the open ones.
-                let page = yunshou_store::Page { limit: 1, offset: 0 };
+                let page = yunshou_store::Page {
+                    limit: 1,
+                    offset: 0,
+                };
                 state.store.work_orders(&scope, &open_filter, page).await?
             } else {
-                state.store.work_orders(&scope, &open_filter, open_page).await?
+                state
+                    .store
+                    .work_orders(&scope, &open_filter, open_page)
+                    .await?
             };
             open_total = n;
             if !f.closed() {
@@ -202,7 +216,10 @@ async fn board(
                     }
                 }
             }
-            let (c, n) = state.store.work_orders(&scope, &closed_filter, closed_page).await?;
+            let (c, n) = state
+                .store
+                .work_orders(&scope, &closed_filter, closed_page)
+                .await?;
             closed_total = n;
             if f.closed() {
                 closed = c;
@@ -288,10 +305,31 @@ pub async fn bulk(
             Ok(done(&form.back.link(), &text))
         }
         Err(e) if e.status != StatusCode::FORBIDDEN && e.status.is_client_error() => {
-            let problems = e.detail.lines().map(str::to_string).collect();
+            let mut problems = vec![];
+            for line in e.detail.lines() {
+                problems.push(with_label(&state, &f.layout, line).await);
+            }
             board(&state, f.layout, form.back, problems).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A refusal line `ID: why` with the order's label (`WO-000042`) in place of its id, which
+/// means nothing on the board.
+async fn with_label(state: &AppState, l: &Layout, line: &str) -> String {
+    let Some((id, why)) = line.split_once(": ") else {
+        return line.to_string();
+    };
+    let Ok(scope) = l.p.require(Permission::FindingsRead) else {
+        return line.to_string();
+    };
+    if !yunshou_model::ids::is_valid_id(id) {
+        return line.to_string();
+    }
+    match state.store.work_order(scope, id).await {
+        Ok(d) => format!("{} {}: {why}", d.order.label, d.order.title),
+        Err(_) => line.to_string(),
     }
 }
 
@@ -319,7 +357,12 @@ impl OrderPage {
     /// A history entry's action: an action's label, or the stored name.
     fn history_action(&self, a: &str) -> String {
         match a {
-            "raise" | "assign" | "comment" | "attach" | "escalate" | "retest_pass_by_import"
+            "raise"
+            | "assign"
+            | "comment"
+            | "attach"
+            | "escalate"
+            | "retest_pass_by_import"
             | "not_seen_by_import" => self.l.t.get(&format!("wo.event.{a}")).to_string(),
             _ => match WorkOrderAction::parse(a) {
                 Some(x) => self.action(&x).to_string(),
@@ -352,7 +395,11 @@ impl OrderPage {
 /// The steps open to a user on an order in `state`: those the state machine accepts and
 /// the user's permission allows (verdicts need `WorkOrdersVerify`, the rest
 /// `WorkOrdersWork`), each with whether it needs a note.
-fn allowed_actions(state: WorkOrderState, can_work: bool, can_verify: bool) -> Vec<(WorkOrderAction, bool)> {
+fn allowed_actions(
+    state: WorkOrderState,
+    can_work: bool,
+    can_verify: bool,
+) -> Vec<(WorkOrderAction, bool)> {
     WorkOrderAction::ALL
         .into_iter()
         .filter(|a| a.apply(state).is_ok())
@@ -386,6 +433,26 @@ pub async fn detail(
     ))
 }
 
+/// `change_orders` for the order on the page: its refusal without the id, which the page
+/// does not need.
+async fn change_one(
+    state: &AppState,
+    l: &Layout,
+    id: &str,
+    change: &WorkOrderChange,
+) -> Result<(), ApiError> {
+    let ids = [id.to_string()];
+    change_orders(state, &l.p, &ids, change)
+        .await
+        .map(|_| ())
+        .map_err(|mut e| {
+            if let Some(rest) = e.detail.strip_prefix(&format!("{id}: ")) {
+                e.detail = rest.to_string();
+            }
+            e
+        })
+}
+
 #[derive(Deserialize)]
 pub struct ActionForm {
     action: String,
@@ -407,7 +474,7 @@ pub async fn act(
         note: Some(f.form.note.clone()),
         assignee: None,
     };
-    change_orders(&state, &f.layout.p, &[id], &change)
+    change_one(&state, &f.layout, &id, &change)
         .await
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("wo.changed")))
@@ -431,7 +498,7 @@ pub async fn assign(
         note: None,
         assignee: Some(f.form.assignee.trim().to_string()),
     };
-    change_orders(&state, &f.layout.p, &[id], &change)
+    change_one(&state, &f.layout, &id, &change)
         .await
         .map_err(ConsoleError::back(&back))?;
     Ok(done(&back, f.layout.t.get("wo.assigned")))
@@ -475,7 +542,11 @@ pub async fn attach(
     let scope = l.p.require(Permission::WorkOrdersWork)?.clone();
     let back = format!("/work-orders/{id}");
     let (mut csrf_ok, mut file) = (false, None);
-    while let Some(field) = form.next_field().await.map_err(|e| bad(format!("form: {e}")))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("form: {e}")))?
+    {
         let name = field.name().unwrap_or("").to_string();
         // The token comes before anything else is read.
         if !csrf_ok && name != "_csrf" {
@@ -531,7 +602,9 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -550,24 +623,40 @@ mod tests {
         assert_eq!(f.change.action, Some(WorkOrderAction::Accept));
         assert!(f.change.note.is_none() && f.change.assignee.is_none());
         assert_eq!(f.back.assignee, "张伟");
-        assert_eq!(f.back.link(), "/work-orders?assignee=%E5%BC%A0%E4%BC%9F&overdue=1");
+        assert_eq!(
+            f.back.link(),
+            "/work-orders?assignee=%E5%BC%A0%E4%BC%9F&overdue=1"
+        );
         assert!(BulkForm::parse(&pairs(&[("action", "close")])).is_err());
     }
 
     #[test]
     fn only_the_steps_the_state_and_role_allow() {
-        let names = |v: Vec<(WorkOrderAction, bool)>| v.into_iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>();
+        let names = |v: Vec<(WorkOrderAction, bool)>| {
+            v.into_iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>()
+        };
         assert_eq!(
             names(allowed_actions(WorkOrderState::Notified, true, true)),
             ["accept", "accept_risk", "mark_false_positive"]
         );
-        assert_eq!(names(allowed_actions(WorkOrderState::Notified, true, false)), ["accept"]);
+        assert_eq!(
+            names(allowed_actions(WorkOrderState::Notified, true, false)),
+            ["accept"]
+        );
         assert_eq!(
             names(allowed_actions(WorkOrderState::Retest, true, true)),
-            ["retest_pass", "retest_fail", "accept_risk", "mark_false_positive"]
+            [
+                "retest_pass",
+                "retest_fail",
+                "accept_risk",
+                "mark_false_positive"
+            ]
         );
         assert!(allowed_actions(WorkOrderState::Retest, true, false).is_empty());
-        assert_eq!(names(allowed_actions(WorkOrderState::Closed, true, true)), ["reopen"]);
+        assert_eq!(
+            names(allowed_actions(WorkOrderState::Closed, true, true)),
+            ["reopen"]
+        );
         assert!(allowed_actions(WorkOrderState::Fixing, false, false).is_empty());
         let retest = allowed_actions(WorkOrderState::Fixing, true, false);
         assert_eq!(retest, vec![(WorkOrderAction::RequestRetest, true)]);
@@ -577,10 +666,22 @@ mod tests {
     fn board_links_keep_filters() {
         let f: BoardForm = serde_urlencoded::from_str("risk_level=4&q=ssh&offset=0").unwrap();
         assert_eq!(f.link(), "/work-orders?risk_level=4&q=ssh");
-        assert_eq!(f.switched(true), "/work-orders?state=closed&risk_level=4&q=ssh");
+        assert_eq!(
+            f.switched(true),
+            "/work-orders?state=closed&risk_level=4&q=ssh"
+        );
         let q = f.query("open", 1000).unwrap();
         assert!(q.filter().is_ok());
         assert_eq!(q.overdue, None);
-        assert!(BoardForm { risk_level: "x".into(), ..Default::default() }.query("open", 1).is_err());
+        let late: BoardForm = serde_urlencoded::from_str("overdue=1").unwrap();
+        assert_eq!(late.query("open", 1).unwrap().overdue, Some(true));
+        assert_eq!(late.query("closed", 1).unwrap().overdue, None);
+        assert_eq!(late.switched(true), "/work-orders?state=closed");
+        assert!(BoardForm {
+            risk_level: "x".into(),
+            ..Default::default()
+        }
+        .query("open", 1)
+        .is_err());
     }
 }
