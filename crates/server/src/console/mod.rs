@@ -9,12 +9,17 @@ mod assets;
 mod audit;
 mod dashboard;
 mod events;
+mod finding;
+mod findings;
 mod intel;
 mod risk;
 mod rule_sets;
 mod rules;
 mod session;
+mod sla;
 pub mod svg;
+mod vuln_settings;
+mod work_orders;
 
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::error::ApiError;
@@ -162,6 +167,35 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .route("/intel/{id}/delete", post(intel::delete))
+        .route("/findings", get(findings::list))
+        .route(
+            "/findings/import",
+            post(findings::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::findings::REPORT_BODY_LIMIT + 1024 * 1024,
+            )),
+        )
+        .route(
+            "/findings/settings",
+            get(vuln_settings::show).post(vuln_settings::save),
+        )
+        .route("/findings/{id}", get(finding::detail))
+        .route("/work-orders", get(work_orders::list))
+        .route("/work-orders/bulk", post(work_orders::bulk))
+        .route("/work-orders/sla", get(sla::show))
+        .route("/work-orders/{id}", get(work_orders::detail))
+        .route("/work-orders/{id}/action", post(work_orders::act))
+        .route("/work-orders/{id}/assign", post(work_orders::assign))
+        .route("/work-orders/{id}/comments", post(work_orders::comment))
+        .route(
+            "/work-orders/{id}/attachments",
+            post(work_orders::attach).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::work_orders::ATTACHMENT_BODY_LIMIT + 64 * 1024,
+            )),
+        )
+        .route(
+            "/work-orders/{id}/attachments/{attachment}",
+            get(work_orders::attachment),
+        )
         .route("/threats", get(risk::threats).post(risk::save_threat))
         .route("/threats/refresh", post(risk::refresh_threats))
         .route("/threats/{id}/delete", post(risk::delete_threat))
