@@ -144,7 +144,10 @@ impl Batch {
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", r * width + c + 1));
+                // Anonymous placeholders: SQLite looks a numbered one up by name in a list
+                // as long as the statement's parameters, which made wide inserts quadratic
+                // (a third of an import's time). PostgreSQL, when it comes, takes `$n` here.
+                sql.push('?');
             }
             sql.push(')');
         }
