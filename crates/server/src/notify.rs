@@ -40,7 +40,7 @@ pub async fn deliver_forever(store: Arc<Store>, smtp: Option<SmtpRelay>) {
     let mut tick = tokio::time::interval(POLL);
     loop {
         tick.tick().await;
-        let due = match store.due_notifications(20).await {
+        let due = match store.due_notifications(20, smtp.is_some()).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the outbox failed");
@@ -83,7 +83,7 @@ async fn send(client: &reqwest::Client, n: &Notification) -> Result<(), String> 
 /// Sends a notice as a plain-text e-mail (Chinese first, English after) through the relay.
 async fn mail(relay: Option<&SmtpRelay>, to: &str, n: &Notification) -> Result<(), String> {
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let relay = relay.ok_or("no SMTP relay configured (--smtp-relay)")?;
+    let relay = relay.ok_or("no SMTP relay configured (--smtp-relay); the notice stays queued")?;
     let payload: serde_json::Value = serde_json::from_str(&n.payload).map_err(|e| e.to_string())?;
     let (subject, body) = mail_text(&n.topic, &payload);
     use lettre::message::header::{ContentTransferEncoding, ContentType};

@@ -61,13 +61,21 @@ pub fn backoff_seconds(attempts: i64) -> i64 {
 impl Store {
     /// Notifications due for delivery, oldest first. For the delivery worker only: it spans
     /// tenants, as the worker delivers for all of them.
-    pub async fn due_notifications(&self, limit: i64) -> Result<Vec<Notification>> {
+    /// E-mail (`mailto:`) notifications are left queued unless `with_mail`: without a relay
+    /// they wait for one rather than fail.
+    pub async fn due_notifications(
+        &self,
+        limit: i64,
+        with_mail: bool,
+    ) -> Result<Vec<Notification>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, topic, url, payload, attempts FROM outbox \
-             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+             AND ($3 = 1 OR url NOT LIKE 'mailto:%') ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(crate::now_text())
         .bind(limit)
+        .bind(i64::from(with_mail))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

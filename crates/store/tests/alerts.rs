@@ -279,7 +279,7 @@ async fn suppressions_drop_matching_detections_until_they_expire_and_webhooks_ar
         .unwrap();
     assert_eq!((out.suppressed, out.raised), (1, 1));
     assert_eq!(store.suppressions(&a).await.unwrap()[0].suppressed, 1);
-    let due = store.due_notifications(10).await.unwrap();
+    let due = store.due_notifications(10, true).await.unwrap();
     assert_eq!(due.len(), 1, "one new alert, one webhook");
     assert_eq!(due[0].topic, "alert.new");
     assert!(due[0].payload.contains("198.51.100.4"));
