@@ -447,32 +447,33 @@ const ORDER_COLUMNS: &str = "w.id, w.number, w.finding_id, f.title, f.asset_id, 
 const ORDER_FROM: &str =
     "work_orders w JOIN findings f ON f.id = w.finding_id JOIN assets a ON a.id = f.asset_id";
 
-fn order_from_row(r: &AnyRow, now: &str) -> Result<WorkOrder> {
-    let state: String = r.try_get(6)?;
+/// A work order from `ORDER_COLUMNS`, which start at column `at` of the row.
+fn order_from_row(r: &AnyRow, now: &str, at: usize) -> Result<WorkOrder> {
+    let state: String = r.try_get(at + 6)?;
     let state = WorkOrderState::parse(&state)
         .ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
-    let resolution: Option<String> = r.try_get(7)?;
-    let due_at: String = r.try_get(10)?;
-    let number: i64 = r.try_get(1)?;
+    let resolution: Option<String> = r.try_get(at + 7)?;
+    let due_at: String = r.try_get(at + 10)?;
+    let number: i64 = r.try_get(at + 1)?;
     Ok(WorkOrder {
-        id: r.try_get(0)?,
+        id: r.try_get(at)?,
         number,
         label: label(number),
-        finding_id: r.try_get(2)?,
-        title: r.try_get(3)?,
-        asset_id: r.try_get(4)?,
-        asset_name: r.try_get(5)?,
+        finding_id: r.try_get(at + 2)?,
+        title: r.try_get(at + 3)?,
+        asset_id: r.try_get(at + 4)?,
+        asset_name: r.try_get(at + 5)?,
         overdue: state.is_open() && due_at.as_str() < now,
         state,
         resolution: resolution.as_deref().and_then(WorkOrderResolution::parse),
-        assignee: r.try_get(8)?,
-        risk_level: r.try_get::<i64, _>(9)? as u8,
+        assignee: r.try_get(at + 8)?,
+        risk_level: r.try_get::<i64, _>(at + 9)? as u8,
         due_at,
-        escalated_at: r.try_get(11)?,
-        failed_retests: r.try_get(12)?,
-        created_at: r.try_get(13)?,
-        updated_at: r.try_get(14)?,
-        closed_at: r.try_get(15)?,
+        escalated_at: r.try_get(at + 11)?,
+        failed_retests: r.try_get(at + 12)?,
+        created_at: r.try_get(at + 13)?,
+        updated_at: r.try_get(at + 14)?,
+        closed_at: r.try_get(at + 15)?,
     })
 }
 
@@ -552,7 +553,7 @@ impl Store {
         let rows = q.fetch_all(&self.pool).await?;
         let list = rows
             .iter()
-            .map(|r| order_from_row(r, &now))
+            .map(|r| order_from_row(r, &now, 0))
             .collect::<Result<_>>()?;
         Ok((list, total))
     }
@@ -568,7 +569,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(Error::NotFound)?;
-        let order = order_from_row(&row, &now)?;
+        let order = order_from_row(&row, &now, 0)?;
         let finding_row = sqlx::query(&format!(
             "SELECT {FINDING_COLUMNS} FROM {FINDING_FROM} WHERE f.tenant_id = $1 AND f.id = $2"
         ))
@@ -937,8 +938,7 @@ impl Store {
         let mut by_tenant: std::collections::BTreeMap<String, Vec<WorkOrder>> = Default::default();
         for r in &rows {
             let tenant: String = r.try_get(0)?;
-            // The order's columns start after the tenant.
-            let order = order_from_row_offset(r, &now)?;
+            let order = order_from_row(r, &now, 1)?;
             by_tenant.entry(tenant).or_default().push(order);
         }
         let mut w = self.begin_write().await?;
@@ -991,36 +991,6 @@ impl Store {
         w.commit(entry).await?;
         Ok(rows.len())
     }
-}
-
-fn order_from_row_offset(r: &AnyRow, now: &str) -> Result<WorkOrder> {
-    // Same as order_from_row with every column shifted by one (the tenant comes first).
-    let state: String = r.try_get(7)?;
-    let state = WorkOrderState::parse(&state)
-        .ok_or_else(|| Error::Corrupt(format!("work order state `{state}`")))?;
-    let resolution: Option<String> = r.try_get(8)?;
-    let due_at: String = r.try_get(11)?;
-    let number: i64 = r.try_get(2)?;
-    Ok(WorkOrder {
-        id: r.try_get(1)?,
-        number,
-        label: label(number),
-        finding_id: r.try_get(3)?,
-        title: r.try_get(4)?,
-        asset_id: r.try_get(5)?,
-        asset_name: r.try_get(6)?,
-        overdue: state.is_open() && due_at.as_str() < now,
-        state,
-        resolution: resolution.as_deref().and_then(WorkOrderResolution::parse),
-        assignee: r.try_get(9)?,
-        risk_level: r.try_get::<i64, _>(10)? as u8,
-        due_at,
-        escalated_at: r.try_get(12)?,
-        failed_retests: r.try_get(13)?,
-        created_at: r.try_get(14)?,
-        updated_at: r.try_get(15)?,
-        closed_at: r.try_get(16)?,
-    })
 }
 
 async fn locked_order(
@@ -1128,4 +1098,108 @@ async fn apply_change(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yunshou_model::finding::{ReportItem, ReportedFinding, Severity, Target};
+
+    #[tokio::test]
+    async fn overdue_orders_are_escalated_once_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.bootstrap(Some("Store-Test-Passw0rd")).await.unwrap();
+        let (_, scope) = store.operator_scope("default").await.unwrap();
+        let actor = Actor::cli();
+        let mut settings = store.vuln_settings(&scope).await.unwrap();
+        settings.notify_webhook = Some("http://127.0.0.1:9/hook".into());
+        store
+            .set_vuln_settings(&scope, &settings, &actor)
+            .await
+            .unwrap();
+        let meta = crate::finding_import::ImportMeta {
+            format: "nessus".into(),
+            source: "nessus".into(),
+            file_name: "scan.nessus".into(),
+            sha256: String::new(),
+        };
+        let mut imp = store.begin_findings_import(&scope, meta).await.unwrap();
+        let f = ReportedFinding {
+            source: "nessus".into(),
+            check_id: Some("1".into()),
+            target: Target {
+                ip: Some("10.9.9.9".into()),
+                port: Some(22),
+                ..Default::default()
+            },
+            title: "weak".into(),
+            description: None,
+            solution: None,
+            evidence: None,
+            cves: vec![],
+            cwes: vec![],
+            cvss3: None,
+            cvss4: None,
+            cvss2: None,
+            severity: Severity::High,
+            severity_raw: None,
+            references: vec![],
+            seen_at: None,
+            known_exploited: true,
+            epss: None,
+            category: None,
+            method: None,
+        };
+        imp.add(ReportItem::Finding(Box::new(f)), &actor)
+            .await
+            .unwrap();
+        imp.finish(&actor).await.unwrap();
+        assert_eq!(
+            store.escalate_overdue_work_orders().await.unwrap(),
+            0,
+            "nothing is due yet"
+        );
+        sqlx::query("UPDATE work_orders SET due_at = '2020-01-01T00:00:00.000000Z'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.escalate_overdue_work_orders().await.unwrap(), 1);
+        assert_eq!(
+            store.escalate_overdue_work_orders().await.unwrap(),
+            0,
+            "once"
+        );
+        let (orders, _) = store
+            .work_orders(
+                &scope,
+                &WorkOrderFilter {
+                    overdue: Some(true),
+                    ..Default::default()
+                },
+                Page::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 1);
+        assert!(orders[0].escalated_at.is_some());
+        let detail = store.work_order(&scope, &orders[0].id).await.unwrap();
+        assert!(detail.history.iter().any(|h| h.action == "escalate"));
+        let due = store.due_notifications(50, false).await.unwrap();
+        assert!(
+            due.iter()
+                .any(|n| n.topic == "work_order.overdue" && n.url.starts_with("http")),
+            "{due:?}"
+        );
+        assert_eq!(
+            store
+                .sla_stats(&scope)
+                .await
+                .unwrap()
+                .overdue_by_level
+                .iter()
+                .sum::<i64>(),
+            1
+        );
+    }
 }
