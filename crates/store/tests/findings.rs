@@ -9,6 +9,7 @@ use yunshou_model::finding::{
 };
 use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
 use yunshou_model::{Actor, TenantKind};
+use yunshou_store::alerts::{DetectionKind, Entities, NewDetection, Severity as AlertSeverity};
 use yunshou_store::finding_import::{ImportMeta, ImportSummary};
 use yunshou_store::findings::{FindingFilter, FindingStatus};
 use yunshou_store::risks::RiskFields;
@@ -638,6 +639,39 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
         .unwrap();
     // No alerts yet: almost never.
     assert_eq!(threat.frequency_level, 1);
+    // Brute-force alerts (ATT&CK T1110.001) from 10 sources over the half-year: at least
+    // monthly, level 4 — computed, not typed in.
+    let detections: Vec<NewDetection> = (0..10u64)
+        .map(|i| NewDetection {
+            seq: i + 1,
+            rule_id: "ssh-brute".into(),
+            title: "SSH brute force".into(),
+            kind: DetectionKind::Rule,
+            severity: AlertSeverity::High,
+            author: None,
+            tags: vec!["attack.credential-access".into(), "attack.t1110.001".into()],
+            entities: Entities {
+                source_ip: Some(format!("203.0.113.{i}")),
+                ..Default::default()
+            },
+            time: chrono::Utc::now() - chrono::Duration::days(i as i64 * 15),
+            last_time: chrono::Utc::now() - chrono::Duration::days(i as i64 * 15),
+            count: 1,
+            events: vec![],
+        })
+        .collect();
+    store
+        .record_detections(a.tenant_id(), &detections, 10, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    store.refresh_threats(&a, &Actor::cli()).await.unwrap();
+    let threat = store.threat(&a, &threat.id).await.unwrap();
+    assert_eq!(
+        threat.frequency_basis["alerts"], 10,
+        "{}",
+        threat.frequency_basis
+    );
+    assert_eq!(threat.frequency_level, 4, "{}", threat.frequency_basis);
     assert_eq!(threat.fields.techniques, vec!["T1110"]);
     let bad = ThreatFields {
         name: "x".into(),
@@ -673,7 +707,7 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
             risk.vulnerability_level_used,
             risk.asset_value
         ),
-        (1, 5, 4)
+        (4, 5, 4)
     );
     assert!(!risk.steps.is_empty());
     let map = store.risk_heat_map(&a).await.unwrap();
