@@ -143,10 +143,6 @@ pub async fn import_report(
     progress(taken);
     import.set_sha256(digest);
     let mut out = import.finish(actor).await?;
-    if out.findings == 0 && summary.findings == 0 && out.targets == 0 {
-        // An empty but well-formed report is legal (a clean scan); say so.
-        tracing::info!(file_name, "report with no findings and no targets");
-    }
     out.skipped = summary.skipped;
     Ok(out)
 }

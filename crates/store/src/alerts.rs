@@ -6,6 +6,7 @@
 //! transaction together with its batch key, before the write-ahead log's checkpoint moves,
 //! so a crash neither loses a detection nor (on replay) counts one twice.
 
+use crate::clauses::Clauses;
 use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::{Page, TenantScope};
@@ -687,58 +688,48 @@ impl Store {
         filter: &AlertFilter,
         page: Page,
     ) -> Result<(Vec<Alert>, i64)> {
-        let mut clauses = vec!["tenant_id = $1".to_string()];
-        let mut binds: Vec<String> = vec![scope.tenant_id().into()];
-        // Fixed vocabularies go in as literals; everything typed by a user is bound.
+        let mut c = Clauses::new("tenant_id", scope.tenant_id());
         if !filter.status.is_empty() {
             let list: Vec<String> = filter
                 .status
                 .iter()
                 .map(|s| format!("'{}'", s.as_str()))
                 .collect();
-            clauses.push(format!("status IN ({})", list.join(", ")));
+            c.literal(format!("status IN ({})", list.join(", ")));
         }
         if let Some(s) = filter.min_severity {
-            clauses.push(format!("severity_rank >= {}", s.rank()));
+            c.literal(format!("severity_rank >= {}", s.rank()));
         }
-        let mut bind = |clause: &str, value: String| {
-            binds.push(value);
-            clauses.push(clause.replace('?', &format!("${}", binds.len())));
-        };
         if let Some(r) = &filter.rule_id {
-            bind("rule_id = ?", r.clone());
+            c.bind("rule_id = ?", r.clone());
         }
         if let Some(e) = &filter.entity {
-            bind(
+            c.bind(
                 "entity_text LIKE ? ESCAPE '\\'",
                 format!("%{}%", like_escape(&e.to_lowercase())),
             );
         }
         if let Some(f) = &filter.from {
-            bind("last_seen >= ?", f.clone());
+            c.bind("last_seen >= ?", f.clone());
         }
         if let Some(t) = &filter.to {
-            bind("last_seen < ?", t.clone());
+            c.bind("last_seen < ?", t.clone());
         }
         if let Some(a) = &filter.assignee {
-            bind("assignee = ?", a.clone());
+            c.bind("assignee = ?", a.clone());
         }
-        let wh = clauses.join(" AND ");
+        let wh = c.sql();
         let count_sql = format!("SELECT COUNT(*) FROM alerts WHERE {wh}");
-        let mut q = sqlx::query(&count_sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        let total: i64 = q.fetch_one(&self.pool).await?.try_get(0)?;
+        let total: i64 = c
+            .query(&count_sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE {wh} ORDER BY last_seen DESC, id LIMIT {} OFFSET {}",
             page.limit, page.offset
         );
-        let mut q = sqlx::query(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = c.query(&sql).fetch_all(&self.pool).await?;
         let list = rows.iter().map(alert_from_row).collect::<Result<_>>()?;
         Ok((list, total))
     }

@@ -3,6 +3,7 @@
 //! live in `finding_import`, work orders in `work_orders`.
 
 use crate::alerts::like_escape;
+use crate::clauses::Clauses;
 use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::scope::TenantScope;
@@ -275,63 +276,24 @@ pub(crate) fn finding_from_row(r: &AnyRow) -> Result<Finding> {
     })
 }
 
-/// A WHERE clause under construction: literals for fixed vocabularies, binds for anything
-/// a user typed.
-struct Clauses {
-    clauses: Vec<String>,
-    binds: Vec<String>,
-}
-
-impl Clauses {
-    fn new(tenant_id: &str) -> Clauses {
-        Clauses {
-            clauses: vec!["f.tenant_id = $1".into()],
-            binds: vec![tenant_id.into()],
-        }
-    }
-
-    fn bind(&mut self, clause: &str, value: String) {
-        self.binds.push(value);
-        self.clauses
-            .push(clause.replace('?', &format!("${}", self.binds.len())));
-    }
-
-    fn sql(&self) -> String {
-        self.clauses.join(" AND ")
-    }
-
-    fn query<'q>(
-        &'q self,
-        sql: &'q str,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut q = sqlx::query(sql);
-        for b in &self.binds {
-            q = q.bind(b);
-        }
-        q
-    }
-}
-
 fn filter_clauses(scope: &TenantScope, filter: &FindingFilter) -> Clauses {
-    let mut c = Clauses::new(scope.tenant_id());
+    let mut c = Clauses::new("f.tenant_id", scope.tenant_id());
     if !filter.status.is_empty() {
         let list: Vec<String> = filter
             .status
             .iter()
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
-        c.clauses.push(format!("f.status IN ({})", list.join(", ")));
+        c.literal(format!("f.status IN ({})", list.join(", ")));
     }
     if let Some(s) = filter.min_severity {
-        c.clauses
-            .push(format!("f.severity_rank >= {}", s as u8 as i64));
+        c.literal(format!("f.severity_rank >= {}", s as u8 as i64));
     }
     if let Some(l) = filter.min_risk_level {
-        c.clauses.push(format!("f.risk_level >= {}", i64::from(l)));
+        c.literal(format!("f.risk_level >= {}", i64::from(l)));
     }
     if let Some(k) = filter.known_exploited {
-        c.clauses
-            .push(format!("f.known_exploited = {}", i64::from(k)));
+        c.literal(format!("f.known_exploited = {}", i64::from(k)));
     }
     if let Some(a) = &filter.asset_id {
         c.bind("f.asset_id = ?", a.clone());
@@ -350,7 +312,7 @@ fn filter_clauses(scope: &TenantScope, filter: &FindingFilter) -> Clauses {
     }
     if let Some(b) = &filter.business_system {
         if b.is_empty() {
-            c.clauses.push("a.business_system IS NULL".into());
+            c.literal("a.business_system IS NULL".into());
         } else {
             c.bind("a.business_system = ?", b.clone());
         }
@@ -358,12 +320,9 @@ fn filter_clauses(scope: &TenantScope, filter: &FindingFilter) -> Clauses {
     if let Some(t) = &filter.text {
         let pattern = format!("%{}%", like_escape(&t.to_lowercase()));
         c.bind(
-            "(LOWER(f.title) LIKE ? ESCAPE '\\' OR LOWER(a.name) LIKE $PREV ESCAPE '\\')",
+            "(LOWER(f.title) LIKE ? ESCAPE '\\' OR LOWER(a.name) LIKE ? ESCAPE '\\')",
             pattern,
         );
-        let n = c.binds.len();
-        let last = c.clauses.last_mut().expect("just pushed");
-        *last = last.replace("$PREV", &format!("${n}"));
     }
     c
 }

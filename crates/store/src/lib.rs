@@ -13,6 +13,7 @@ mod asset_relations;
 mod asset_views;
 mod assets;
 mod audit;
+mod clauses;
 mod credentials;
 pub mod crypto;
 mod db;

@@ -9,6 +9,7 @@ use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::findings::FindingStatus;
 use crate::scope::TenantScope;
+use crate::vuln_settings::VulnSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -301,7 +302,7 @@ async fn inputs(tx: &mut Tx, tenant: &str, f: &RiskFields) -> Result<Inputs> {
 
 /// Writes a risk's assessment from its current inputs.
 async fn assess_into(
-    store: &Store,
+    settings: &VulnSettings,
     tx: &mut Tx,
     tenant: &str,
     id: &str,
@@ -309,7 +310,6 @@ async fn assess_into(
     now: &str,
 ) -> Result<()> {
     let i = inputs(tx, tenant, f).await?;
-    let settings = store.vuln_settings_of(tenant).await?;
     let r = assess(
         settings.risk_method,
         &settings.risk_tables,
@@ -355,9 +355,10 @@ pub(crate) async fn reassess_in(
     .bind(threat.unwrap_or(""))
     .fetch_all(&mut **tx)
     .await?;
+    let settings = store.vuln_settings_of(tenant).await?;
     for row in rows {
         let risk = risk_from_row(&row)?;
-        assess_into(store, tx, tenant, &risk.id, &risk.fields, now).await?;
+        assess_into(&settings, tx, tenant, &risk.id, &risk.fields, now).await?;
     }
     record_trend(tx, tenant, now).await
 }
@@ -471,7 +472,8 @@ impl Store {
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
         write_fields(&mut w.tx, scope.tenant_id(), &id, &fields, &now, true).await?;
-        assess_into(self, &mut w.tx, scope.tenant_id(), &id, &fields, &now).await?;
+        let settings = self.vuln_settings(scope).await?;
+        assess_into(&settings, &mut w.tx, scope.tenant_id(), &id, &fields, &now).await?;
         record_trend(&mut w.tx, scope.tenant_id(), &now).await?;
         let mut entry = actor.entry(Some(scope.tenant_id()), "risk.create", "risk", Some(&id));
         entry.after = serde_json::to_value(&fields).ok();
@@ -492,7 +494,8 @@ impl Store {
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
         write_fields(&mut w.tx, scope.tenant_id(), id, &fields, &now, false).await?;
-        assess_into(self, &mut w.tx, scope.tenant_id(), id, &fields, &now).await?;
+        let settings = self.vuln_settings(scope).await?;
+        assess_into(&settings, &mut w.tx, scope.tenant_id(), id, &fields, &now).await?;
         record_trend(&mut w.tx, scope.tenant_id(), &now).await?;
         let mut entry = actor.entry(Some(scope.tenant_id()), "risk.update", "risk", Some(id));
         entry.before = serde_json::to_value(&before.fields).ok();

@@ -4,6 +4,7 @@
 //! person who reported the fix, or an import that no longer reports the finding.
 
 use crate::alerts::like_escape;
+use crate::clauses::Clauses;
 use crate::crypto::sm3_hex;
 use crate::db::Store;
 use crate::error::{Error, Result};
@@ -499,58 +500,48 @@ impl Store {
         page: Page,
     ) -> Result<(Vec<WorkOrder>, i64)> {
         let now = crate::now_text();
-        let mut clauses = vec!["w.tenant_id = $1".to_string()];
-        let mut binds: Vec<String> = vec![scope.tenant_id().into()];
+        let mut c = Clauses::new("w.tenant_id", scope.tenant_id());
         if !filter.state.is_empty() {
             let list: Vec<String> = filter
                 .state
                 .iter()
                 .map(|s| format!("'{}'", s.as_str()))
                 .collect();
-            clauses.push(format!("w.state IN ({})", list.join(", ")));
+            c.literal(format!("w.state IN ({})", list.join(", ")));
         }
         if let Some(l) = filter.min_risk_level {
-            clauses.push(format!("w.risk_level >= {}", i64::from(l)));
+            c.literal(format!("w.risk_level >= {}", i64::from(l)));
         }
-        let mut bind = |clause: &str, value: String| {
-            binds.push(value);
-            clauses.push(clause.replace('?', &format!("${}", binds.len())));
-        };
         if let Some(a) = &filter.assignee {
-            bind("w.assignee = ?", a.clone());
+            c.bind("w.assignee = ?", a.clone());
         }
         if let Some(a) = &filter.asset_id {
-            bind("f.asset_id = ?", a.clone());
+            c.bind("f.asset_id = ?", a.clone());
         }
         match filter.overdue {
-            Some(true) => bind("w.state <> 'closed' AND w.due_at < ?", now.clone()),
-            Some(false) => bind("(w.state = 'closed' OR w.due_at >= ?)", now.clone()),
+            Some(true) => c.bind("w.state <> 'closed' AND w.due_at < ?", now.clone()),
+            Some(false) => c.bind("(w.state = 'closed' OR w.due_at >= ?)", now.clone()),
             None => {}
         }
         if let Some(t) = &filter.text {
             let p = format!("%{}%", like_escape(&t.to_lowercase()));
-            bind("(LOWER(f.title) LIKE ? ESCAPE '\\'", p.clone());
-            bind("LOWER(a.name) LIKE ? ESCAPE '\\')", p);
-            let b = clauses.pop().expect("pushed");
-            let a = clauses.pop().expect("pushed");
-            clauses.push(format!("{a} OR {b}"));
+            c.bind(
+                "(LOWER(f.title) LIKE ? ESCAPE '\\' OR LOWER(a.name) LIKE ? ESCAPE '\\')",
+                p,
+            );
         }
-        let wh = clauses.join(" AND ");
+        let wh = c.sql();
         let count_sql = format!("SELECT COUNT(*) FROM {ORDER_FROM} WHERE {wh}");
-        let mut q = sqlx::query(&count_sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        let total: i64 = q.fetch_one(&self.pool).await?.try_get(0)?;
+        let total: i64 = c
+            .query(&count_sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM {ORDER_FROM} WHERE {wh} ORDER BY (w.state = 'closed'), w.due_at, w.number LIMIT {} OFFSET {}",
             page.limit, page.offset
         );
-        let mut q = sqlx::query(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = c.query(&sql).fetch_all(&self.pool).await?;
         let list = rows
             .iter()
             .map(|r| order_from_row(r, &now, 0))

@@ -238,45 +238,60 @@ pub async fn report(
     ApiPrincipal(p): ApiPrincipal,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
+    let lang = crate::i18n::Lang::from_code(q.lang.as_deref());
+    report_response(
+        &state,
+        &p,
+        q.format.as_deref().unwrap_or("html"),
+        q.days.unwrap_or(30),
+        lang,
+    )
+    .await
+}
+
+/// The report as a response, audited (`risk.report`); shared with the console.
+pub async fn report_response(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    format: &str,
+    days: u32,
+    lang: crate::i18n::Lang,
+) -> ApiResult<Response> {
     let scope = p.require(Permission::FindingsRead)?;
-    let days = q.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::bad_request("days: 1–366"));
     }
-    let lang = crate::i18n::Lang::from_code(q.lang.as_deref());
+    if !matches!(format, "html" | "csv") {
+        return Err(ApiError::bad_request("format: html or csv"));
+    }
     let data = crate::risk_report::gather(&state.store, scope, &p.access.tenant.display_name, days)
         .await?;
-    let stamp = chrono::Utc::now().format("%Y%m%d");
-    let audit = |format: &str| {
-        let mut e = p
-            .actor()
-            .entry(Some(scope.tenant_id()), "risk.report", "risk", None);
-        e.after = Some(serde_json::json!({ "format": format, "days": days }));
-        e
+    let body = if format == "csv" {
+        crate::risk_report::csv(&data).map_err(ApiError::internal)?
+    } else {
+        crate::risk_report::html(&data, lang)
+            .map_err(ApiError::internal)?
+            .into_bytes()
     };
-    match q.format.as_deref().unwrap_or("html") {
-        "csv" => {
-            state.store.audit(audit("csv")).await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"risk-register-{stamp}.csv\""),
-                    ),
-                ],
-                crate::risk_report::csv(&data).map_err(ApiError::internal)?,
-            )
-                .into_response())
-        }
-        "html" => {
-            state.store.audit(audit("html")).await?;
-            Ok((
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8".to_string())],
-                crate::risk_report::html(&data, lang).map_err(ApiError::internal)?,
-            )
-                .into_response())
-        }
-        _ => Err(ApiError::bad_request("format: html or csv")),
-    }
+    let mut entry = p
+        .actor()
+        .entry(Some(scope.tenant_id()), "risk.report", "risk", None);
+    entry.after = Some(serde_json::json!({ "format": format, "days": days }));
+    state.store.audit(entry).await?;
+    let stamp = chrono::Utc::now().format("%Y%m%d");
+    let headers = if format == "csv" {
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"risk-register-{stamp}.csv\""),
+            ),
+        ]
+    } else {
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, "inline".to_string()),
+        ]
+    };
+    Ok((headers, body).into_response())
 }

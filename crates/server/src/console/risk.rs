@@ -9,7 +9,7 @@ use crate::extract::IdPath;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use yunshou_model::Permission;
 use yunshou_store::risks::{Risk, RiskFields, TREATMENTS};
@@ -453,36 +453,7 @@ pub async fn report(
     Console(l): Console,
     Query(q): Query<ReportForm>,
 ) -> Result<Response, ConsoleError> {
-    let scope = l.p.require(Permission::FindingsRead)?.clone();
     let days = q.days.unwrap_or(30).clamp(1, 366);
-    let data =
-        crate::risk_report::gather(&state.store, &scope, &l.p.access.tenant.display_name, days)
-            .await?;
-    let mut entry =
-        l.p.actor()
-            .entry(Some(scope.tenant_id()), "risk.report", "risk", None);
     let format = q.format.as_deref().unwrap_or("html");
-    entry.after = Some(serde_json::json!({ "format": format, "days": days }));
-    state.store.audit(entry).await?;
-    if format == "csv" {
-        let body = crate::risk_report::csv(&data).map_err(crate::error::ApiError::internal)?;
-        let stamp = chrono::Utc::now().format("%Y%m%d");
-        return Ok((
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "text/csv; charset=utf-8".to_string(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"risk-register-{stamp}.csv\""),
-                ),
-            ],
-            body,
-        )
-            .into_response());
-    }
-    let html =
-        crate::risk_report::html(&data, l.t.lang).map_err(crate::error::ApiError::internal)?;
-    Ok(axum::response::Html(html).into_response())
+    Ok(crate::api::risk::report_response(&state, &l.p, format, days, l.t.lang).await?)
 }
