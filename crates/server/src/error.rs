@@ -105,6 +105,7 @@ impl From<yunshou_store::Error> for ApiError {
             E::NotFound => ApiError::not_found(),
             E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             E::Invalid(m) => ApiError::bad_request(m),
+            E::Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             other => ApiError::internal(other),
         }
     }

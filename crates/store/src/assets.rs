@@ -996,3 +996,17 @@ impl Store {
         Ok((items, total))
     }
 }
+
+/// An asset's name, read inside a write transaction (tenant-checked).
+pub(crate) async fn asset_name_in_tx(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<String> {
+    sqlx::query_scalar("SELECT name FROM assets WHERE tenant_id = $1 AND id = $2")
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("asset_ids: no asset {id}")))
+}

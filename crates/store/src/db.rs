@@ -68,6 +68,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "risk",
         sql: include_str!("../migrations/sqlite/0010_risk.sql"),
     },
+    Migration {
+        version: 11,
+        name: "incidents",
+        sql: include_str!("../migrations/sqlite/0011_incidents.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

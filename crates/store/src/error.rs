@@ -12,6 +12,10 @@ pub enum Error {
     /// The input breaks a rule; the message names the field.
     #[error("{0}")]
     Invalid(String),
+    /// The request is well-formed but the record lacks what the change requires (an
+    /// incident phase's required records): the message names what is missing.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

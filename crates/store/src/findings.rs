@@ -520,3 +520,17 @@ impl Store {
         })
     }
 }
+
+/// A finding's title, read inside a write transaction (tenant-checked).
+pub(crate) async fn finding_title_in_tx(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<String> {
+    sqlx::query_scalar("SELECT title FROM findings WHERE tenant_id = $1 AND id = $2")
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("finding_ids: no finding {id}")))
+}
