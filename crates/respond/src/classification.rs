@@ -135,7 +135,10 @@ pub const CATEGORIES: &[Category] = &[
         code: "AB",
         zh: "异常行为事件",
         en: "Abnormal behaviour",
-        subcategories: &[("访问异常", "Access anomaly"), ("流量异常", "Traffic anomaly")],
+        subcategories: &[
+            ("访问异常", "Access anomaly"),
+            ("流量异常", "Traffic anomaly"),
+        ],
     },
     Category {
         code: "FOC",
@@ -200,7 +203,9 @@ pub fn validate(code: &str, subcategory: &str) -> Result<&'static Category, Clas
 }
 
 /// Incident level: I is the most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 pub enum Level {
     /// 特别重大.
     I,

@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use crate::classification::{GradingInputs, Level};
 
 /// A phase of the response process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// 准备: owner, plan and team.
@@ -347,7 +349,10 @@ pub fn missing_to_leave(phase: Phase, f: &IncidentFacts) -> Vec<Requirement> {
             need(f.category.is_some(), Requirement::Category);
             need(!f.subcategory.is_empty(), Requirement::Subcategory);
             need(f.grading.is_some(), Requirement::Grading);
-            need(f.level.is_some() && f.level_confirmed, Requirement::LevelConfirmed);
+            need(
+                f.level.is_some() && f.level_confirmed,
+                Requirement::LevelConfirmed,
+            );
             need(
                 r.activation
                     .as_ref()
@@ -435,7 +440,11 @@ pub enum TransitionError {
 }
 
 /// Checks a move from `from` to `to`.
-pub fn check_transition(from: Phase, to: Phase, facts: &IncidentFacts) -> Result<(), TransitionError> {
+pub fn check_transition(
+    from: Phase,
+    to: Phase,
+    facts: &IncidentFacts,
+) -> Result<(), TransitionError> {
     if from.next() != Some(to) {
         return Err(TransitionError::NotNext {
             from,
@@ -533,7 +542,10 @@ mod tests {
         let f = facts(&r);
         assert!(matches!(
             check_transition(Phase::Diagnosis, Phase::Eradication, &f),
-            Err(TransitionError::NotNext { next: Some(Phase::Containment), .. })
+            Err(TransitionError::NotNext {
+                next: Some(Phase::Containment),
+                ..
+            })
         ));
         assert!(matches!(
             check_transition(Phase::Recovery, Phase::Containment, &f),
@@ -573,7 +585,11 @@ mod tests {
         unclassified.level_confirmed = false;
         assert_eq!(
             missing_to_leave(Phase::Diagnosis, &unclassified),
-            vec![Requirement::Category, Requirement::Grading, Requirement::LevelConfirmed]
+            vec![
+                Requirement::Category,
+                Requirement::Grading,
+                Requirement::LevelConfirmed
+            ]
         );
 
         assert_eq!(
@@ -625,7 +641,10 @@ mod tests {
         f.level = Some(Level::II);
         assert_eq!(
             missing_to_leave(Phase::Optimization, &f),
-            vec![Requirement::ReviewMeeting, Requirement::ImprovementItemsClosed]
+            vec![
+                Requirement::ReviewMeeting,
+                Requirement::ImprovementItemsClosed
+            ]
         );
     }
 

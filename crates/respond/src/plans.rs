@@ -95,7 +95,10 @@ pub fn validate(category: &str, content: &PlanContent) -> Vec<String> {
             problems.push(format!("contacts[{i}].name: empty"));
         }
         if !roles.contains(&c.role.as_str()) {
-            problems.push(format!("contacts[{i}].role: {:?} is not a role of the plan", c.role));
+            problems.push(format!(
+                "contacts[{i}].role: {:?} is not a role of the plan",
+                c.role
+            ));
         }
         if !c.email.is_empty() && !c.email.contains('@') {
             problems.push(format!("contacts[{i}].email: not an address"));
@@ -109,7 +112,10 @@ pub fn validate(category: &str, content: &PlanContent) -> Vec<String> {
             problems.push(format!("steps[{i}].title: empty"));
         }
         if !s.role.is_empty() && !roles.contains(&s.role.as_str()) {
-            problems.push(format!("steps[{i}].role: {:?} is not a role of the plan", s.role));
+            problems.push(format!(
+                "steps[{i}].role: {:?} is not a role of the plan",
+                s.role
+            ));
         }
     }
     for (i, r) in content.reporting_chain.iter().enumerate() {
@@ -117,7 +123,9 @@ pub fn validate(category: &str, content: &PlanContent) -> Vec<String> {
             problems.push(format!("reporting_chain[{i}].to: empty"));
         }
         if r.within_minutes <= 0 {
-            problems.push(format!("reporting_chain[{i}].within_minutes: must be positive"));
+            problems.push(format!(
+                "reporting_chain[{i}].within_minutes: must be positive"
+            ));
         }
     }
     problems
@@ -144,12 +152,20 @@ pub fn template(category: &str) -> PlanContent {
         step(Preparation, "确认值班人员与应急小组联系方式", LEADER),
         step(Preparation, "核对备份与应急工具可用", TECH),
         step(Diagnosis, "联系报告人与系统负责人了解情况", LIAISON),
-        step(Diagnosis, "按 GB/T 20986-2023 分类定级并决定是否启动响应", LEADER),
+        step(
+            Diagnosis,
+            "按 GB/T 20986-2023 分类定级并决定是否启动响应",
+            LEADER,
+        ),
         step(Containment, "隔离受影响主机或账户，保全现场证据", TECH),
         step(Eradication, "分析根本原因，修复被利用的弱点", TECH),
         step(Recovery, "恢复业务并验证完整性与可用性", OWNER),
         step(Tracking, "持续监测是否复发", TECH),
-        step(Optimization, "编写响应报告，召开复盘会，更新预案与规则", LEADER),
+        step(
+            Optimization,
+            "编写响应报告，召开复盘会，更新预案与规则",
+            LEADER,
+        ),
     ];
     let extra: &[(Phase, &str, &str)] = match category {
         "MP" => &[
@@ -223,7 +239,12 @@ mod tests {
             let t = template(cat.code);
             assert!(validate(cat.code, &t).is_empty(), "{}", cat.code);
             for phase in Phase::ALL {
-                assert!(t.steps.iter().any(|s| s.phase == phase), "{} {:?}", cat.code, phase);
+                assert!(
+                    t.steps.iter().any(|s| s.phase == phase),
+                    "{} {:?}",
+                    cat.code,
+                    phase
+                );
             }
         }
     }

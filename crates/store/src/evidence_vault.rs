@@ -144,9 +144,17 @@ pub(crate) async fn append_custody(
 
 impl Store {
     /// Records an item whose bytes are stored, with its intake custody entry.
-    pub async fn add_evidence(&self, scope: &TenantScope, incident_id: &str, new: &NewEvidence, actor: &Actor) -> Result<EvidenceItem> {
+    pub async fn add_evidence(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+        new: &NewEvidence,
+        actor: &Actor,
+    ) -> Result<EvidenceItem> {
         if !["file", "pcap", "screenshot", "search"].contains(&new.kind.as_str()) {
-            return Err(Error::Invalid("kind: one of file, pcap, screenshot, search".into()));
+            return Err(Error::Invalid(
+                "kind: one of file, pcap, screenshot, search".into(),
+            ));
         }
         let name = clean_text("name", &new.name, 255)?;
         if name.is_empty() {
@@ -178,17 +186,43 @@ impl Store {
         .bind(&description)
         .execute(&mut *w.tx)
         .await?;
-        let detail = format!("{name} {} bytes sha256={} sm3={}", new.digests.size, new.digests.sha256, new.digests.sm3);
-        append_custody(&mut w.tx, t, incident_id, &now, &actor.name, "intake", Some(&new.id), &detail).await?;
-        timeline(&mut w.tx, t, incident_id, &now, &actor.name, "evidence", &name).await?;
+        let detail = format!(
+            "{name} {} bytes sha256={} sm3={}",
+            new.digests.size, new.digests.sha256, new.digests.sm3
+        );
+        append_custody(
+            &mut w.tx,
+            t,
+            incident_id,
+            &now,
+            &actor.name,
+            "intake",
+            Some(&new.id),
+            &detail,
+        )
+        .await?;
+        timeline(
+            &mut w.tx,
+            t,
+            incident_id,
+            &now,
+            &actor.name,
+            "evidence",
+            &name,
+        )
+        .await?;
         let mut entry = actor.entry(Some(t), "evidence.intake", "evidence", Some(&new.id));
-        entry.after = Some(detail);
+        entry.after = Some(detail.into());
         w.commit(entry).await?;
         self.evidence_item(scope, incident_id, &new.id).await
     }
 
     /// An incident's evidence, in intake order.
-    pub async fn evidence(&self, scope: &TenantScope, incident_id: &str) -> Result<Vec<EvidenceItem>> {
+    pub async fn evidence(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+    ) -> Result<Vec<EvidenceItem>> {
         sqlx::query(&format!(
             "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE tenant_id = $1 AND incident_id = $2 ORDER BY created_at, id"
         ))
@@ -202,7 +236,12 @@ impl Store {
     }
 
     /// One item.
-    pub async fn evidence_item(&self, scope: &TenantScope, incident_id: &str, id: &str) -> Result<EvidenceItem> {
+    pub async fn evidence_item(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+        id: &str,
+    ) -> Result<EvidenceItem> {
         let r = sqlx::query(&format!(
             "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE tenant_id = $1 AND incident_id = $2 AND id = $3"
         ))
@@ -227,21 +266,42 @@ impl Store {
         actor: &Actor,
     ) -> Result<CustodyEntry> {
         if !["view", "download", "export", "transfer"].contains(&action) {
-            return Err(Error::Invalid("action: one of view, download, export, transfer".into()));
+            return Err(Error::Invalid(
+                "action: one of view, download, export, transfer".into(),
+            ));
         }
         let detail = clean_text("detail", detail, 2000)?;
         let t = scope.tenant_id();
         self.incident(scope, incident_id).await?;
         let mut w = self.begin_write().await?;
-        let e = append_custody(&mut w.tx, t, incident_id, &crate::now_text(), &actor.name, action, evidence_id, &detail).await?;
-        let mut entry = actor.entry(Some(t), &format!("evidence.{action}"), "incident", Some(incident_id));
-        entry.after = Some(format!("custody #{} {}", e.seq, evidence_id.unwrap_or("")));
+        let e = append_custody(
+            &mut w.tx,
+            t,
+            incident_id,
+            &crate::now_text(),
+            &actor.name,
+            action,
+            evidence_id,
+            &detail,
+        )
+        .await?;
+        let mut entry = actor.entry(
+            Some(t),
+            &format!("evidence.{action}"),
+            "incident",
+            Some(incident_id),
+        );
+        entry.after = Some(format!("custody #{} {}", e.seq, evidence_id.unwrap_or("")).into());
         w.commit(entry).await?;
         Ok(e)
     }
 
     /// An incident's custody chain, in order.
-    pub async fn custody_log(&self, scope: &TenantScope, incident_id: &str) -> Result<Vec<CustodyEntry>> {
+    pub async fn custody_log(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+    ) -> Result<Vec<CustodyEntry>> {
         sqlx::query(&format!(
             "SELECT {CUSTODY_COLUMNS} FROM evidence_custody WHERE tenant_id = $1 AND incident_id = $2 ORDER BY seq"
         ))

@@ -4,7 +4,9 @@
 
 use crate::db::Store;
 use crate::error::{Error, Result};
-use crate::incidents::{add_observable, clean_text, link, locked_incident, timeline, Incident, NewObservable};
+use crate::incidents::{
+    add_observable, clean_text, link, locked_incident, timeline, Incident, NewObservable,
+};
 use crate::response_plans::{items_of, ImprovementItem};
 use crate::scope::TenantScope;
 use serde::{Deserialize, Serialize};
@@ -302,7 +304,10 @@ impl Store {
         })
         .collect::<Result<Vec<_>>>()?;
         let improvement_items = items_of(&self.pool, t, "incident", id).await?;
-        let open = improvement_items.iter().filter(|i| i.status == "open").count();
+        let open = improvement_items
+            .iter()
+            .filter(|i| i.status == "open")
+            .count();
         let missing = if incident.status == crate::incidents::IncidentStatus::Open {
             yunshou_respond::phases::missing_to_leave(
                 incident.phase,
@@ -321,7 +326,9 @@ impl Store {
         let phase_due_at = incident.level.and_then(|level| {
             let minutes = yunshou_respond::phases::phase_deadline(level, incident.phase)?;
             let detected = crate::parse_time(&incident.detected_at)?;
-            Some(crate::time_text(detected + chrono::Duration::minutes(minutes)))
+            Some(crate::time_text(
+                detected + chrono::Duration::minutes(minutes),
+            ))
         });
         Ok(IncidentDetail {
             incident,
@@ -338,7 +345,13 @@ impl Store {
     }
 
     /// Links an alert, asset, finding or event (checked to be the tenant's).
-    pub async fn link_to_incident(&self, scope: &TenantScope, id: &str, new: &NewLink, actor: &Actor) -> Result<()> {
+    pub async fn link_to_incident(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        new: &NewLink,
+        actor: &Actor,
+    ) -> Result<()> {
         let t = scope.tenant_id();
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
@@ -346,32 +359,76 @@ impl Store {
         let label = match new.kind.as_str() {
             "alert" => {
                 let a = crate::alerts::alert_in_tx(&mut w.tx, scope, &new.ref_id).await?;
-                crate::alerts::acknowledge_for_incident(&mut w.tx, scope, &a.id, &inc.label, &actor.name, &now).await?;
+                crate::alerts::acknowledge_for_incident(
+                    &mut w.tx,
+                    scope,
+                    &a.id,
+                    &inc.label,
+                    &actor.name,
+                    &now,
+                )
+                .await?;
                 a.title
             }
             "asset" => crate::assets::asset_name_in_tx(&mut w.tx, scope, &new.ref_id).await?,
-            "finding" => crate::findings::finding_title_in_tx(&mut w.tx, scope, &new.ref_id).await?,
+            "finding" => {
+                crate::findings::finding_title_in_tx(&mut w.tx, scope, &new.ref_id).await?
+            }
             "event" => {
                 let l = clean_text("label", &new.label, 500)?;
                 if new.ref_id.is_empty() || new.ref_id.len() > 200 {
                     return Err(Error::Invalid("ref_id: an event id".into()));
                 }
-                if l.is_empty() { new.ref_id.clone() } else { l }
+                if l.is_empty() {
+                    new.ref_id.clone()
+                } else {
+                    l
+                }
             }
-            _ => return Err(Error::Invalid("kind: one of alert, asset, finding, event".into())),
+            _ => {
+                return Err(Error::Invalid(
+                    "kind: one of alert, asset, finding, event".into(),
+                ))
+            }
         };
-        if !link(&mut w.tx, t, id, &new.kind, &new.ref_id, &label, &now, &actor.name).await? {
+        if !link(
+            &mut w.tx,
+            t,
+            id,
+            &new.kind,
+            &new.ref_id,
+            &label,
+            &now,
+            &actor.name,
+        )
+        .await?
+        {
             return Err(Error::Conflict("already linked".into()));
         }
-        timeline(&mut w.tx, t, id, &now, &actor.name, "link", &format!("{}: {label}", new.kind)).await?;
+        timeline(
+            &mut w.tx,
+            t,
+            id,
+            &now,
+            &actor.name,
+            "link",
+            &format!("{}: {label}", new.kind),
+        )
+        .await?;
         let mut entry = actor.entry(Some(t), "incident.link", "incident", Some(id));
-        entry.after = Some(format!("{} {}", new.kind, new.ref_id));
+        entry.after = Some(format!("{} {}", new.kind, new.ref_id).into());
         w.commit(entry).await?;
         Ok(())
     }
 
     /// Records observables.
-    pub async fn add_observables(&self, scope: &TenantScope, id: &str, list: &[NewObservable], actor: &Actor) -> Result<()> {
+    pub async fn add_observables(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        list: &[NewObservable],
+        actor: &Actor,
+    ) -> Result<()> {
         if list.is_empty() || list.len() > 1000 {
             return Err(Error::Invalid("observables: 1–1000".into()));
         }
@@ -385,14 +442,35 @@ impl Store {
         for o in list {
             add_observable(&mut w.tx, t, id, o, &now, &actor.name).await?;
         }
-        let summary: Vec<String> = list.iter().map(|o| format!("{} {}", o.kind, o.value)).collect();
-        timeline(&mut w.tx, t, id, &now, &actor.name, "observable", &summary.join(", ")).await?;
-        w.commit(actor.entry(Some(t), "incident.observables", "incident", Some(id))).await?;
+        let summary: Vec<String> = list
+            .iter()
+            .map(|o| format!("{} {}", o.kind, o.value))
+            .collect();
+        timeline(
+            &mut w.tx,
+            t,
+            id,
+            &now,
+            &actor.name,
+            "observable",
+            &summary.join(", "),
+        )
+        .await?;
+        w.commit(actor.entry(Some(t), "incident.observables", "incident", Some(id)))
+            .await?;
         Ok(())
     }
 
     /// Adds a task by hand.
-    pub async fn add_incident_task(&self, scope: &TenantScope, id: &str, phase: Phase, title: &str, owner: Option<&str>, actor: &Actor) -> Result<()> {
+    pub async fn add_incident_task(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        phase: Phase,
+        title: &str,
+        owner: Option<&str>,
+        actor: &Actor,
+    ) -> Result<()> {
         let title = clean_text("title", title, 500)?;
         if title.is_empty() {
             return Err(Error::Invalid("title: required".into()));
@@ -414,12 +492,20 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         timeline(&mut w.tx, t, id, &now, &actor.name, "task", &title).await?;
-        w.commit(actor.entry(Some(t), "incident.task_add", "incident", Some(id))).await?;
+        w.commit(actor.entry(Some(t), "incident.task_add", "incident", Some(id)))
+            .await?;
         Ok(())
     }
 
     /// Marks a task done (or not done).
-    pub async fn set_task_done(&self, scope: &TenantScope, id: &str, task_id: &str, done: bool, actor: &Actor) -> Result<()> {
+    pub async fn set_task_done(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        task_id: &str,
+        done: bool,
+        actor: &Actor,
+    ) -> Result<()> {
         let t = scope.tenant_id();
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
@@ -431,24 +517,36 @@ impl Store {
             .fetch_optional(&mut *w.tx)
             .await?
             .ok_or(Error::NotFound)?;
-        sqlx::query("UPDATE incident_tasks SET done_at = $1, done_by = $2 WHERE tenant_id = $3 AND id = $4")
-            .bind(done.then_some(now.clone()))
-            .bind(done.then_some(actor.name.clone()))
-            .bind(t)
-            .bind(task_id)
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE incident_tasks SET done_at = $1, done_by = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(done.then_some(now.clone()))
+        .bind(done.then_some(actor.name.clone()))
+        .bind(t)
+        .bind(task_id)
+        .execute(&mut *w.tx)
+        .await?;
         let detail = format!("{} {title}", if done { "✓" } else { "↺" });
         timeline(&mut w.tx, t, id, &now, &actor.name, "task", &detail).await?;
-        w.commit(actor.entry(Some(t), "incident.task", "incident", Some(id))).await?;
+        w.commit(actor.entry(Some(t), "incident.task", "incident", Some(id)))
+            .await?;
         Ok(())
     }
 
     /// Records that a notice was reported to its recipient.
-    pub async fn mark_notice_reported(&self, scope: &TenantScope, id: &str, notice_id: &str, note: &str, actor: &Actor) -> Result<()> {
+    pub async fn mark_notice_reported(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        notice_id: &str,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<()> {
         let note = clean_text("note", note, 2000)?;
         if note.is_empty() {
-            return Err(Error::Invalid("note: how and to whom it was reported".into()));
+            return Err(Error::Invalid(
+                "note: how and to whom it was reported".into(),
+            ));
         }
         let t = scope.tenant_id();
         let now = crate::now_text();
@@ -470,13 +568,26 @@ impl Store {
             .bind(notice_id)
             .execute(&mut *w.tx)
             .await?;
-        timeline(&mut w.tx, t, id, &now, &actor.name, "notice", &format!("{recipient}: {note}")).await?;
-        w.commit(actor.entry(Some(t), "incident.notice", "incident", Some(id))).await?;
+        timeline(
+            &mut w.tx,
+            t,
+            id,
+            &now,
+            &actor.name,
+            "notice",
+            &format!("{recipient}: {note}"),
+        )
+        .await?;
+        w.commit(actor.entry(Some(t), "incident.notice", "incident", Some(id)))
+            .await?;
         Ok(())
     }
 
     /// Unreported notices of open incidents, soonest due first (the dashboard's reminders).
-    pub async fn pending_notices(&self, scope: &TenantScope) -> Result<Vec<(String, String, Notice)>> {
+    pub async fn pending_notices(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<(String, String, Notice)>> {
         let now = crate::now_text();
         sqlx::query(
             "SELECT n.id, n.recipient, n.due_at, i.id, i.number FROM incident_notices n JOIN incidents i ON i.id = n.incident_id \
@@ -507,7 +618,10 @@ impl Store {
     }
 
     /// Every incident's level, category and durations, for the response metrics.
-    pub async fn incident_durations(&self, scope: &TenantScope) -> Result<Vec<(Option<String>, Option<String>, Durations)>> {
+    pub async fn incident_durations(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<(Option<String>, Option<String>, Durations)>> {
         let rows = sqlx::query(
             "SELECT i.id, i.level, i.category, i.occurred_at, i.detected_at, p.phase, p.entered_at, p.left_at \
              FROM incidents i LEFT JOIN incident_phases p ON p.incident_id = i.id WHERE i.tenant_id = $1 ORDER BY i.id",
@@ -516,7 +630,11 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let minutes = |from: &str, to: &str| -> Option<i64> {
-            Some((crate::parse_time(to)? - crate::parse_time(from)?).num_minutes().max(0))
+            Some(
+                (crate::parse_time(to)? - crate::parse_time(from)?)
+                    .num_minutes()
+                    .max(0),
+            )
         };
         let mut out: Vec<(String, Option<String>, Option<String>, Durations)> = Vec::new();
         for r in rows {
@@ -545,7 +663,10 @@ impl Store {
     }
 
     /// Open incidents per phase and level (the dashboard tile).
-    pub async fn open_incident_counts(&self, scope: &TenantScope) -> Result<Vec<(String, Option<String>, i64)>> {
+    pub async fn open_incident_counts(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<(String, Option<String>, i64)>> {
         sqlx::query(
             "SELECT phase, level, COUNT(*) FROM incidents WHERE tenant_id = $1 AND status = 'open' GROUP BY phase, level",
         )

@@ -258,7 +258,9 @@ pub(crate) fn clean_text(field: &str, s: &str, max: usize) -> Result<String> {
     if s.chars().count() > max {
         return Err(Error::Invalid(format!("{field}: at most {max} characters")));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(Error::Invalid(format!("{field}: control characters")));
     }
     Ok(s.to_string())
@@ -318,8 +320,9 @@ pub fn check_observable(kind: &str, value: &str) -> Result<String> {
         }
         "url" if v.starts_with("http://") || v.starts_with("https://") => Ok(v.to_string()),
         "url" => bad("an http(s) URL"),
-        "hash" if matches!(v.len(), 32 | 40 | 64 | 128)
-            && v.chars().all(|c| c.is_ascii_hexdigit()) =>
+        "hash"
+            if matches!(v.len(), 32 | 40 | 64 | 128)
+                && v.chars().all(|c| c.is_ascii_hexdigit()) =>
         {
             Ok(v.to_ascii_lowercase())
         }
@@ -359,7 +362,11 @@ pub(crate) async fn timeline(
 }
 
 /// Reads an incident inside a write transaction, refusing an archived one.
-pub(crate) async fn locked_incident(tx: &mut Tx, scope: &TenantScope, id: &str) -> Result<Incident> {
+pub(crate) async fn locked_incident(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<Incident> {
     let r = sqlx::query(&format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1 AND id = $2"
     ))
@@ -444,7 +451,13 @@ async fn tenant_operator_kind(tx: &mut Tx, tenant: &str) -> Result<OperatorKind>
 }
 
 /// Attaches the category's current plan (and its steps as tasks) when none is attached yet.
-async fn attach_plan(tx: &mut Tx, tenant: &str, inc: &mut Incident, at: &str, by: &str) -> Result<()> {
+async fn attach_plan(
+    tx: &mut Tx,
+    tenant: &str,
+    inc: &mut Incident,
+    at: &str,
+    by: &str,
+) -> Result<()> {
     let Some(category) = inc.category.as_deref() else {
         return Ok(());
     };
@@ -518,7 +531,14 @@ async fn raise_notices(tx: &mut Tx, tenant: &str, inc: &Incident) -> Result<()> 
     Ok(())
 }
 
-async fn enter_phase(tx: &mut Tx, tenant: &str, id: &str, phase: Phase, at: &str, by: &str) -> Result<()> {
+async fn enter_phase(
+    tx: &mut Tx,
+    tenant: &str,
+    id: &str,
+    phase: Phase,
+    at: &str,
+    by: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE incident_phases SET left_at = $1 WHERE incident_id = $2 AND left_at IS NULL",
     )
@@ -581,7 +601,10 @@ pub(crate) async fn action_item_counts(tx: &mut Tx, incident: &str) -> Result<(u
     .bind(incident)
     .fetch_one(&mut **tx)
     .await?;
-    Ok((r.try_get::<i64, _>(0)? as usize, r.try_get::<i64, _>(1)? as usize))
+    Ok((
+        r.try_get::<i64, _>(0)? as usize,
+        r.try_get::<i64, _>(1)? as usize,
+    ))
 }
 
 /// The facts the phase machine checks.
@@ -703,11 +726,12 @@ impl Store {
             clean_title(&new.title)?
         };
         let occurred_at = occurred_at.or_else(|| alerts.iter().map(|a| a.first_seen.clone()).min());
-        let number: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM incidents WHERE tenant_id = $1")
-                .bind(tenant)
-                .fetch_one(&mut *w.tx)
-                .await?;
+        let number: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM incidents WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_one(&mut *w.tx)
+        .await?;
         let level = new.level.or(new.grading.map(|g| g.suggested_level()));
         let mut inc = Incident {
             id: ids::new_id(),
@@ -763,12 +787,49 @@ impl Store {
         .bind(None::<String>)
         .execute(&mut *w.tx)
         .await?;
-        enter_phase(&mut w.tx, tenant, &inc.id, Phase::Preparation, &now, &actor.name).await?;
-        timeline(&mut w.tx, tenant, &inc.id, &now, &actor.name, "created", &inc.title).await?;
+        enter_phase(
+            &mut w.tx,
+            tenant,
+            &inc.id,
+            Phase::Preparation,
+            &now,
+            &actor.name,
+        )
+        .await?;
+        timeline(
+            &mut w.tx,
+            tenant,
+            &inc.id,
+            &now,
+            &actor.name,
+            "created",
+            &inc.title,
+        )
+        .await?;
         for a in &alerts {
-            link(&mut w.tx, tenant, &inc.id, "alert", &a.id, &a.title, &now, &actor.name).await?;
+            link(
+                &mut w.tx,
+                tenant,
+                &inc.id,
+                "alert",
+                &a.id,
+                &a.title,
+                &now,
+                &actor.name,
+            )
+            .await?;
             for asset in &a.entities.assets {
-                link(&mut w.tx, tenant, &inc.id, "asset", &asset.id, &asset.name, &now, &actor.name).await?;
+                link(
+                    &mut w.tx,
+                    tenant,
+                    &inc.id,
+                    "asset",
+                    &asset.id,
+                    &asset.name,
+                    &now,
+                    &actor.name,
+                )
+                .await?;
             }
             let observed = [
                 ("ip", a.entities.source_ip.as_deref()),
@@ -785,15 +846,43 @@ impl Store {
                     add_observable(&mut w.tx, tenant, &inc.id, &o, &now, &actor.name).await?;
                 }
             }
-            crate::alerts::acknowledge_for_incident(&mut w.tx, scope, &a.id, &inc.label, &actor.name, &now).await?;
+            crate::alerts::acknowledge_for_incident(
+                &mut w.tx,
+                scope,
+                &a.id,
+                &inc.label,
+                &actor.name,
+                &now,
+            )
+            .await?;
         }
         for id in &new.asset_ids {
             let name = crate::assets::asset_name_in_tx(&mut w.tx, scope, id).await?;
-            link(&mut w.tx, tenant, &inc.id, "asset", id, &name, &now, &actor.name).await?;
+            link(
+                &mut w.tx,
+                tenant,
+                &inc.id,
+                "asset",
+                id,
+                &name,
+                &now,
+                &actor.name,
+            )
+            .await?;
         }
         for id in &new.finding_ids {
             let title = crate::findings::finding_title_in_tx(&mut w.tx, scope, id).await?;
-            link(&mut w.tx, tenant, &inc.id, "finding", id, &title, &now, &actor.name).await?;
+            link(
+                &mut w.tx,
+                tenant,
+                &inc.id,
+                "finding",
+                id,
+                &title,
+                &now,
+                &actor.name,
+            )
+            .await?;
         }
         for o in &new.observables {
             add_observable(&mut w.tx, tenant, &inc.id, o, &now, &actor.name).await?;
@@ -860,7 +949,10 @@ impl Store {
             page.limit, page.offset
         );
         let rows = c.query(&sql).fetch_all(&self.pool).await?;
-        Ok((rows.iter().map(incident_from_row).collect::<Result<_>>()?, total))
+        Ok((
+            rows.iter().map(incident_from_row).collect::<Result<_>>()?,
+            total,
+        ))
     }
 
     /// Applies a patch: field changes, then a phase move or status change checked against
@@ -877,7 +969,7 @@ impl Store {
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
         let mut inc = locked_incident(&mut w.tx, scope, id).await?;
-        let before = serde_json::to_string(&inc).expect("incident serialises");
+        let before = serde_json::to_value(&inc).expect("incident serialises");
         if inc.status == IncidentStatus::Closed {
             return Err(Error::Conflict(
                 "the incident is closed (no response was needed); archive it".into(),
@@ -898,7 +990,11 @@ impl Store {
                 .subcategory
                 .as_deref()
                 .map(str::trim)
-                .unwrap_or(if patch.category.is_some() { "" } else { &inc.subcategory })
+                .unwrap_or(if patch.category.is_some() {
+                    ""
+                } else {
+                    &inc.subcategory
+                })
                 .to_string();
             check_classification(category.as_deref(), &sub)?;
             inc.category = category;
@@ -954,9 +1050,13 @@ impl Store {
         }
         attach_plan(&mut w.tx, tenant, &mut inc, &now, &actor.name).await?;
         let mut moved = None;
-        if let Some(to) = patch.phase.filter(|p| *p != inc.phase || patch.status.is_none()) {
+        if let Some(to) = patch
+            .phase
+            .filter(|p| *p != inc.phase || patch.status.is_none())
+        {
             let items = action_item_counts(&mut w.tx, &inc.id).await?;
-            phases::check_transition(inc.phase, to, &facts(&inc, items)).map_err(transition_error)?;
+            phases::check_transition(inc.phase, to, &facts(&inc, items))
+                .map_err(transition_error)?;
             moved = Some((inc.phase, to));
             inc.phase = to;
             enter_phase(&mut w.tx, tenant, &inc.id, to, &now, &actor.name).await?;
@@ -964,9 +1064,11 @@ impl Store {
         match patch.status {
             None | Some(IncidentStatus::Open) => {}
             Some(IncidentStatus::Closed) => {
-                let declined = inc.records.activation.as_ref().is_some_and(|a| {
-                    a.decision == phases::ActivationDecision::NoResponse
-                });
+                let declined = inc
+                    .records
+                    .activation
+                    .as_ref()
+                    .is_some_and(|a| a.decision == phases::ActivationDecision::NoResponse);
                 if inc.phase != Phase::Diagnosis || !declined {
                     return Err(Error::Unprocessable(
                         "status closed: only at diagnosis, after recording the decision not to respond (records.activation.decision = no_response)".into(),
@@ -989,15 +1091,33 @@ impl Store {
         raise_notices(&mut w.tx, tenant, &inc).await?;
         save(&mut w.tx, tenant, &inc).await?;
         if !changed.is_empty() {
-            timeline(&mut w.tx, tenant, &inc.id, &now, &actor.name, "update", &changed.join(", ")).await?;
+            timeline(
+                &mut w.tx,
+                tenant,
+                &inc.id,
+                &now,
+                &actor.name,
+                "update",
+                &changed.join(", "),
+            )
+            .await?;
         }
         if let Some((from, to)) = moved {
             let detail = format!("{} → {}", from.zh(), to.zh());
-            timeline(&mut w.tx, tenant, &inc.id, &now, &actor.name, "phase", &detail).await?;
+            timeline(
+                &mut w.tx,
+                tenant,
+                &inc.id,
+                &now,
+                &actor.name,
+                "phase",
+                &detail,
+            )
+            .await?;
         }
         let mut entry = actor.entry(Some(tenant), "incident.update", "incident", Some(&inc.id));
         entry.before = Some(before);
-        entry.after = Some(serde_json::to_string(&inc).expect("incident serialises"));
+        entry.after = Some(serde_json::to_value(&inc).expect("incident serialises"));
         w.commit(entry).await?;
         Ok(inc)
     }
@@ -1025,7 +1145,10 @@ impl Store {
             let items = action_item_counts(&mut w.tx, &inc.id).await?;
             let missing = phases::missing_to_leave(Phase::Optimization, &facts(&inc, items));
             if !missing.is_empty() {
-                return Err(Error::Unprocessable(missing_message(Phase::Optimization, &missing)));
+                return Err(Error::Unprocessable(missing_message(
+                    Phase::Optimization,
+                    &missing,
+                )));
             }
         }
         for (format, bytes) in reports {
@@ -1043,12 +1166,23 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         }
-        sqlx::query("UPDATE incident_phases SET left_at = $1 WHERE incident_id = $2 AND left_at IS NULL")
-            .bind(&now)
-            .bind(&inc.id)
-            .execute(&mut *w.tx)
-            .await?;
-        timeline(&mut w.tx, tenant, &inc.id, &now, &actor.name, "archived", "").await?;
+        sqlx::query(
+            "UPDATE incident_phases SET left_at = $1 WHERE incident_id = $2 AND left_at IS NULL",
+        )
+        .bind(&now)
+        .bind(&inc.id)
+        .execute(&mut *w.tx)
+        .await?;
+        timeline(
+            &mut w.tx,
+            tenant,
+            &inc.id,
+            &now,
+            &actor.name,
+            "archived",
+            "",
+        )
+        .await?;
         crate::evidence_vault::append_custody(
             &mut w.tx,
             tenant,
@@ -1114,7 +1248,7 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         let mut entry = actor.entry(Some(scope.tenant_id()), "response.settings", "tenant", None);
-        entry.after = Some(kind.as_str().to_string());
+        entry.after = Some(kind.as_str().into());
         w.commit(entry).await?;
         Ok(())
     }

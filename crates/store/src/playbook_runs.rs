@@ -167,20 +167,29 @@ fn run_from_row(r: &AnyRow) -> Result<PlaybookRun> {
 impl Store {
     /// Saves a playbook (new, or the next version of the one with the same slug). The YAML
     /// has been parsed and checked by the caller.
-    pub async fn save_playbook(&self, scope: &TenantScope, slug: &str, name: &str, yaml: &str, enabled: bool, actor: &Actor) -> Result<PlaybookRecord> {
+    pub async fn save_playbook(
+        &self,
+        scope: &TenantScope,
+        slug: &str,
+        name: &str,
+        yaml: &str,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<PlaybookRecord> {
         if yaml.len() > 256 * 1024 {
             return Err(Error::Invalid("yaml: at most 256 KiB".into()));
         }
         let t = scope.tenant_id();
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
-        let existing: Option<(String, i64)> = sqlx::query("SELECT id, version FROM playbooks WHERE tenant_id = $1 AND slug = $2")
-            .bind(t)
-            .bind(slug)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?;
+        let existing: Option<(String, i64)> =
+            sqlx::query("SELECT id, version FROM playbooks WHERE tenant_id = $1 AND slug = $2")
+                .bind(t)
+                .bind(slug)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
         let id = match existing {
             Some((id, version)) => {
                 sqlx::query("UPDATE playbooks SET name = $1, yaml = $2, enabled = $3, version = $4, updated_at = $5, updated_by = $6 WHERE id = $7")
@@ -212,47 +221,63 @@ impl Store {
             }
         };
         let mut entry = actor.entry(Some(t), "playbook.save", "playbook", Some(&id));
-        entry.after = Some(yaml.to_string());
+        entry.after = Some(yaml.into());
         w.commit(entry).await?;
         self.playbook(scope, &id).await
     }
 
     /// Switches a playbook on or off.
-    pub async fn set_playbook_enabled(&self, scope: &TenantScope, id: &str, enabled: bool, actor: &Actor) -> Result<()> {
+    pub async fn set_playbook_enabled(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<()> {
         let mut w = self.begin_write().await?;
-        let done = sqlx::query("UPDATE playbooks SET enabled = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(enabled as i64)
-            .bind(scope.tenant_id())
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE playbooks SET enabled = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(enabled as i64)
+                .bind(scope.tenant_id())
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound);
         }
-        let action = if enabled { "playbook.enable" } else { "playbook.disable" };
-        w.commit(actor.entry(Some(scope.tenant_id()), action, "playbook", Some(id))).await?;
+        let action = if enabled {
+            "playbook.enable"
+        } else {
+            "playbook.disable"
+        };
+        w.commit(actor.entry(Some(scope.tenant_id()), action, "playbook", Some(id)))
+            .await?;
         Ok(())
     }
 
     /// The tenant's playbooks.
     pub async fn playbooks(&self, scope: &TenantScope) -> Result<Vec<PlaybookRecord>> {
-        sqlx::query(&format!("SELECT {PLAYBOOK_COLUMNS} FROM playbooks WHERE tenant_id = $1 ORDER BY name"))
-            .bind(scope.tenant_id())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(playbook_from_row)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {PLAYBOOK_COLUMNS} FROM playbooks WHERE tenant_id = $1 ORDER BY name"
+        ))
+        .bind(scope.tenant_id())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(playbook_from_row)
+        .collect()
     }
 
     /// One playbook.
     pub async fn playbook(&self, scope: &TenantScope, id: &str) -> Result<PlaybookRecord> {
-        let r = sqlx::query(&format!("SELECT {PLAYBOOK_COLUMNS} FROM playbooks WHERE tenant_id = $1 AND id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let r = sqlx::query(&format!(
+            "SELECT {PLAYBOOK_COLUMNS} FROM playbooks WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         playbook_from_row(&r)
     }
 
@@ -308,16 +333,33 @@ impl Store {
         }
         if let Some(inc) = incident_id {
             let mode = if dry_run { "dry-run" } else { "run" };
-            timeline(&mut w.tx, t, inc, &now, &actor.name, "playbook", &format!("{} ({mode})", playbook.name)).await?;
+            timeline(
+                &mut w.tx,
+                t,
+                inc,
+                &now,
+                &actor.name,
+                "playbook",
+                &format!("{} ({mode})", playbook.name),
+            )
+            .await?;
         }
         let mut entry = actor.entry(Some(t), "playbook.run", "playbook_run", Some(&id));
-        entry.after = Some(serde_json::json!({"playbook": playbook.slug, "version": playbook.version, "trigger": trigger_kind, "trigger_id": trigger_id, "dry_run": dry_run}).to_string());
+        entry.after = Some(serde_json::json!({"playbook": playbook.slug, "version": playbook.version, "trigger": trigger_kind, "trigger_id": trigger_id, "dry_run": dry_run}));
         w.commit(entry).await?;
         Ok(id)
     }
 
     /// Records a step's result (and the run's context with its output), audited.
-    pub async fn record_step_result(&self, scope: &TenantScope, run_id: &str, index: i64, result: &StepResult, context: &serde_json::Value, actor: &Actor) -> Result<()> {
+    pub async fn record_step_result(
+        &self,
+        scope: &TenantScope,
+        run_id: &str,
+        index: i64,
+        result: &StepResult,
+        context: &serde_json::Value,
+        actor: &Actor,
+    ) -> Result<()> {
         let t = scope.tenant_id();
         let mut w = self.begin_write().await?;
         let done = sqlx::query(
@@ -344,7 +386,7 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         let mut entry = actor.entry(Some(t), "playbook.step", "playbook_run", Some(run_id));
-        entry.after = Some(format!("#{index} {}: {}", result.status, result.detail));
+        entry.after = Some(format!("#{index} {}: {}", result.status, result.detail).into());
         entry.outcome = Some(if result.status == "failed" {
             yunshou_model::Outcome::Failure
         } else {
@@ -355,7 +397,12 @@ impl Store {
     }
 
     /// Sets a run's status (finishing it unless it waits for an approval).
-    pub async fn set_run_status(&self, scope: &TenantScope, run_id: &str, status: &str) -> Result<()> {
+    pub async fn set_run_status(
+        &self,
+        scope: &TenantScope,
+        run_id: &str,
+        status: &str,
+    ) -> Result<()> {
         let finished = (!matches!(status, "running" | "awaiting_approval")).then(crate::now_text);
         sqlx::query("UPDATE playbook_runs SET status = $1, finished_at = $2 WHERE tenant_id = $3 AND id = $4")
             .bind(status)
@@ -368,14 +415,29 @@ impl Store {
     }
 
     /// Approves or rejects the step a run waits on. Nobody approves a run they started.
-    pub async fn decide_step(&self, scope: &TenantScope, run_id: &str, index: i64, approve: bool, actor: &Actor) -> Result<()> {
+    pub async fn decide_step(
+        &self,
+        scope: &TenantScope,
+        run_id: &str,
+        index: i64,
+        approve: bool,
+        actor: &Actor,
+    ) -> Result<()> {
         let run = self.playbook_run(scope, run_id).await?;
-        let step = run.steps.iter().find(|s| s.index == index).ok_or(Error::NotFound)?;
+        let step = run
+            .steps
+            .iter()
+            .find(|s| s.index == index)
+            .ok_or(Error::NotFound)?;
         if run.status != "awaiting_approval" || step.status != "awaiting_approval" {
-            return Err(Error::Conflict("the step is not waiting for an approval".into()));
+            return Err(Error::Conflict(
+                "the step is not waiting for an approval".into(),
+            ));
         }
         if run.started_by == actor.name {
-            return Err(Error::Conflict("someone other than the person who started the run must decide".into()));
+            return Err(Error::Conflict(
+                "someone other than the person who started the run must decide".into(),
+            ));
         }
         let t = scope.tenant_id();
         let now = crate::now_text();
@@ -396,11 +458,13 @@ impl Store {
                 .bind(index)
                 .execute(&mut *w.tx)
                 .await?;
-            sqlx::query("UPDATE playbook_runs SET status = 'rejected', finished_at = $1 WHERE id = $2")
-                .bind(&now)
-                .bind(run_id)
-                .execute(&mut *w.tx)
-                .await?;
+            sqlx::query(
+                "UPDATE playbook_runs SET status = 'rejected', finished_at = $1 WHERE id = $2",
+            )
+            .bind(&now)
+            .bind(run_id)
+            .execute(&mut *w.tx)
+            .await?;
         } else {
             sqlx::query("UPDATE playbook_runs SET status = 'running' WHERE id = $1")
                 .bind(run_id)
@@ -408,10 +472,24 @@ impl Store {
                 .await?;
         }
         if let Some(inc) = &run.incident_id {
-            timeline(&mut w.tx, t, inc, &now, &actor.name, "playbook", &format!("{} #{index} {}: {status}", run.playbook_name, step.step_id)).await?;
+            timeline(
+                &mut w.tx,
+                t,
+                inc,
+                &now,
+                &actor.name,
+                "playbook",
+                &format!("{} #{index} {}: {status}", run.playbook_name, step.step_id),
+            )
+            .await?;
         }
-        let mut entry = actor.entry(Some(t), &format!("playbook.{}", if approve { "approve" } else { "reject" }), "playbook_run", Some(run_id));
-        entry.after = Some(format!("#{index} {} {}", step.step_id, step.summary));
+        let mut entry = actor.entry(
+            Some(t),
+            &format!("playbook.{}", if approve { "approve" } else { "reject" }),
+            "playbook_run",
+            Some(run_id),
+        );
+        entry.after = Some(format!("#{index} {} {}", step.step_id, step.summary).into());
         w.commit(entry).await?;
         Ok(())
     }
@@ -457,8 +535,16 @@ impl Store {
     }
 
     /// Recent runs (of an incident, or all), newest first, without their steps.
-    pub async fn playbook_runs(&self, scope: &TenantScope, incident_id: Option<&str>) -> Result<Vec<PlaybookRun>> {
-        let filter = if incident_id.is_some() { "AND r.incident_id = $2" } else { "" };
+    pub async fn playbook_runs(
+        &self,
+        scope: &TenantScope,
+        incident_id: Option<&str>,
+    ) -> Result<Vec<PlaybookRun>> {
+        let filter = if incident_id.is_some() {
+            "AND r.incident_id = $2"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM playbook_runs r JOIN playbooks p ON p.id = r.playbook_id WHERE r.tenant_id = $1 {filter} ORDER BY r.started_at DESC LIMIT 200"
         );
@@ -466,11 +552,20 @@ impl Store {
         if let Some(i) = incident_id {
             q = q.bind(i);
         }
-        q.fetch_all(&self.pool).await?.iter().map(run_from_row).collect()
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(run_from_row)
+            .collect()
     }
 
     /// Whether a playbook already ran for this trigger (a trigger runs a playbook once).
-    pub async fn playbook_ran_for(&self, scope: &TenantScope, playbook_id: &str, trigger_id: &str) -> Result<bool> {
+    pub async fn playbook_ran_for(
+        &self,
+        scope: &TenantScope,
+        playbook_id: &str,
+        trigger_id: &str,
+    ) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM playbook_runs WHERE tenant_id = $1 AND playbook_id = $2 AND trigger_id = $3 AND dry_run = 0")
             .bind(scope.tenant_id())
             .bind(playbook_id)

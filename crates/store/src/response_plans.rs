@@ -65,7 +65,11 @@ fn plan_from_row(r: &AnyRow) -> Result<ResponsePlan> {
 }
 
 /// The latest version of the class's plan.
-pub(crate) async fn current_plan(tx: &mut Tx, tenant: &str, category: &str) -> Result<Option<ResponsePlan>> {
+pub(crate) async fn current_plan(
+    tx: &mut Tx,
+    tenant: &str,
+    category: &str,
+) -> Result<Option<ResponsePlan>> {
     sqlx::query(&format!(
         "SELECT {PLAN_COLUMNS} FROM response_plans WHERE tenant_id = $1 AND category = $2 ORDER BY version DESC LIMIT 1"
     ))
@@ -159,7 +163,8 @@ fn drill_from_row(r: &AnyRow) -> Result<Drill> {
         scheduled_for: r.try_get(4)?,
         status: r.try_get(5)?,
         participants: r.try_get(6)?,
-        steps: serde_json::from_str(&steps).map_err(|e| Error::Corrupt(format!("drill steps: {e}")))?,
+        steps: serde_json::from_str(&steps)
+            .map_err(|e| Error::Corrupt(format!("drill steps: {e}")))?,
         findings: r.try_get(8)?,
         held_at: r.try_get(9)?,
         created_at: r.try_get(10)?,
@@ -264,7 +269,12 @@ pub(crate) async fn items_of(
 
 impl Store {
     /// Saves a plan as its class's next version.
-    pub async fn save_plan(&self, scope: &TenantScope, new: &NewPlanVersion, actor: &Actor) -> Result<ResponsePlan> {
+    pub async fn save_plan(
+        &self,
+        scope: &TenantScope,
+        new: &NewPlanVersion,
+        actor: &Actor,
+    ) -> Result<ResponsePlan> {
         let problems = plans::validate(&new.category, &new.content);
         if !problems.is_empty() {
             return Err(Error::Invalid(problems.join("; ")));
@@ -308,7 +318,7 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         let mut entry = actor.entry(Some(tenant), "plan.save", "response_plan", Some(&plan.id));
-        entry.after = Some(format!("{} {} v{}", plan.category, plan.name, plan.version));
+        entry.after = Some(format!("{} {} v{}", plan.category, plan.name, plan.version).into());
         w.commit(entry).await?;
         Ok(plan)
     }
@@ -342,7 +352,11 @@ impl Store {
     }
 
     /// Every version of a class's plan, newest first.
-    pub async fn plan_versions(&self, scope: &TenantScope, category: &str) -> Result<Vec<ResponsePlan>> {
+    pub async fn plan_versions(
+        &self,
+        scope: &TenantScope,
+        category: &str,
+    ) -> Result<Vec<ResponsePlan>> {
         sqlx::query(&format!(
             "SELECT {PLAN_COLUMNS} FROM response_plans WHERE tenant_id = $1 AND category = $2 ORDER BY version DESC"
         ))
@@ -356,7 +370,12 @@ impl Store {
     }
 
     /// Schedules a drill.
-    pub async fn schedule_drill(&self, scope: &TenantScope, input: &DrillInput, actor: &Actor) -> Result<Drill> {
+    pub async fn schedule_drill(
+        &self,
+        scope: &TenantScope,
+        input: &DrillInput,
+        actor: &Actor,
+    ) -> Result<Drill> {
         let tenant = scope.tenant_id();
         let title = clean_text("title", &input.title, 200)?;
         if title.is_empty() {
@@ -386,12 +405,19 @@ impl Store {
         .bind(&actor.name)
         .execute(&mut *w.tx)
         .await?;
-        w.commit(actor.entry(Some(tenant), "drill.schedule", "drill", Some(&id))).await?;
+        w.commit(actor.entry(Some(tenant), "drill.schedule", "drill", Some(&id)))
+            .await?;
         self.drill(scope, &id).await
     }
 
     /// Records a drill as held: its steps with durations and what it showed.
-    pub async fn record_drill(&self, scope: &TenantScope, id: &str, rec: &DrillRecord, actor: &Actor) -> Result<Drill> {
+    pub async fn record_drill(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        rec: &DrillRecord,
+        actor: &Actor,
+    ) -> Result<Drill> {
         if rec.steps.is_empty() || rec.steps.len() > 200 {
             return Err(Error::Invalid("steps: 1–200 steps".into()));
         }
@@ -403,7 +429,10 @@ impl Store {
         let findings = clean_text("findings", &rec.findings, 20_000)?;
         let drill = self.drill(scope, id).await?;
         if drill.status != "scheduled" {
-            return Err(Error::Conflict(format!("the drill is already {}", drill.status)));
+            return Err(Error::Conflict(format!(
+                "the drill is already {}",
+                drill.status
+            )));
         }
         let participants = match &rec.participants {
             Some(p) => clean_text("participants", p, 2000)?,
@@ -423,18 +452,21 @@ impl Store {
         .bind(id)
         .execute(&mut *w.tx)
         .await?;
-        w.commit(actor.entry(Some(scope.tenant_id()), "drill.record", "drill", Some(id))).await?;
+        w.commit(actor.entry(Some(scope.tenant_id()), "drill.record", "drill", Some(id)))
+            .await?;
         self.drill(scope, id).await
     }
 
     /// One drill.
     pub async fn drill(&self, scope: &TenantScope, id: &str) -> Result<Drill> {
-        let r = sqlx::query(&format!("SELECT {DRILL_COLUMNS} FROM drills WHERE tenant_id = $1 AND id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let r = sqlx::query(&format!(
+            "SELECT {DRILL_COLUMNS} FROM drills WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         drill_from_row(&r)
     }
 
@@ -471,22 +503,42 @@ impl Store {
             ));
         }
         let link = clean_text("link", &new.link, 500)?;
-        let owner = new.owner.as_deref().map(|o| clean_text("owner", o, 200)).transpose()?;
-        let due = new.due_date.as_deref().filter(|d| !d.is_empty()).map(|d| check_date("due_date", d)).transpose()?;
+        let owner = new
+            .owner
+            .as_deref()
+            .map(|o| clean_text("owner", o, 200))
+            .transpose()?;
+        let due = new
+            .due_date
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(|d| check_date("due_date", d))
+            .transpose()?;
         let now = crate::now_text();
         let mut w = self.begin_write().await?;
         match source_kind {
             "incident" => {
                 crate::incidents::locked_incident(&mut w.tx, scope, source_id).await?;
-                crate::incidents::timeline(&mut w.tx, tenant, source_id, &now, &actor.name, "improvement", &title).await?;
+                crate::incidents::timeline(
+                    &mut w.tx,
+                    tenant,
+                    source_id,
+                    &now,
+                    &actor.name,
+                    "improvement",
+                    &title,
+                )
+                .await?;
             }
             "drill" => {
-                sqlx::query_scalar::<_, String>("SELECT id FROM drills WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
-                    .bind(source_id)
-                    .fetch_optional(&mut *w.tx)
-                    .await?
-                    .ok_or(Error::NotFound)?;
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM drills WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(source_id)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .ok_or(Error::NotFound)?;
             }
             _ => return Err(Error::Invalid("source: incident or drill".into())),
         }
@@ -508,7 +560,13 @@ impl Store {
         .bind(&actor.name)
         .execute(&mut *w.tx)
         .await?;
-        w.commit(actor.entry(Some(tenant), "improvement.add", "improvement_item", Some(&id))).await?;
+        w.commit(actor.entry(
+            Some(tenant),
+            "improvement.add",
+            "improvement_item",
+            Some(&id),
+        ))
+        .await?;
         self.improvement_item(scope, &id).await
     }
 
@@ -536,7 +594,16 @@ impl Store {
         let mut w = self.begin_write().await?;
         if item.source_kind == "incident" {
             crate::incidents::locked_incident(&mut w.tx, scope, &item.source_id).await?;
-            crate::incidents::timeline(&mut w.tx, scope.tenant_id(), &item.source_id, &now, &actor.name, "improvement_closed", &format!("{} → {link}", item.title)).await?;
+            crate::incidents::timeline(
+                &mut w.tx,
+                scope.tenant_id(),
+                &item.source_id,
+                &now,
+                &actor.name,
+                "improvement_closed",
+                &format!("{} → {link}", item.title),
+            )
+            .await?;
         }
         sqlx::query(
             "UPDATE improvement_items SET status = 'closed', link = $1, resolution = $2, closed_at = $3, closed_by = $4 \
@@ -550,28 +617,44 @@ impl Store {
         .bind(id)
         .execute(&mut *w.tx)
         .await?;
-        w.commit(actor.entry(Some(scope.tenant_id()), "improvement.close", "improvement_item", Some(id))).await?;
+        w.commit(actor.entry(
+            Some(scope.tenant_id()),
+            "improvement.close",
+            "improvement_item",
+            Some(id),
+        ))
+        .await?;
         self.improvement_item(scope, id).await
     }
 
     /// One improvement item.
     pub async fn improvement_item(&self, scope: &TenantScope, id: &str) -> Result<ImprovementItem> {
-        let r = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM improvement_items WHERE tenant_id = $1 AND id = $2"))
-            .bind(scope.tenant_id())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let r = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM improvement_items WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(scope.tenant_id())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
         item_from_row(&r)
     }
 
     /// Improvement items of an incident or a drill.
-    pub async fn improvement_items(&self, scope: &TenantScope, source_kind: &str, source_id: &str) -> Result<Vec<ImprovementItem>> {
+    pub async fn improvement_items(
+        &self,
+        scope: &TenantScope,
+        source_kind: &str,
+        source_id: &str,
+    ) -> Result<Vec<ImprovementItem>> {
         items_of(&self.pool, scope.tenant_id(), source_kind, source_id).await
     }
 
     /// Every open improvement item of the tenant.
-    pub async fn open_improvement_items(&self, scope: &TenantScope) -> Result<Vec<ImprovementItem>> {
+    pub async fn open_improvement_items(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<ImprovementItem>> {
         sqlx::query(&format!(
             "SELECT {ITEM_COLUMNS} FROM improvement_items WHERE tenant_id = $1 AND status = 'open' ORDER BY due_date, created_at"
         ))
