@@ -183,7 +183,19 @@ pub(crate) struct Glyphs<'a> {
     charmap: Charmap<'a>,
     metrics: GlyphMetrics<'a>,
     units_per_em: f32,
-    cache: RefCell<HashMap<char, (u32, f32)>>,
+    /// Drawn for characters the font lacks: the font's □ (white square), else .notdef.
+    stand_in: u32,
+    cache: RefCell<HashMap<char, Glyph>>,
+}
+
+/// How one character is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Glyph {
+    pub(crate) id: u32,
+    /// Advance in em.
+    pub(crate) advance: f32,
+    /// Whether the font has the character (else `id` is the stand-in box).
+    pub(crate) present: bool,
 }
 
 impl<'a> Glyphs<'a> {
@@ -191,38 +203,52 @@ impl<'a> Glyphs<'a> {
         let units_per_em = face
             .metrics(Size::unscaled(), LocationRef::default())
             .units_per_em;
+        let charmap = face.charmap();
+        // Why not .notdef itself: krilla leaves glyph 0 out of the ToUnicode map, so the
+        // first missing character would not extract. Any real glyph gets a mapping for its
+        // first use and ActualText for other characters drawn with it.
+        let stand_in = charmap.map('□').map_or(0, |g| g.to_u32());
         Glyphs {
-            charmap: face.charmap(),
+            charmap,
             metrics: face.glyph_metrics(Size::unscaled(), LocationRef::default()),
             units_per_em: if units_per_em == 0 {
                 1000.0
             } else {
                 f32::from(units_per_em)
             },
+            stand_in,
             cache: RefCell::new(HashMap::new()),
         }
     }
 
-    /// Glyph id (0, the .notdef box, when the font lacks the character) and advance in em.
-    pub(crate) fn glyph(&self, c: char) -> (u32, f32) {
+    /// How `c` is drawn: its glyph, or the stand-in box when the font lacks it.
+    pub(crate) fn glyph(&self, c: char) -> Glyph {
         if let Some(&hit) = self.cache.borrow().get(&c) {
             return hit;
         }
-        let gid = self.charmap.map(c).unwrap_or_default();
-        let advance = self.metrics.advance_width(gid).unwrap_or(0.0) / self.units_per_em;
-        let hit = (gid.to_u32(), advance);
+        let found = self.charmap.map(c);
+        let id = found.map_or(self.stand_in, |g| g.to_u32());
+        let advance = self
+            .metrics
+            .advance_width(skrifa::GlyphId::new(id))
+            .unwrap_or(0.0)
+            / self.units_per_em;
+        let hit = Glyph {
+            id,
+            advance,
+            present: found.is_some(),
+        };
         self.cache.borrow_mut().insert(c, hit);
         hit
-    }
-
-    /// Whether the font has a real glyph for `c`.
-    pub(crate) fn has(&self, c: char) -> bool {
-        self.glyph(c).0 != 0
     }
 }
 
 impl crate::layout::Measure for Glyphs<'_> {
     fn advance(&self, c: char) -> f32 {
-        self.glyph(c).1
+        self.glyph(c).advance
+    }
+
+    fn has(&self, c: char) -> bool {
+        self.glyph(c).present
     }
 }

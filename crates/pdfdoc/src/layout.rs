@@ -3,8 +3,8 @@
 //! Coordinates are PDF points with the origin at the page's top-left corner and y growing
 //! downwards, as krilla takes them. Text items are single lines; the writer only draws.
 
-pub(crate) use crate::linebreak::Measure;
 use crate::linebreak::break_lines;
+pub(crate) use crate::linebreak::Measure;
 use crate::model::{Block, Document};
 
 /// A4 in points.
@@ -156,7 +156,7 @@ impl Layout<'_> {
         self.y += 4.0;
         let byline = match doc.author.is_empty() {
             true => format!("日期：{date}"),
-            false => format!("编制：{}    日期：{date}", doc.author),
+            false => format!("编制：{} · 日期：{date}", doc.author),
         };
         self.centred(&byline, NOTE, MUTED, false);
         self.y += 6.0;
@@ -222,7 +222,7 @@ impl Layout<'_> {
     fn bullets(&mut self, items: &[String]) {
         const INDENT: f32 = 16.0;
         let line_h = BODY * LEADING;
-        let dot = if self.m.advance('•') > 0.0 { "•" } else { "·" };
+        let dot = if self.m.has('•') { "•" } else { "·" };
         for item in items {
             let lines = break_lines(item, CONTENT_W - INDENT, BODY, self.m);
             self.ensure(line_h);
@@ -322,7 +322,14 @@ impl Layout<'_> {
     }
 
     /// Draws lines `start..start + count` of each cell as one row of boxes at `self.y`.
-    fn row(&mut self, widths: &[f32], cells: &[Vec<String>], start: usize, count: usize, header: bool) {
+    fn row(
+        &mut self,
+        widths: &[f32],
+        cells: &[Vec<String>],
+        start: usize,
+        count: usize,
+        header: bool,
+    ) {
         let line_h = TABLE * 1.45;
         let n = tallest(cells, start).min(count).max(1);
         let h = n as f32 * line_h + 2.0 * CELL_PAD_Y;
@@ -358,8 +365,8 @@ fn tallest(cells: &[Vec<String>], start: usize) -> usize {
 
 /// Absolute column widths from relative ones; equal when they are missing or unusable.
 fn column_widths(cols: usize, relative: Option<&[f32]>) -> Vec<f32> {
-    let usable = relative
-        .filter(|w| w.len() == cols && w.iter().all(|x| x.is_finite() && *x > 0.0));
+    let usable =
+        relative.filter(|w| w.len() == cols && w.iter().all(|x| x.is_finite() && *x > 0.0));
     match usable {
         Some(w) => {
             let sum: f32 = w.iter().sum();
@@ -443,7 +450,13 @@ mod tests {
         Block::Table {
             headers: vec!["序号".into(), "源地址".into(), "说明".into()],
             rows: (1..=rows)
-                .map(|i| vec![format!("行{i:03}"), "203.0.113.7".into(), "SSH 暴力破解尝试".into()])
+                .map(|i| {
+                    vec![
+                        format!("行{i:03}"),
+                        "203.0.113.7".into(),
+                        "SSH 暴力破解尝试".into(),
+                    ]
+                })
                 .collect(),
             widths: Some(vec![1.0, 2.0, 4.0]),
         }
@@ -457,9 +470,16 @@ mod tests {
         for page in &pages {
             let t = texts(page);
             // The first table text on every page is the header row.
-            let first = t.iter().position(|s| *s == "序号" || s.starts_with('行')).unwrap();
+            let first = t
+                .iter()
+                .position(|s| *s == "序号" || s.starts_with('行'))
+                .unwrap();
             assert_eq!(t[first], "序号", "page starts with {:?}", t[first]);
-            seen.extend(t.iter().filter(|s| s.starts_with('行')).map(|s| s.to_string()));
+            seen.extend(
+                t.iter()
+                    .filter(|s| s.starts_with('行'))
+                    .map(|s| s.to_string()),
+            );
             for item in &page.items {
                 if let Item::Rect { y, h, .. } = item {
                     assert!(y + h <= BOTTOM + 0.01, "a row crosses the page foot");
@@ -475,7 +495,10 @@ mod tests {
         let tall = "很长的说明".repeat(400);
         let table = Block::Table {
             headers: vec!["序号".into(), "说明".into()],
-            rows: vec![vec!["1".into(), tall.clone()], vec!["2".into(), "短".into()]],
+            rows: vec![
+                vec!["1".into(), tall.clone()],
+                vec!["2".into(), "短".into()],
+            ],
             widths: None,
         };
         let pages = lay_out(&doc(vec![table]), "2024-03-05", &Fixed);
@@ -491,7 +514,11 @@ mod tests {
     #[test]
     fn footer_counts_pages_and_header_repeats_the_title() {
         let pages = lay_out(
-            &doc(vec![Block::Paragraph("甲".into()), Block::PageBreak, Block::Paragraph("乙".into())]),
+            &doc(vec![
+                Block::Paragraph("甲".into()),
+                Block::PageBreak,
+                Block::Paragraph("乙".into()),
+            ]),
             "2024-03-05",
             &Fixed,
         );

@@ -10,6 +10,11 @@ pub(crate) trait Measure {
     /// Advance of `c` in em (1.0 = the font size).
     fn advance(&self, c: char) -> f32;
 
+    /// Whether the font has a glyph for `c` (else a stand-in box is drawn).
+    fn has(&self, _c: char) -> bool {
+        true
+    }
+
     /// Width of `text` at `size` points.
     fn width(&self, text: &str, size: f32) -> f32 {
         text.chars().map(|c| self.advance(c)).sum::<f32>() * size
@@ -104,7 +109,8 @@ fn atoms(text: &str) -> Vec<Atom> {
                 if !c.is_ascii() {
                     flush(&mut word, word_space, &mut out);
                 }
-            } else if let (Some(last), false, true) = (out.last_mut(), pending_space, open.is_empty())
+            } else if let (Some(last), false, true) =
+                (out.last_mut(), pending_space, open.is_empty())
             {
                 last.text.push(c);
             } else {
@@ -267,7 +273,10 @@ pub(crate) mod tests {
         // Without the rule the lines would be 事件级别较大 / ，需上报。
         let got = lines("事件级别较大，需上报。", 6.0);
         assert_eq!(got, ["事件级别较", "大，需上报。"]);
-        for text in ["一二三四五，六七八九十。", "凭据攻击（III级）、网络攻击事件。"] {
+        for text in [
+            "一二三四五，六七八九十。",
+            "凭据攻击（III级）、网络攻击事件。",
+        ] {
             for width in 2..8 {
                 for line in lines(text, width as f32) {
                     let first = line.chars().next().unwrap();
@@ -289,13 +298,17 @@ pub(crate) mod tests {
 
     #[test]
     fn newlines_force_breaks_and_spaces_are_kept_inside_lines() {
-        assert_eq!(lines("第一行\n\nsecond line", 20.0), ["第一行", "", "second line"]);
+        assert_eq!(
+            lines("第一行\n\nsecond line", 20.0),
+            ["第一行", "", "second line"]
+        );
         assert!(lines("", 20.0).is_empty());
     }
 
     #[test]
     fn every_character_but_break_spaces_survives() {
-        let text = "2024年3月5日 02:14，攻击者从 203.0.113.7 对 SSH 服务发起暴力破解（共 4,211 次）。";
+        let text =
+            "2024年3月5日 02:14，攻击者从 203.0.113.7 对 SSH 服务发起暴力破解（共 4,211 次）。";
         for width in 3..30 {
             let got = lines(text, width as f32);
             let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();

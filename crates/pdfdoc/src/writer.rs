@@ -33,7 +33,7 @@ pub(crate) fn write(
     info: &Info,
 ) -> Result<Vec<u8>, Error> {
     let complete = pages.iter().flat_map(|p| &p.items).all(|item| match item {
-        Item::Text { text, .. } => text.chars().all(|c| glyphs.has(c)),
+        Item::Text { text, .. } => text.chars().all(|c| glyphs.glyph(c).present),
         _ => true,
     });
     let configuration = if complete {
@@ -108,19 +108,28 @@ fn draw(surface: &mut Surface, item: &Item, font: &krilla::text::Font, glyphs: &
             bold,
         } => {
             // One glyph per character through the cmap: no shaping is needed for Chinese and
-            // Latin report text. A character the font lacks becomes glyph 0 (.notdef); krilla
-            // then marks it with ActualText so that it still extracts as the character.
+            // Latin report text. Each glyph carries its character's byte range, from which
+            // krilla builds the ToUnicode map (and ActualText where a glyph stands for several
+            // characters, as the stand-in box for missing ones does).
             let run: Vec<KrillaGlyph> = text
                 .char_indices()
                 .map(|(i, c)| {
-                    let (gid, advance) = glyphs.glyph(c);
-                    KrillaGlyph::new(GlyphId::new(gid), advance, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+                    let g = glyphs.glyph(c);
+                    let range = i..i + c.len_utf8();
+                    KrillaGlyph::new(GlyphId::new(g.id), g.advance, 0.0, 0.0, 0.0, range, None)
                 })
                 .collect();
             surface.set_fill(Some(gray(*level)));
             // The font has one weight; emphasis is a thin outline around the filled glyphs.
             surface.set_stroke(bold.then(|| stroke(*level, size * 0.035)));
-            surface.draw_glyphs(Point::from_xy(*x, *baseline), &run, font.clone(), text, *size, false);
+            surface.draw_glyphs(
+                Point::from_xy(*x, *baseline),
+                &run,
+                font.clone(),
+                text,
+                *size,
+                false,
+            );
         }
         Item::Rect {
             x,
