@@ -83,12 +83,11 @@ enum ActionName {
 
 /// Parses and validates a playbook.
 pub fn parse(yaml: &str) -> Result<Playbook, ParseError> {
-    let de = serde_yaml_ng::Deserializer::from_str(yaml);
-    let raw: RawPlaybook = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        ParseError::one(path, inner.to_string())
-    })?;
+    // Through a JSON tree: serde_yaml_ng reads enums only from YAML tags (`!alert`), while
+    // playbooks write them as one-key maps (`alert: {…}`), which the JSON tree accepts.
+    let tree: Value = serde_yaml_ng::from_str(yaml).map_err(|e| ParseError::one(".", e.to_string()))?;
+    let raw: RawPlaybook = serde_path_to_error::deserialize(tree)
+        .map_err(|e| ParseError::one(e.path().to_string(), e.into_inner().to_string()))?;
 
     let mut problems = Vec::new();
     let mut steps = Vec::new();
