@@ -6,6 +6,8 @@
 //! approval); then [`run_step`] one step at a time, recording each [`StepOutcome`] and feeding
 //! it back with [`with_step_output`] so later steps can use `{{ steps.<id>.… }}`.
 
+#![warn(missing_docs)]
+
 mod adapters;
 mod model;
 mod parse;

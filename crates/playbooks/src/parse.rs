@@ -85,7 +85,8 @@ enum ActionName {
 pub fn parse(yaml: &str) -> Result<Playbook, ParseError> {
     // Through a JSON tree: serde_yaml_ng reads enums only from YAML tags (`!alert`), while
     // playbooks write them as one-key maps (`alert: {…}`), which the JSON tree accepts.
-    let tree: Value = serde_yaml_ng::from_str(yaml).map_err(|e| ParseError::one(".", e.to_string()))?;
+    let tree: Value =
+        serde_yaml_ng::from_str(yaml).map_err(|e| ParseError::one(".", e.to_string()))?;
     let raw: RawPlaybook = serde_path_to_error::deserialize(tree)
         .map_err(|e| ParseError::one(e.path().to_string(), e.into_inner().to_string()))?;
 
@@ -192,7 +193,10 @@ impl Checker<'_> {
             } else if locals.contains(&first) && r.len() == 1 {
                 None
             } else if first == "alert" || first == "incident" {
-                Some(format!("`{dotted}`: this playbook is triggered by {}s", self.root))
+                Some(format!(
+                    "`{dotted}`: this playbook is triggered by {}s",
+                    self.root
+                ))
             } else {
                 Some(format!("`{dotted}`: unknown name `{first}`"))
             };
@@ -280,7 +284,9 @@ impl Checker<'_> {
                         self.ssh(&format!("{a}.ssh"), &t.ssh);
                         self.result(&format!("{a}.chain"), safety::object_name(&t.chain));
                     }
-                    BlockAdapter::Http(req) => self.http(&format!("{w}.adapter.http"), req, &["ip"]),
+                    BlockAdapter::Http(req) => {
+                        self.http(&format!("{w}.adapter.http"), req, &["ip"])
+                    }
                 }
             }
             Action::DisableAccount(d) => {

@@ -89,7 +89,11 @@ pub(crate) struct Prepared {
 /// Renders every step of `pb` against `context` without running anything. A reference to an
 /// earlier step's output (`{{ steps.enrich-ip.owner }}`) that is not in the context yet is
 /// shown as written; checks on such values happen when the step runs.
-pub fn plan(pb: &Playbook, context: &Value, host: &dyn Host) -> Result<Vec<PlannedStep>, StepError> {
+pub fn plan(
+    pb: &Playbook,
+    context: &Value,
+    host: &dyn Host,
+) -> Result<Vec<PlannedStep>, StepError> {
     (0..pb.steps.len())
         .map(|i| prepare(pb, i, context, host, true).map(|p| p.planned))
         .collect()
@@ -249,7 +253,11 @@ impl Renderer<'_> {
                         self.with_local("ip", &ip_text);
                         let (call, shown) = self.http("adapter.http", req)?;
                         Ok((
-                            format!("block {ip_text}: {} {}", call.method.as_str(), shown["url"].as_str().unwrap_or("")),
+                            format!(
+                                "block {ip_text}: {} {}",
+                                call.method.as_str(),
+                                shown["url"].as_str().unwrap_or("")
+                            ),
                             json!({"adapter": "http", "ip": ip_text, "request": shown}),
                             Op::Http(call),
                             facts,
@@ -358,7 +366,9 @@ impl Renderer<'_> {
     fn notify(&self, n: &Notify) -> Result<Parts, StepError> {
         match n {
             Notify::Email(m) => {
-                let render_all = |list: &[String], name: &str| -> Result<Vec<Rendered>, StepError> {
+                let render_all = |list: &[String],
+                                  name: &str|
+                 -> Result<Vec<Rendered>, StepError> {
                     let mut out = Vec::new();
                     for (i, r) in list.iter().enumerate() {
                         let field = format!("email.{name}[{i}]");
@@ -406,7 +416,8 @@ impl Renderer<'_> {
                         (real, shown)
                     }
                     None => {
-                        let base = json!({"playbook": self.ctx["playbook"]["id"], "step": self.step.id});
+                        let base =
+                            json!({"playbook": self.ctx["playbook"]["id"], "step": self.step.id});
                         let mut real = base.clone();
                         real["title"] = json!(title.real);
                         real["text"] = json!(text.real);
@@ -442,7 +453,11 @@ impl Renderer<'_> {
                         let ts = chrono::Utc::now().timestamp_millis();
                         url.real = notify::dingtalk_signed_url(&url.real, &secret.real, ts)
                             .map_err(|m| self.refused("dingtalk.url", m))?;
-                        url.shown = format!("{}{}timestamp={ts}&sign={REDACTED}", url.shown, if url.shown.contains('?') { '&' } else { '?' });
+                        url.shown = format!(
+                            "{}{}timestamp={ts}&sign={REDACTED}",
+                            url.shown,
+                            if url.shown.contains('?') { '&' } else { '?' }
+                        );
                     }
                 }
                 let body = notify::dingtalk_body(&title.real, &text.real);

@@ -170,7 +170,12 @@ pub async fn run_step(
             };
             finish(StepStatus::Succeeded, summary, output, rendered)
         }
-        Err(e) => finish(StepStatus::Failed, format!("{summary}: {e}"), facts, rendered),
+        Err(e) => finish(
+            StepStatus::Failed,
+            format!("{summary}: {e}"),
+            facts,
+            rendered,
+        ),
     }
 }
 
@@ -178,11 +183,9 @@ async fn execute(op: Op, host: &dyn Host, options: &RunOptions) -> Result<Value,
     let deadline = options.timeout;
     let limit = |what: &str| format!("{what} did not answer within {deadline:?}");
     match op {
-        Op::Enrich { source, value } => {
-            tokio::time::timeout(deadline, host.enrich(source, &value))
-                .await
-                .map_err(|_| limit("enrichment"))?
-        }
+        Op::Enrich { source, value } => tokio::time::timeout(deadline, host.enrich(source, &value))
+            .await
+            .map_err(|_| limit("enrichment"))?,
         Op::WorkOrder {
             title,
             description,

@@ -121,9 +121,16 @@ pub(crate) fn account(s: &str) -> Result<(), String> {
 /// Header names whose values are shown redacted even when written literally.
 pub(crate) fn sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["authorization", "cookie", "token", "secret", "key", "password"]
-        .iter()
-        .any(|w| n.contains(w))
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "key",
+        "password",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 #[cfg(test)]

@@ -159,7 +159,9 @@ fn resolve(path: &[String], scope: &Scope<'_>) -> Result<Resolved, String> {
     let dotted = path.join(".");
     if path[0] == "secrets" {
         if path.len() != 2 {
-            return Err(format!("`{dotted}`: a secret is referenced as secrets.NAME"));
+            return Err(format!(
+                "`{dotted}`: a secret is referenced as secrets.NAME"
+            ));
         }
         return (scope.secret)(&path[1])
             .map(Resolved::Secret)
@@ -258,8 +260,10 @@ mod tests {
     fn renders_and_redacts() {
         let ctx = json!({"alert": {"entities": {"source_ip": "10.1.2.3"}, "count": 7}});
         let f = |n: &str| (n == "KEY").then(|| "s3cret".to_string());
-        let t = Template::parse("ip={{ alert.entities.source_ip }} n={{alert.count}} k={{ secrets.KEY }}")
-            .unwrap();
+        let t = Template::parse(
+            "ip={{ alert.entities.source_ip }} n={{alert.count}} k={{ secrets.KEY }}",
+        )
+        .unwrap();
         let r = t.render(&scope(&ctx, &f)).unwrap();
         assert_eq!(r.real, "ip=10.1.2.3 n=7 k=s3cret");
         assert_eq!(r.shown, "ip=10.1.2.3 n=7 k=***");
@@ -291,7 +295,8 @@ mod tests {
     fn json_keeps_types() {
         let ctx = json!({"alert": {"count": 3, "ip": "1.1.1.1"}});
         let f = |_: &str| Some("tok".to_string());
-        let tpl = json!({"n": "{{ alert.count }}", "s": "ip {{ alert.ip }}", "a": ["{{ secrets.T }}"]});
+        let tpl =
+            json!({"n": "{{ alert.count }}", "s": "ip {{ alert.ip }}", "a": ["{{ secrets.T }}"]});
         let (real, shown, d) = render_json(&tpl, &scope(&ctx, &f)).unwrap();
         assert!(!d);
         assert_eq!(real, json!({"n": 3, "s": "ip 1.1.1.1", "a": ["tok"]}));

@@ -74,7 +74,10 @@ impl Drop for Lab {
             let _ = child.wait();
         }
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = Command::new("ip").args(["link", "del", &self.host_if]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -95,16 +98,40 @@ impl Lab {
         let ns_if = format!("ysn{}{slot}", pid % 100_000);
         let ns = lab.ns.clone();
         sh(&["ip", "netns", "add", &ns]);
-        sh(&["ip", "link", "add", &lab.host_if, "type", "veth", "peer", "name", &ns_if]);
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            &lab.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &ns_if,
+        ]);
         sh(&["ip", "link", "set", &ns_if, "netns", &ns]);
-        sh(&["ip", "addr", "add", &format!("{}/30", lab.host_ip), "dev", &lab.host_if]);
+        sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/30", lab.host_ip),
+            "dev",
+            &lab.host_if,
+        ]);
         sh(&["ip", "link", "set", &lab.host_if, "up"]);
         let in_ns = |args: &[&str]| {
             let mut v = vec!["ip", "netns", "exec", &ns];
             v.extend_from_slice(args);
             sh(&v)
         };
-        in_ns(&["ip", "addr", "add", &format!("{}/30", lab.ns_ip), "dev", &ns_if]);
+        in_ns(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/30", lab.ns_ip),
+            "dev",
+            &ns_if,
+        ]);
         in_ns(&["ip", "link", "set", &ns_if, "up"]);
         in_ns(&["ip", "link", "set", "lo", "up"]);
         lab.start_sshd();
@@ -124,11 +151,33 @@ impl Lab {
     fn start_sshd(&mut self) {
         let d = self.dir.path().to_str().unwrap().to_string();
         sh(&["mkdir", "-p", "/run/sshd"]);
-        sh(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", &format!("{d}/host_key")]);
-        sh(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", &format!("{d}/client_key")]);
+        sh(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            &format!("{d}/host_key"),
+        ]);
+        sh(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            &format!("{d}/client_key"),
+        ]);
         std::fs::copy(self.path("client_key.pub"), self.path("authorized_keys")).unwrap();
         let host_pub = std::fs::read_to_string(self.path("host_key.pub")).unwrap();
-        std::fs::write(self.path("known_hosts"), format!("{} {host_pub}", self.ns_ip)).unwrap();
+        std::fs::write(
+            self.path("known_hosts"),
+            format!("{} {host_pub}", self.ns_ip),
+        )
+        .unwrap();
         let cfg = format!(
             "ListenAddress {ip}:22\nListenAddress {ip}:2222\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\n\
@@ -138,7 +187,15 @@ impl Lab {
         std::fs::write(self.path("sshd_config"), cfg).unwrap();
         let log = std::fs::File::create(self.path("sshd.log")).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &self.ns,
+                "/usr/sbin/sshd",
+                "-D",
+                "-e",
+                "-f",
+            ])
             .arg(self.path("sshd_config"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -151,7 +208,11 @@ impl Lab {
             if let Some(status) = self.sshd.as_mut().unwrap().try_wait().unwrap() {
                 panic!("sshd exited ({status}): {}", self.sshd_log());
             }
-            assert!(Instant::now() < deadline, "sshd did not listen: {}", self.sshd_log());
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not listen: {}",
+                self.sshd_log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -200,31 +261,91 @@ fn ctx(ip: &str) -> serde_json::Value {
 async fn nftables_block_over_ssh_cuts_the_source_off() {
     let lab = Lab::start(0);
     lab.in_ns(&["nft", "add", "table", "inet", "yunshou_test"]);
-    lab.in_ns(&["nft", "add", "set", "inet", "yunshou_test", "blocklist", "{ type ipv4_addr; flags timeout; }"]);
-    lab.in_ns(&["nft", "add", "chain", "inet", "yunshou_test", "input", "{ type filter hook input priority 0; policy accept; }"]);
-    lab.in_ns(&["nft", "add", "rule", "inet", "yunshou_test", "input", "tcp", "dport", "2222", "ip", "saddr", "@blocklist", "drop"]);
+    lab.in_ns(&[
+        "nft",
+        "add",
+        "set",
+        "inet",
+        "yunshou_test",
+        "blocklist",
+        "{ type ipv4_addr; flags timeout; }",
+    ]);
+    lab.in_ns(&[
+        "nft",
+        "add",
+        "chain",
+        "inet",
+        "yunshou_test",
+        "input",
+        "{ type filter hook input priority 0; policy accept; }",
+    ]);
+    lab.in_ns(&[
+        "nft",
+        "add",
+        "rule",
+        "inet",
+        "yunshou_test",
+        "input",
+        "tcp",
+        "dport",
+        "2222",
+        "ip",
+        "saddr",
+        "@blocklist",
+        "drop",
+    ]);
     let pb = block_playbook(&format!(
         "      timeout: 1h\n      adapter:\n        nftables:\n          {}\n          family: inet\n          table: yunshou_test\n          set: blocklist\n",
         lab.ssh_yaml()
     ));
-    assert!(lab.reachable(2222), "the probe port answers before the block");
+    assert!(
+        lab.reachable(2222),
+        "the probe port answers before the block"
+    );
 
     // Dry run first: the exact ssh argv, nothing changed.
-    let dry = RunOptions { dry_run: true, ..approved() };
+    let dry = RunOptions {
+        dry_run: true,
+        ..approved()
+    };
     let out = run_step(&pb, 0, &ctx(&lab.host_ip), &TestHost::default(), &dry).await;
     assert_eq!(out.status, StepStatus::Skipped);
     let argv = out.rendered["argv"].as_array().unwrap();
-    assert_eq!(argv.last().unwrap(), &json!(format!("nft add element inet yunshou_test blocklist '{{' {} timeout 1h '}}'", lab.host_ip)));
-    assert!(!lab.in_ns(&["nft", "list", "set", "inet", "yunshou_test", "blocklist"]).contains(&lab.host_ip));
+    assert_eq!(
+        argv.last().unwrap(),
+        &json!(format!(
+            "nft add element inet yunshou_test blocklist '{{' {} timeout 1h '}}'",
+            lab.host_ip
+        ))
+    );
+    assert!(!lab
+        .in_ns(&["nft", "list", "set", "inet", "yunshou_test", "blocklist"])
+        .contains(&lab.host_ip));
 
-    let out = run_step(&pb, 0, &ctx(&lab.host_ip), &TestHost::default(), &approved()).await;
-    assert_eq!(out.status, StepStatus::Succeeded, "{} / sshd: {}", out.detail, lab.sshd_log());
+    let out = run_step(
+        &pb,
+        0,
+        &ctx(&lab.host_ip),
+        &TestHost::default(),
+        &approved(),
+    )
+    .await;
+    assert_eq!(
+        out.status,
+        StepStatus::Succeeded,
+        "{} / sshd: {}",
+        out.detail,
+        lab.sshd_log()
+    );
     assert_eq!(out.output["ip"], json!(lab.host_ip));
     assert_eq!(out.output["exit_code"], 0);
     let set = lab.in_ns(&["nft", "list", "set", "inet", "yunshou_test", "blocklist"]);
     assert!(set.contains(&lab.host_ip), "{set}");
     assert!(set.contains("expires"), "element timeout applied: {set}");
-    assert!(!lab.reachable(2222), "the host is cut off from the probe port after the block");
+    assert!(
+        !lab.reachable(2222),
+        "the host is cut off from the probe port after the block"
+    );
     assert!(lab.reachable(22), "only the probe port is filtered");
 
     // An unknown set: the remote command fails and says why.
@@ -232,7 +353,14 @@ async fn nftables_block_over_ssh_cuts_the_source_off() {
         "      adapter:\n        nftables:\n          {}\n          table: yunshou_test\n          set: nosuchset\n",
         lab.ssh_yaml()
     ));
-    let out = run_step(&bad, 0, &ctx("192.0.2.10"), &TestHost::default(), &approved()).await;
+    let out = run_step(
+        &bad,
+        0,
+        &ctx("192.0.2.10"),
+        &TestHost::default(),
+        &approved(),
+    )
+    .await;
     assert_eq!(out.status, StepStatus::Failed);
     assert!(out.detail.contains("exit 1"), "{}", out.detail);
 }
@@ -241,25 +369,53 @@ async fn nftables_block_over_ssh_cuts_the_source_off() {
 async fn iptables_block_over_ssh_cuts_the_source_off() {
     let lab = Lab::start(1);
     lab.in_ns(&["iptables", "-N", "YUNSHOU"]);
-    lab.in_ns(&["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "YUNSHOU"]);
+    lab.in_ns(&[
+        "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "YUNSHOU",
+    ]);
     let pb = block_playbook(&format!(
         "      adapter:\n        iptables:\n          {}\n          chain: YUNSHOU\n",
         lab.ssh_yaml()
     ));
     assert!(lab.reachable(2222));
-    let out = run_step(&pb, 0, &ctx(&lab.host_ip), &TestHost::default(), &approved()).await;
-    assert_eq!(out.status, StepStatus::Succeeded, "{} / sshd: {}", out.detail, lab.sshd_log());
+    let out = run_step(
+        &pb,
+        0,
+        &ctx(&lab.host_ip),
+        &TestHost::default(),
+        &approved(),
+    )
+    .await;
+    assert_eq!(
+        out.status,
+        StepStatus::Succeeded,
+        "{} / sshd: {}",
+        out.detail,
+        lab.sshd_log()
+    );
     let rules = lab.in_ns(&["iptables", "-S", "YUNSHOU"]);
-    assert!(rules.contains(&format!("-A YUNSHOU -s {}/32 -j DROP", lab.host_ip)), "{rules}");
+    assert!(
+        rules.contains(&format!("-A YUNSHOU -s {}/32 -j DROP", lab.host_ip)),
+        "{rules}"
+    );
     assert!(!lab.reachable(2222));
     assert!(lab.reachable(22));
 
     // IPv6 goes to ip6tables.
     lab.in_ns(&["ip6tables", "-N", "YUNSHOU"]);
-    let out = run_step(&pb, 0, &ctx("2001:db8::7"), &TestHost::default(), &approved()).await;
+    let out = run_step(
+        &pb,
+        0,
+        &ctx("2001:db8::7"),
+        &TestHost::default(),
+        &approved(),
+    )
+    .await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);
     let rules = lab.in_ns(&["ip6tables", "-S", "YUNSHOU"]);
-    assert!(rules.contains("-A YUNSHOU -s 2001:db8::7/128 -j DROP"), "{rules}");
+    assert!(
+        rules.contains("-A YUNSHOU -s 2001:db8::7/128 -j DROP"),
+        "{rules}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -271,8 +427,17 @@ async fn an_unknown_host_key_is_refused() {
         "      adapter:\n        iptables:\n          {}\n          chain: YUNSHOU\n",
         lab.ssh_yaml()
     ));
-    let out = run_step(&pb, 0, &ctx("192.0.2.99"), &TestHost::default(), &approved()).await;
+    let out = run_step(
+        &pb,
+        0,
+        &ctx("192.0.2.99"),
+        &TestHost::default(),
+        &approved(),
+    )
+    .await;
     assert_eq!(out.status, StepStatus::Failed);
     assert!(out.detail.contains("exit 255"), "{}", out.detail);
-    assert!(!lab.in_ns(&["iptables", "-S", "YUNSHOU"]).contains("192.0.2.99"));
+    assert!(!lab
+        .in_ns(&["iptables", "-S", "YUNSHOU"])
+        .contains("192.0.2.99"));
 }

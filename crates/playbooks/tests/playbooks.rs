@@ -12,7 +12,10 @@ fn example(name: &str) -> String {
 }
 
 fn paths(err: ParseError) -> Vec<String> {
-    err.problems.into_iter().map(|p| format!("{}: {}", p.path, p.message)).collect()
+    err.problems
+        .into_iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect()
 }
 
 #[test]
@@ -27,7 +30,10 @@ fn the_examples_parse() {
     let needs: Vec<bool> = pb.steps.iter().map(Step::needs_approval).collect();
     assert_eq!(needs, [false, false, true]);
     let pb = parse(&example("leaked-account")).unwrap();
-    assert!(pb.steps[0].needs_approval(), "disable_account always needs approval");
+    assert!(
+        pb.steps[0].needs_approval(),
+        "disable_account always needs approval"
+    );
 }
 
 #[test]
@@ -38,7 +44,10 @@ fn alert_triggers() {
     assert!(!pb.matches(TriggerKind::Incident, &a));
     let mut low = a.clone();
     low["severity"] = json!("low");
-    assert!(!pb.matches(TriggerKind::Alert, &low), "below severity_at_least");
+    assert!(
+        !pb.matches(TriggerKind::Alert, &low),
+        "below severity_at_least"
+    );
     let mut other = a.clone();
     other["rule_id"] = json!("web-sqli");
     assert!(!pb.matches(TriggerKind::Alert, &other));
@@ -69,7 +78,11 @@ fn incident_triggers() {
     for (level, expected) in [("I", true), ("III", true), ("IV", false)] {
         let mut i = inc.clone();
         i["level"] = json!(level);
-        assert_eq!(pb.matches(TriggerKind::Incident, &i), expected, "level {level}");
+        assert_eq!(
+            pb.matches(TriggerKind::Incident, &i),
+            expected,
+            "level {level}"
+        );
     }
     let mut na = inc.clone();
     na["category"] = json!("NA");
@@ -78,8 +91,14 @@ fn incident_triggers() {
         "id: p\nname: p\ntrigger: {incident: {category: NA, phase: [containment, eradication]}}\nsteps: [{id: s, action: enrich, with: {source: ledger, value: x}}]",
     )
     .unwrap();
-    assert!(phase.matches(TriggerKind::Incident, &json!({"category": "NA", "phase": "containment"})));
-    assert!(!phase.matches(TriggerKind::Incident, &json!({"category": "NA", "phase": "recovery"})));
+    assert!(phase.matches(
+        TriggerKind::Incident,
+        &json!({"category": "NA", "phase": "containment"})
+    ));
+    assert!(!phase.matches(
+        TriggerKind::Incident,
+        &json!({"category": "NA", "phase": "recovery"})
+    ));
     assert!(!phase.matches(TriggerKind::Incident, &json!({"category": "NA"})));
 }
 
@@ -88,9 +107,15 @@ const HEAD: &str = "id: x\nname: x\ntrigger:\n  alert: {}\nsteps:\n";
 #[test]
 fn shape_errors_carry_their_path() {
     let e = parse("id: x\nname: x\ntrigger: {alert: {}}\nsteps: []\ncolour: red\n").unwrap_err();
-    assert!(e.problems[0].message.contains("unknown field `colour`"), "{e}");
+    assert!(
+        e.problems[0].message.contains("unknown field `colour`"),
+        "{e}"
+    );
 
-    let e = parse(&format!("{HEAD}  - id: a\n    action: enrich\n    with: {{source: intel, value: x, extra: 1}}\n")).unwrap_err();
+    let e = parse(&format!(
+        "{HEAD}  - id: a\n    action: enrich\n    with: {{source: intel, value: x, extra: 1}}\n"
+    ))
+    .unwrap_err();
     assert!(e.problems[0].path.starts_with("steps[0].with"), "{e}");
     assert!(e.problems[0].message.contains("extra"), "{e}");
 
@@ -98,7 +123,10 @@ fn shape_errors_carry_their_path() {
         "{HEAD}  - id: a\n    action: block_ip\n    with:\n      ip: 1.2.3.4\n      adapter:\n        nftables:\n          ssh: {{host: fw, user: root, identity_file: /k, known_hosts: /h, prot: 22}}\n          table: t\n          set: s\n"
     ))
     .unwrap_err();
-    assert!(e.to_string().contains("steps[0].with.adapter.nftables.ssh"), "{e}");
+    assert!(
+        e.to_string().contains("steps[0].with.adapter.nftables.ssh"),
+        "{e}"
+    );
     assert!(e.to_string().contains("prot"), "{e}");
 
     let e = parse(&format!("{HEAD}  - id: a\n    action: reboot\n")).unwrap_err();
@@ -135,7 +163,7 @@ steps:
     action: create_work_order
     with: {title: 'x {{ alert.title', priority: high}
 "#;
-    let got = paths(parse(&yaml).unwrap_err());
+    let got = paths(parse(yaml).unwrap_err());
     let expect = [
         "id: ",
         "steps[0].with.value: `incident.title`",
@@ -149,7 +177,10 @@ steps:
         "steps[3].with.title: `{{` without a closing `}}`",
     ];
     for e in expect {
-        assert!(got.iter().any(|g| g.starts_with(e)), "missing {e:?} in {got:#?}");
+        assert!(
+            got.iter().any(|g| g.starts_with(e)),
+            "missing {e:?} in {got:#?}"
+        );
     }
     assert_eq!(got.len(), expect.len(), "{got:#?}");
 }
@@ -161,7 +192,10 @@ fn plan_renders_and_marks_approvals() {
     let ctx = context(TriggerKind::Alert, &alert("203.0.113.7"));
     let steps = plan(&pb, &ctx, &host).unwrap();
     assert_eq!(steps.len(), 3);
-    assert_eq!(steps[0].rendered, json!({"source": "intel", "value": "203.0.113.7"}));
+    assert_eq!(
+        steps[0].rendered,
+        json!({"source": "intel", "value": "203.0.113.7"})
+    );
     assert!(!steps[1].needs_approval);
     let shown = steps[1].rendered.to_string();
     assert!(!shown.contains("wecom-key-123"), "secret leaked: {shown}");
@@ -171,16 +205,28 @@ fn plan_renders_and_marks_approvals() {
     let block = &steps[2];
     assert!(block.needs_approval);
     assert_eq!(block.action, "block_ip");
-    let argv: Vec<&str> = block.rendered["argv"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let argv: Vec<&str> = block.rendered["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(argv[0], "ssh");
     assert!(argv.contains(&"BatchMode=yes"));
     assert!(argv.contains(&"UserKnownHostsFile=/etc/yunshou/ssh/known_hosts"));
     assert_eq!(
         &argv[argv.len() - 3..],
-        ["--", "fw-border-1.dc.example.gov.cn", "sudo -n nft add element inet yunshou blocklist '{' 203.0.113.7 timeout 24h '}'"]
+        [
+            "--",
+            "fw-border-1.dc.example.gov.cn",
+            "sudo -n nft add element inet yunshou blocklist '{' 203.0.113.7 timeout 24h '}'"
+        ]
     );
     assert!(block.summary.contains("203.0.113.7"), "{}", block.summary);
-    assert!(host.enrichments.lock().unwrap().is_empty(), "planning runs nothing");
+    assert!(
+        host.enrichments.lock().unwrap().is_empty(),
+        "planning runs nothing"
+    );
 }
 
 #[test]
@@ -201,18 +247,29 @@ fn unsafe_values_are_refused_before_anything_runs() {
     let mut a = alert("10.0.0.1");
     a["entities"].as_object_mut().unwrap().remove("source_ip");
     let err = plan(&pb, &context(TriggerKind::Alert, &a), &host).unwrap_err();
-    assert!(err.to_string().contains("no value at `alert.entities.source_ip`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no value at `alert.entities.source_ip`"),
+        "{err}"
+    );
 
     // An unset secret is an error too.
     let err = plan(&pb, &ctx, &TestHost::default()).unwrap_err();
-    assert!(err.to_string().contains("secret `WECOM_DUTY_KEY` is not set"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("secret `WECOM_DUTY_KEY` is not set"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn run_step_refuses_unsafe_values_and_unapproved_steps() {
     let pb = parse(&example("ssh-brute-force")).unwrap();
     let host = TestHost::with_secrets(&[("WECOM_DUTY_KEY", "k")]);
-    let opts = RunOptions { approved_by: Some("李工".into()), ..RunOptions::default() };
+    let opts = RunOptions {
+        approved_by: Some("李工".into()),
+        ..RunOptions::default()
+    };
     let ctx = context(TriggerKind::Alert, &alert("1.2.3.4; rm -rf /"));
     let out = run_step(&pb, 2, &ctx, &host, &opts).await;
     assert_eq!(out.status, StepStatus::Failed);
@@ -224,7 +281,11 @@ async fn run_step_refuses_unsafe_values_and_unapproved_steps() {
     let ctx = context(TriggerKind::Alert, &alert("203.0.113.7"));
     let out = run_step(&pb, 2, &ctx, &host, &RunOptions::default()).await;
     assert_eq!(out.status, StepStatus::Skipped);
-    assert!(out.detail.starts_with("not run: needs approval"), "{}", out.detail);
+    assert!(
+        out.detail.starts_with("not run: needs approval"),
+        "{}",
+        out.detail
+    );
 
     let out = run_step(&pb, 9, &ctx, &host, &opts).await;
     assert_eq!(out.status, StepStatus::Failed);
@@ -238,13 +299,17 @@ async fn step_outputs_feed_later_steps() {
     let out = run_step(&pb, 0, &ctx, &host, &RunOptions::default()).await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);
     assert_eq!(out.output["verdict"], "恶意");
-    assert_eq!(*host.enrichments.lock().unwrap(), [("intel".to_string(), "203.0.113.7".to_string())]);
+    assert_eq!(
+        *host.enrichments.lock().unwrap(),
+        [("intel".to_string(), "203.0.113.7".to_string())]
+    );
     with_step_output(&mut ctx, &out);
     let steps = plan(&pb, &ctx, &host).unwrap();
     assert!(steps[1].rendered.to_string().contains("情报结论：恶意"));
 
     let pb = parse(&example("ransomware-incident")).unwrap();
-    let inc = json!({"title": "财务系统勒索软件", "category": "MI", "level": "II", "phase": "detection"});
+    let inc =
+        json!({"title": "财务系统勒索软件", "category": "MI", "level": "II", "phase": "detection"});
     let ctx = context(TriggerKind::Incident, &inc);
     let out = run_step(&pb, 1, &ctx, &host, &RunOptions::default()).await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);

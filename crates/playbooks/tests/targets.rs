@@ -119,13 +119,18 @@ async fn firewall_and_identity_apis_receive_exact_requests() {
     );
     // The audit record shows the request without the token.
     assert_eq!(out.rendered["request"]["headers"]["Authorization"], "***");
-    assert!(!serde_json::to_string(&out).unwrap().contains("fw-token-9f8e"));
+    assert!(!serde_json::to_string(&out)
+        .unwrap()
+        .contains("fw-token-9f8e"));
 
     let out = run_step(&pb, 1, &ctx(), &host, &approved()).await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);
     assert_eq!(out.output["account"], "zhangsan");
     let r = &server.take()[0];
-    assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/iam/accounts/zhangsan/disable"));
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("POST", "/iam/accounts/zhangsan/disable")
+    );
     assert_eq!(r.headers["authorization"], "Bearer iam-token-77aa");
     assert_eq!(r.body, json!({"reason": "凭据泄露", "account": "zhangsan"}));
 }
@@ -159,7 +164,10 @@ async fn webhook_wecom_and_dingtalk_formats() {
     let got = server.take();
     assert_eq!(got.len(), 3);
 
-    assert_eq!((got[0].method.as_str(), got[0].target.as_str()), ("POST", "/hooks/soc"));
+    assert_eq!(
+        (got[0].method.as_str(), got[0].target.as_str()),
+        ("POST", "/hooks/soc")
+    );
     assert_eq!(
         got[0].body,
         json!({"playbook": "http-targets", "step": "hook", "title": "告警 alert-0001", "text": "来源 198.51.100.23"})
@@ -216,8 +224,17 @@ async fn dry_run_sends_nothing_and_redacts_secrets() {
         })
     );
     let ding = plan(&pb, &ctx(), &host).unwrap().pop().unwrap();
-    assert!(ding.rendered["request"]["url"].as_str().unwrap().ends_with("&sign=***"));
-    for secret in ["fw-token-9f8e", "iam-token-77aa", "wecom-key-5150", "ding-token-abc", "SEC0123456789abcdef"] {
+    assert!(ding.rendered["request"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("&sign=***"));
+    for secret in [
+        "fw-token-9f8e",
+        "iam-token-77aa",
+        "wecom-key-5150",
+        "ding-token-abc",
+        "SEC0123456789abcdef",
+    ] {
         assert!(!all.contains(secret), "{secret} leaked into a dry run");
     }
     assert!(all.contains("key=***"));
@@ -256,11 +273,21 @@ async fn email_reaches_the_smtp_relay() {
         smtp_from: "云守 <yunshou@example.gov.cn>".into(),
         ..RunOptions::default()
     };
-    let out = run_step(&pb, 0, &context(TriggerKind::Incident, &inc), &TestHost::default(), &opts).await;
+    let out = run_step(
+        &pb,
+        0,
+        &context(TriggerKind::Incident, &inc),
+        &TestHost::default(),
+        &opts,
+    )
+    .await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);
     assert_eq!(
         out.rendered["to"],
-        json!(["soc-duty@example.gov.cn", "应急负责人 <ir-lead@example.gov.cn>"])
+        json!([
+            "soc-duty@example.gov.cn",
+            "应急负责人 <ir-lead@example.gov.cn>"
+        ])
     );
     let mails = sink.mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 1);
@@ -268,7 +295,11 @@ async fn email_reaches_the_smtp_relay() {
     assert_eq!(m.from, "<yunshou@example.gov.cn>");
     assert_eq!(
         m.rcpt,
-        ["<soc-duty@example.gov.cn>", "<ir-lead@example.gov.cn>", "<ciso@example.gov.cn>"]
+        [
+            "<soc-duty@example.gov.cn>",
+            "<ir-lead@example.gov.cn>",
+            "<ciso@example.gov.cn>"
+        ]
     );
     let (headers, body) = m.data.split_once("\r\n\r\n").expect("headers and body");
     assert_eq!(decode_subject(headers), "【II级事件】财务系统勒索软件");
@@ -278,7 +309,14 @@ async fn email_reaches_the_smtp_relay() {
     );
 
     // No relay configured: a failure, not a silent success.
-    let out = run_step(&pb, 0, &context(TriggerKind::Incident, &inc), &TestHost::default(), &RunOptions::default()).await;
+    let out = run_step(
+        &pb,
+        0,
+        &context(TriggerKind::Incident, &inc),
+        &TestHost::default(),
+        &RunOptions::default(),
+    )
+    .await;
     assert_eq!(out.status, StepStatus::Failed);
     assert!(out.detail.contains("no SMTP relay"), "{}", out.detail);
 }
@@ -298,7 +336,12 @@ fn decode_subject(headers: &str) -> String {
             .and_then(|w| w.strip_suffix("?="));
         match inner {
             Some(b64) => out.push_str(
-                &String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap(),
+                &String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .unwrap(),
+                )
+                .unwrap(),
             ),
             None => out.push_str(word),
         }
@@ -316,7 +359,12 @@ fn decode_body(headers: &str, body: &str) -> String {
     match cte.as_str() {
         "base64" => {
             let b64: String = body.split_whitespace().collect();
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            )
+            .unwrap()
         }
         "quoted-printable" => {
             let joined = body.replace("=\r\n", "");
@@ -324,7 +372,7 @@ fn decode_body(headers: &str, body: &str) -> String {
             let mut out = Vec::new();
             let mut i = 0;
             while i < bytes.len() {
-                if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
+                if bytes[i] == b'=' && i + 2 < bytes.len() {
                     out.push(u8::from_str_radix(&joined[i + 1..i + 3], 16).unwrap());
                     i += 3;
                 } else {
@@ -332,7 +380,10 @@ fn decode_body(headers: &str, body: &str) -> String {
                     i += 1;
                 }
             }
-            String::from_utf8(out).unwrap().trim_end_matches("\r\n").to_string()
+            String::from_utf8(out)
+                .unwrap()
+                .trim_end_matches("\r\n")
+                .to_string()
         }
         _ => body.trim_end_matches("\r\n").to_string(),
     }

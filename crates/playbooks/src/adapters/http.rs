@@ -34,8 +34,8 @@ pub(crate) async fn send(call: &HttpCall, timeout: Duration) -> Result<Answer, S
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
-    let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-        .map_err(|e| e.to_string())?;
+    let method =
+        reqwest::Method::from_bytes(call.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
     let mut req = client.request(method, &call.url);
     for (k, v) in &call.headers {
         req = req.header(k, v);

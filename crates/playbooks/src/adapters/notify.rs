@@ -28,7 +28,11 @@ pub(crate) fn dingtalk_sign(secret: &str, timestamp_ms: i64) -> String {
 }
 
 /// The robot URL with `timestamp` and `sign` query parameters added (URL-encoded).
-pub(crate) fn dingtalk_signed_url(url: &str, secret: &str, timestamp_ms: i64) -> Result<String, String> {
+pub(crate) fn dingtalk_signed_url(
+    url: &str,
+    secret: &str,
+    timestamp_ms: i64,
+) -> Result<String, String> {
     let mut u = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
     u.query_pairs_mut()
         .append_pair("timestamp", &timestamp_ms.to_string())
@@ -93,9 +97,15 @@ mod tests {
 
     #[test]
     fn dingtalk_url_keeps_token_and_adds_signature() {
-        let u = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=abc", "SECx", 1_700_000_000_000)
-            .unwrap();
-        assert!(u.starts_with("https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1700000000000&sign="));
+        let u = dingtalk_signed_url(
+            "https://oapi.dingtalk.com/robot/send?access_token=abc",
+            "SECx",
+            1_700_000_000_000,
+        )
+        .unwrap();
+        assert!(u.starts_with(
+            "https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1700000000000&sign="
+        ));
         assert!(!u.ends_with("sign="));
     }
 }

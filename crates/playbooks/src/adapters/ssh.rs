@@ -14,8 +14,10 @@ use crate::model::{IptablesTarget, NftablesTarget, SshTarget};
 pub(crate) fn nft_command(t: &NftablesTarget, ip: &str, timeout: Option<&str>) -> Vec<String> {
     let mut words = sudo(&t.ssh);
     words.extend(
-        ["nft", "add", "element", &t.family, &t.table, &t.set, "{", ip]
-            .map(String::from),
+        [
+            "nft", "add", "element", &t.family, &t.table, &t.set, "{", ip,
+        ]
+        .map(String::from),
     );
     if let Some(to) = timeout {
         words.extend(["timeout".to_string(), to.to_string()]);
@@ -77,9 +79,25 @@ pub(crate) fn argv(t: &SshTarget, remote: &[String]) -> Vec<String> {
     .map(String::from)
     .to_vec();
     v.push(format!("UserKnownHostsFile={}", t.known_hosts));
-    v.extend(["-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-i"].map(String::from));
+    v.extend(
+        [
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-i",
+        ]
+        .map(String::from),
+    );
     v.push(t.identity_file.clone());
-    v.extend(["-p".to_string(), t.port.to_string(), "-l".to_string(), t.user.clone()]);
+    v.extend([
+        "-p".to_string(),
+        t.port.to_string(),
+        "-l".to_string(),
+        t.user.clone(),
+    ]);
     // `--` ends ssh's options: the host can never be read as one.
     v.extend(["--".to_string(), t.host.clone(), join_remote(remote)]);
     v

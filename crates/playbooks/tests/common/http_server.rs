@@ -40,9 +40,7 @@ pub struct Server {
 impl Server {
     pub async fn start() -> Server {
         let received = Arc::new(Mutex::new(Vec::new()));
-        let app = Router::new()
-            .fallback(record)
-            .with_state(received.clone());
+        let app = Router::new().fallback(record).with_state(received.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -77,7 +75,10 @@ async fn record(
     };
     received.lock().unwrap().push(r);
     if target.starts_with("/fail") {
-        (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "boom"})))
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": "boom"})),
+        )
     } else if target.starts_with("/robot") {
         (StatusCode::OK, Json(json!({"errcode": 0, "errmsg": "ok"})))
     } else {

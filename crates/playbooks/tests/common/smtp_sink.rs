@@ -54,8 +54,12 @@ async fn session(sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> s
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            w.write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?;
-        } else if upper.starts_with("HELO") || upper.starts_with("RSET") || upper.starts_with("NOOP") {
+            w.write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .await?;
+        } else if upper.starts_with("HELO")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+        {
             w.write_all(b"250 ok\r\n").await?;
         } else if upper.starts_with("MAIL FROM:") {
             mail.from = cmd[10..].trim().to_string();
