@@ -10,8 +10,12 @@ use crate::scope::TenantScope;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::io::Read;
+use std::path::PathBuf;
 use yunshou_evidence::custody::CustodyEntry;
 use yunshou_evidence::digest::Digests;
+use yunshou_evidence::package::{Manifest, ManifestItem};
+use yunshou_evidence::signing::PlatformKey;
 use yunshou_model::Actor;
 
 /// One item in the vault.
@@ -142,9 +146,179 @@ pub(crate) async fn append_custody(
     Ok(e)
 }
 
+/// The vault's folder for a tenant's incident.
+fn vault_dir(store: &Store, tenant: &str, incident: &str) -> Result<PathBuf> {
+    let data = store
+        .anchor_path
+        .as_ref()
+        .and_then(|a| a.parent())
+        .ok_or_else(|| Error::Invalid("this store has no data directory for evidence".into()))?;
+    Ok(data.join("evidence").join(tenant).join(incident))
+}
+
+/// What a new item is, before its bytes are read.
+#[derive(Debug, Clone)]
+pub struct EvidenceIntake {
+    /// file | pcap | screenshot | search.
+    pub kind: String,
+    /// Original file name.
+    pub name: String,
+    /// Media type.
+    pub media_type: String,
+    /// Where from.
+    pub source: String,
+    /// What it shows.
+    pub description: String,
+}
+
+/// Largest item.
+pub const MAX_EVIDENCE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 impl Store {
+    /// Takes an item into the vault: streams `content` into a new read-only file while
+    /// hashing it (SHA-256 and SM3), then records it with its intake custody entry. If the
+    /// record cannot be written the file is removed: nothing half-taken stays behind.
+    pub async fn take_evidence(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+        intake: EvidenceIntake,
+        content: Box<dyn Read + Send>,
+        actor: &Actor,
+    ) -> Result<EvidenceItem> {
+        // Refuse early (archived, missing, another tenant's) before reading a byte.
+        let inc = self.incident(scope, incident_id).await?;
+        if inc.status == crate::incidents::IncidentStatus::Archived {
+            return Err(Error::Conflict(
+                "the incident is archived and read-only".into(),
+            ));
+        }
+        let dir = vault_dir(self, scope.tenant_id(), incident_id)?;
+        let id = yunshou_model::ids::new_id();
+        let path = dir.join(&id);
+        let write_path = path.clone();
+        let digests = tokio::task::spawn_blocking(move || -> Result<Digests> {
+            std::fs::create_dir_all(&dir)?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&write_path)?;
+            let mut limited = content.take(MAX_EVIDENCE_BYTES + 1);
+            let mut out = std::io::BufWriter::new(file);
+            let d = yunshou_evidence::digest::copy_and_digest(&mut limited, &mut out)?;
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            let mut perms = file.metadata()?.permissions();
+            perms.set_readonly(true);
+            std::fs::set_permissions(&write_path, perms)?;
+            Ok(d)
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("evidence intake: {e}")))?;
+        let result = match digests {
+            Ok(d) if d.size == 0 => Err(Error::Invalid("file: empty".into())),
+            Ok(d) if d.size > MAX_EVIDENCE_BYTES => Err(Error::Invalid(format!(
+                "file: at most {} GiB",
+                MAX_EVIDENCE_BYTES >> 30
+            ))),
+            Ok(digests) => {
+                let new = NewEvidence {
+                    id,
+                    kind: intake.kind,
+                    name: intake.name,
+                    media_type: intake.media_type,
+                    digests,
+                    source: intake.source,
+                    description: intake.description,
+                };
+                self.add_evidence(scope, incident_id, &new, actor).await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        result
+    }
+
+    /// Opens an item's bytes (the caller records the view or download in the custody log).
+    pub fn open_evidence(&self, scope: &TenantScope, item: &EvidenceItem) -> Result<std::fs::File> {
+        Ok(std::fs::File::open(
+            vault_dir(self, scope.tenant_id(), &item.incident_id)?.join(&item.id),
+        )?)
+    }
+
+    /// Writes an incident's evidence package (zip: manifest, items, custody log, SM2
+    /// signature) to `out`, after appending the export to the custody log so the package
+    /// carries its own export entry.
+    pub async fn export_evidence_package(
+        &self,
+        scope: &TenantScope,
+        incident_id: &str,
+        key: std::sync::Arc<PlatformKey>,
+        out: std::fs::File,
+        actor: &Actor,
+    ) -> Result<Manifest> {
+        let inc = self.incident(scope, incident_id).await?;
+        let items = self.evidence(scope, incident_id).await?;
+        self.record_custody(
+            scope,
+            incident_id,
+            "export",
+            None,
+            &format!("package of {} items", items.len()),
+            actor,
+        )
+        .await?;
+        let custody = self.custody_log(scope, incident_id).await?;
+        let dir = vault_dir(self, scope.tenant_id(), incident_id)?;
+        let manifest = Manifest {
+            format: yunshou_evidence::package::FORMAT.to_string(),
+            tenant: scope.tenant_id().to_string(),
+            incident_id: inc.id.clone(),
+            incident_title: format!("{} {}", inc.label, inc.title),
+            created_at: crate::now_text(),
+            created_by: actor.name.clone(),
+            items: items
+                .iter()
+                .map(|i| ManifestItem {
+                    id: i.id.clone(),
+                    name: i.name.clone(),
+                    media_type: i.media_type.clone(),
+                    kind: i.kind.clone(),
+                    digests: Digests {
+                        size: i.size as u64,
+                        sha256: i.sha256.clone(),
+                        sm3: i.sm3.clone(),
+                    },
+                    collector: i.collector.clone(),
+                    collected_at: i.collected_at.clone(),
+                    source: i.source.clone(),
+                    description: i.description.clone(),
+                })
+                .collect(),
+            custody: Default::default(),
+            signer_public_key: String::new(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut open = |item: &ManifestItem| -> std::io::Result<Box<dyn Read>> {
+                Ok(Box::new(std::fs::File::open(dir.join(&item.id))?))
+            };
+            yunshou_evidence::package::write_package(
+                std::io::BufWriter::new(out),
+                manifest,
+                &custody,
+                &key,
+                &mut open,
+            )
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("evidence export: {e}")))?
+        .map_err(|e| Error::Invalid(format!("evidence export: {e}")))
+    }
+
     /// Records an item whose bytes are stored, with its intake custody entry.
-    pub async fn add_evidence(
+    pub(crate) async fn add_evidence(
         &self,
         scope: &TenantScope,
         incident_id: &str,

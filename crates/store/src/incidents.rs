@@ -891,8 +891,7 @@ impl Store {
         save(&mut w.tx, tenant, &inc).await?;
         let mut entry = actor.entry(Some(tenant), "incident.create", "incident", Some(&inc.id));
         entry.after = Some(
-            serde_json::json!({"label": inc.label, "title": inc.title, "alerts": new.alert_ids, "source": source})
-                .to_string(),
+            serde_json::json!({"label": inc.label, "title": inc.title, "alerts": new.alert_ids, "source": source}),
         );
         w.commit(entry).await?;
         Ok(inc)

@@ -345,7 +345,9 @@ impl Store {
             .await?;
         }
         let mut entry = actor.entry(Some(t), "playbook.run", "playbook_run", Some(&id));
-        entry.after = Some(serde_json::json!({"playbook": playbook.slug, "version": playbook.version, "trigger": trigger_kind, "trigger_id": trigger_id, "dry_run": dry_run}));
+        entry.after = Some(
+            serde_json::json!({"playbook": playbook.slug, "version": playbook.version, "trigger": trigger_kind, "trigger_id": trigger_id, "dry_run": dry_run}),
+        );
         w.commit(entry).await?;
         Ok(id)
     }
