@@ -86,6 +86,12 @@ impl Role {
                 WorkOrdersWork,
                 WorkOrdersVerify,
                 RiskManage,
+                IncidentsRead,
+                IncidentsManage,
+                EvidenceAccess,
+                PlaybooksManage,
+                PlaybooksApprove,
+                PlansManage,
             ],
             Role::Auditor => &[
                 DashboardRead,
@@ -97,6 +103,8 @@ impl Role {
                 AlertsRead,
                 RulesRead,
                 FindingsRead,
+                IncidentsRead,
+                EvidenceAccess,
             ],
             Role::AssetOwner => &[
                 DashboardRead,
@@ -105,8 +113,9 @@ impl Role {
                 AssetsApprove,
                 FindingsRead,
                 WorkOrdersWork,
+                IncidentsRead,
             ],
-            Role::Analyst | Role::Responder => &[
+            Role::Analyst => &[
                 DashboardRead,
                 AssetsRead,
                 EventsRead,
@@ -119,8 +128,38 @@ impl Role {
                 WorkOrdersWork,
                 WorkOrdersVerify,
                 RiskManage,
+                IncidentsRead,
+                IncidentsManage,
+                EvidenceAccess,
+                PlaybooksManage,
             ],
-            Role::Viewer => &[DashboardRead, AssetsRead, AlertsRead, FindingsRead],
+            Role::Responder => &[
+                DashboardRead,
+                AssetsRead,
+                EventsRead,
+                EventsRawRead,
+                AlertsRead,
+                AlertsManage,
+                RulesRead,
+                FindingsRead,
+                FindingsImport,
+                WorkOrdersWork,
+                WorkOrdersVerify,
+                RiskManage,
+                IncidentsRead,
+                IncidentsManage,
+                EvidenceAccess,
+                PlaybooksManage,
+                PlaybooksApprove,
+                PlansManage,
+            ],
+            Role::Viewer => &[
+                DashboardRead,
+                AssetsRead,
+                AlertsRead,
+                FindingsRead,
+                IncidentsRead,
+            ],
         }
     }
 }
@@ -193,11 +232,23 @@ pub enum Permission {
     /// Keep the threat catalog and risk register and set the risk method, tables and SLAs
     /// (I.2, I.3.b).
     RiskManage,
+    /// Read incidents, plans, drills, playbooks and their runs, and the response metrics.
+    IncidentsRead,
+    /// Open, classify and drive incidents through the phases; links, tasks, reviews.
+    IncidentsManage,
+    /// Take in, view, download and export evidence (every access enters the custody log).
+    EvidenceAccess,
+    /// Write playbooks and start (or dry-run) them.
+    PlaybooksManage,
+    /// Approve or reject a playbook's disruptive step (blocking, disabling accounts).
+    PlaybooksApprove,
+    /// Edit emergency plans, schedule and record drills, set the reporting profile.
+    PlansManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 29] = [
         Permission::DashboardRead,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -221,6 +272,12 @@ impl Permission {
         Permission::WorkOrdersWork,
         Permission::WorkOrdersVerify,
         Permission::RiskManage,
+        Permission::IncidentsRead,
+        Permission::IncidentsManage,
+        Permission::EvidenceAccess,
+        Permission::PlaybooksManage,
+        Permission::PlaybooksApprove,
+        Permission::PlansManage,
     ];
 
     /// The token scope a request needs to use this permission.
@@ -235,14 +292,20 @@ impl Permission {
             | Permission::EventsRawRead
             | Permission::AlertsRead
             | Permission::RulesRead
-            | Permission::FindingsRead => Scope::Read,
+            | Permission::FindingsRead
+            | Permission::IncidentsRead => Scope::Read,
             Permission::AssetsWrite
             | Permission::AssetsApprove
             | Permission::AlertsManage
             | Permission::FindingsImport
             | Permission::WorkOrdersWork
             | Permission::WorkOrdersVerify
-            | Permission::RiskManage => Scope::Write,
+            | Permission::RiskManage
+            | Permission::IncidentsManage
+            | Permission::EvidenceAccess
+            | Permission::PlaybooksManage
+            | Permission::PlaybooksApprove
+            | Permission::PlansManage => Scope::Write,
             Permission::UsersManage
             | Permission::TenantsManage
             | Permission::AssetRulesManage

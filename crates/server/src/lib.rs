@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod intel;
 pub mod notify;
 mod observe;
+pub mod respond;
 pub mod risk_report;
 pub mod state;
 mod tls;
@@ -117,6 +118,7 @@ pub fn state(store: Arc<Store>, secure_cookies: bool, session_idle_minutes: i64)
         pipeline: None,
         detection: None,
         intel: Default::default(),
+        respond: Arc::new(respond::Responder::ephemeral()),
     }
 }
 
@@ -243,6 +245,19 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> anyhow::Result<()
     state.pipeline = Some(pipeline);
     state.detection = Some(detector);
     state.intel = intel;
+    state.respond = Arc::new(respond::Responder::load(
+        &config.data_dir,
+        config
+            .smtp
+            .as_ref()
+            .map(|s| format!("{}:{}", s.host, s.port)),
+        config
+            .smtp
+            .as_ref()
+            .map(|s| s.from.clone())
+            .unwrap_or_else(|| "yunshou@localhost".into()),
+    )?);
+    tokio::spawn(respond::runner::trigger_round(state.clone()));
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
 
     let listener = std::net::TcpListener::bind(config.listen)

@@ -24,4 +24,6 @@ pub struct AppState {
     pub detection: Option<Arc<crate::detection::StreamDetector>>,
     /// Threat-intelligence indicators per tenant.
     pub intel: Arc<crate::intel::IntelBook>,
+    /// The respond stage: evidence key, report font, playbook mail relay.
+    pub respond: Arc<crate::respond::Responder>,
 }

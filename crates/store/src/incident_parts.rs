@@ -470,20 +470,21 @@ impl Store {
         title: &str,
         owner: Option<&str>,
         actor: &Actor,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let title = clean_text("title", title, 500)?;
         if title.is_empty() {
             return Err(Error::Invalid("title: required".into()));
         }
         let t = scope.tenant_id();
         let now = crate::now_text();
+        let task_id = ids::new_id();
         let mut w = self.begin_write().await?;
         locked_incident(&mut w.tx, scope, id).await?;
         sqlx::query(
             "INSERT INTO incident_tasks (id, tenant_id, incident_id, phase, position, title, role, owner, done_at, done_by, from_plan) \
              VALUES ($1, $2, $3, $4, 1000000, $5, '', $6, NULL, NULL, 0)",
         )
-        .bind(ids::new_id())
+        .bind(&task_id)
         .bind(t)
         .bind(id)
         .bind(phase.as_str())
@@ -494,7 +495,7 @@ impl Store {
         timeline(&mut w.tx, t, id, &now, &actor.name, "task", &title).await?;
         w.commit(actor.entry(Some(t), "incident.task_add", "incident", Some(id)))
             .await?;
-        Ok(())
+        Ok(task_id)
     }
 
     /// Marks a task done (or not done).

@@ -577,3 +577,54 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+/// Something that may trigger playbooks: (tenant id, `alert` or `incident`, its id).
+pub type TriggerSubject = (String, String, String);
+
+impl Store {
+    /// Alerts raised and incidents changed after `since` in tenants that have an enabled
+    /// playbook, oldest first: what the platform's trigger round looks at. The playbooks
+    /// themselves run in each tenant's own scope.
+    pub async fn playbook_subjects_since(&self, since: &str) -> Result<Vec<TriggerSubject>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, 'alert', id, created_at FROM alerts WHERE created_at > $1 \
+               AND tenant_id IN (SELECT tenant_id FROM playbooks WHERE enabled = 1) \
+             UNION ALL \
+             SELECT tenant_id, 'incident', id, updated_at FROM incidents WHERE updated_at > $1 AND status = 'open' \
+               AND tenant_id IN (SELECT tenant_id FROM playbooks WHERE enabled = 1) \
+             ORDER BY 4 LIMIT 1000",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// The scope of a tenant by id, for the platform's own rounds (escalation, playbook
+    /// triggers) acting inside one tenant.
+    pub async fn system_scope(&self, tenant_id: &str) -> Result<TenantScope> {
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        found.map(|id| TenantScope::new(&id)).ok_or(Error::NotFound)
+    }
+
+    /// The open incident an alert was taken into, if any.
+    pub async fn incident_of_alert(
+        &self,
+        scope: &TenantScope,
+        alert_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT l.incident_id FROM incident_links l JOIN incidents i ON i.id = l.incident_id \
+             WHERE l.tenant_id = $1 AND l.kind = 'alert' AND l.ref_id = $2 AND i.status = 'open' ORDER BY l.added_at DESC LIMIT 1",
+        )
+        .bind(scope.tenant_id())
+        .bind(alert_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
