@@ -385,6 +385,7 @@ pub(crate) async fn locked_incident(
 }
 
 /// Adds a link unless it is there already.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn link(
     tx: &mut Tx,
     tenant: &str,
@@ -760,9 +761,10 @@ impl Store {
             archived_at: None,
         };
         sqlx::query(&format!(
-            "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+            "INSERT INTO incidents (tenant_id, {INCIDENT_COLUMNS}) VALUES ({})",
+            (1..=23).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
         ))
+        .bind(tenant)
         .bind(&inc.id)
         .bind(number)
         .bind(&inc.title)
