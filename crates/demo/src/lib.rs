@@ -10,6 +10,7 @@ mod asset_story;
 mod assets;
 pub mod detection;
 pub mod events;
+pub mod respond;
 pub mod vuln;
 
 use anyhow::Context;
