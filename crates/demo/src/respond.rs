@@ -1639,7 +1639,6 @@ mod tests {
     }
 
     #[tokio::test]
-    #[ignore = "needs the store fix: Store::create_incident does not insert tenant_id (NOT NULL)"]
     async fn seeds_plans_drills_playbooks_and_incidents_in_every_phase() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();

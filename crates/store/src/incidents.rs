@@ -762,7 +762,10 @@ impl Store {
         };
         sqlx::query(&format!(
             "INSERT INTO incidents (tenant_id, {INCIDENT_COLUMNS}) VALUES ({})",
-            (1..=23).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            (1..=23)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .bind(tenant)
         .bind(&inc.id)
@@ -772,7 +775,10 @@ impl Store {
         .bind(&inc.category)
         .bind(&inc.subcategory)
         .bind(inc.level.map(Level::as_str))
-        .bind(inc.grading.map(|g| serde_json::to_string(&g).expect("grading serialises")))
+        .bind(
+            inc.grading
+                .map(|g| serde_json::to_string(&g).expect("grading serialises")),
+        )
         .bind(0i64)
         .bind(inc.phase.as_str())
         .bind(inc.status.as_str())

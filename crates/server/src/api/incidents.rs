@@ -79,7 +79,11 @@ pub async fn create_incident(
     ApiJson(new): ApiJson<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<Incident>)> {
     let scope = p.require(Permission::IncidentsManage)?;
-    let source = if new.alert_ids.is_empty() { "api" } else { "alert" };
+    let source = if new.alert_ids.is_empty() {
+        "api"
+    } else {
+        "alert"
+    };
     let inc = state
         .store
         .create_incident(scope, &new, source, &p.actor())
@@ -183,7 +187,14 @@ pub async fn add_task(
     let scope = p.require(Permission::IncidentsManage)?;
     let task = state
         .store
-        .add_incident_task(scope, &id, t.phase, &t.title, t.owner.as_deref(), &p.actor())
+        .add_incident_task(
+            scope,
+            &id,
+            t.phase,
+            &t.title,
+            t.owner.as_deref(),
+            &p.actor(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(task)))
 }
@@ -200,7 +211,9 @@ fn valid_id(id: &str, what: &str) -> ApiResult<()> {
     if yunshou_model::ids::is_valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!("{what}: not a valid identifier")))
+        Err(ApiError::bad_request(format!(
+            "{what}: not a valid identifier"
+        )))
     }
 }
 
@@ -298,9 +311,12 @@ pub async fn report(
     let lang = Lang::from_code(q.lang.as_deref());
     let tenant = p.access.tenant.display_name.clone();
     let doc = crate::respond::report::build(&state.store, scope, &tenant, &id, lang).await?;
-    let mut entry = p
-        .actor()
-        .entry(Some(scope.tenant_id()), "incident.report", "incident", Some(&id));
+    let mut entry = p.actor().entry(
+        Some(scope.tenant_id()),
+        "incident.report",
+        "incident",
+        Some(&id),
+    );
     entry.after = Some(serde_json::json!({ "format": format }));
     state.store.audit(entry).await?;
     if format == "html" {
@@ -342,15 +358,22 @@ pub async fn archive(
 ) -> ApiResult<Json<Incident>> {
     let scope = p.require(Permission::IncidentsManage)?;
     let tenant = p.access.tenant.display_name.clone();
-    crate::respond::report::archive(&state.store, &state.respond, scope, &tenant, &id, &p.actor())
-        .await
-        .map(Json)
-        .map_err(|e| match e {
-            crate::respond::report::ArchiveError::Store(e) => e.into(),
-            crate::respond::report::ArchiveError::Pdf(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m)
-            }
-        })
+    crate::respond::report::archive(
+        &state.store,
+        &state.respond,
+        scope,
+        &tenant,
+        &id,
+        &p.actor(),
+    )
+    .await
+    .map(Json)
+    .map_err(|e| match e {
+        crate::respond::report::ArchiveError::Store(e) => e.into(),
+        crate::respond::report::ArchiveError::Pdf(m) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m)
+        }
+    })
 }
 
 /// The report frozen when the incident was archived (`html` or `pdf`), with its digests in
@@ -411,7 +434,10 @@ pub async fn metrics_of(
         .chain(["unclassified"])
         .collect();
     Ok(ResponseMetrics {
-        by_level: yunshou_respond::metrics::summarise(&["I", "II", "III", "IV", "unrated"], &by_level_items),
+        by_level: yunshou_respond::metrics::summarise(
+            &["I", "II", "III", "IV", "unrated"],
+            &by_level_items,
+        ),
         by_category: yunshou_respond::metrics::summarise(&cats, &by_cat_items),
     })
 }
