@@ -62,11 +62,14 @@ fn run(cmd: &str, args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("{cmd} is needed (scripts/test-deps installs it): {e}"))
 }
 
+/// Edits or drops one zip entry (name, bytes); `None` drops it.
+type EntryChange<'a> = &'a dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>;
+
 /// Rewrites a zip, letting `change` edit or drop each entry.
 fn rewrite_zip(
     src: &std::path::Path,
     dst: &std::path::Path,
-    change: &dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+    change: EntryChange,
 ) {
     let mut input = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
     let mut out = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
