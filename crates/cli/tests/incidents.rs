@@ -66,11 +66,7 @@ fn run(cmd: &str, args: &[&str]) -> std::process::Output {
 type EntryChange<'a> = &'a dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>;
 
 /// Rewrites a zip, letting `change` edit or drop each entry.
-fn rewrite_zip(
-    src: &std::path::Path,
-    dst: &std::path::Path,
-    change: EntryChange,
-) {
+fn rewrite_zip(src: &std::path::Path, dst: &std::path::Path, change: EntryChange) {
     let mut input = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
     let mut out = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
     for i in 0..input.len() {

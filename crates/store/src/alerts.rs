@@ -982,6 +982,53 @@ async fn webhooks_of(tx: &mut Tx, tenant_id: &str) -> Result<Vec<(String, Severi
     Ok(out)
 }
 
+/// An alert read inside a write transaction (tenant-checked).
+pub(crate) async fn alert_in_tx(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<Alert> {
+    let row = sqlx::query(&format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(scope.tenant_id())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::Invalid(format!("alert_ids: no alert {id}")))?;
+    alert_from_row(&row)
+}
+
+/// Marks an alert as being investigated in an incident, with a comment naming it.
+pub(crate) async fn acknowledge_for_incident(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    scope: &TenantScope,
+    id: &str,
+    incident_label: &str,
+    actor: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE alerts SET status = 'investigating', updated_at = $1 \
+         WHERE tenant_id = $2 AND id = $3 AND status IN ('new', 'acknowledged')",
+    )
+    .bind(now)
+    .bind(scope.tenant_id())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO alert_comments (id, tenant_id, alert_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(yunshou_model::ids::new_id())
+        .bind(scope.tenant_id())
+        .bind(id)
+        .bind(actor)
+        .bind(format!("纳入事件 {incident_label} / added to incident {incident_label}"))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1032,51 +1079,4 @@ mod tests {
         };
         assert_eq!(g.key(), "source.ip=203.0.113.9");
     }
-}
-
-/// An alert read inside a write transaction (tenant-checked).
-pub(crate) async fn alert_in_tx(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    scope: &TenantScope,
-    id: &str,
-) -> Result<Alert> {
-    let row = sqlx::query(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(scope.tenant_id())
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| Error::Invalid(format!("alert_ids: no alert {id}")))?;
-    alert_from_row(&row)
-}
-
-/// Marks an alert as being investigated in an incident, with a comment naming it.
-pub(crate) async fn acknowledge_for_incident(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    scope: &TenantScope,
-    id: &str,
-    incident_label: &str,
-    actor: &str,
-    now: &str,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE alerts SET status = 'investigating', updated_at = $1 \
-         WHERE tenant_id = $2 AND id = $3 AND status IN ('new', 'acknowledged')",
-    )
-    .bind(now)
-    .bind(scope.tenant_id())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("INSERT INTO alert_comments (id, tenant_id, alert_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(yunshou_model::ids::new_id())
-        .bind(scope.tenant_id())
-        .bind(id)
-        .bind(actor)
-        .bind(format!("纳入事件 {incident_label} / added to incident {incident_label}"))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
