@@ -186,8 +186,14 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     assert!(v1.starts_with("/plans/"), "{v1}");
     let page = admin.page(&v1, 200).await;
     assert!(page.contains("id=\"plan-version\">v1<"), "v1");
-    assert!(page.contains("在边界防火墙封禁攻击源地址"), "template steps");
-    assert!(!admin.page("/plans", 200).await.contains("id=\"template-NA\""));
+    assert!(
+        page.contains("在边界防火墙封禁攻击源地址"),
+        "template steps"
+    );
+    assert!(!admin
+        .page("/plans", 200)
+        .await
+        .contains("id=\"template-NA\""));
 
     // The editor saves v2; a broken plan is refused with every problem.
     let mut content: serde_json::Value =
@@ -211,14 +217,14 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     assert!(page.contains("id=\"plan-version\">v2<"), "v2");
     assert!(page.contains("王强") && page.contains("补充技术处置组联系人"));
     assert_eq!(page.matches("class=\"plan-version").count(), 2, "history");
-    assert!(page.contains(&format!("href=\"{v1}\">v1</a>")), "link to v1");
+    assert!(
+        page.contains(&format!("href=\"{v1}\">v1</a>")),
+        "link to v1"
+    );
     let (status, _, refused) = admin
         .post(
             &v2,
-            &[
-                ("name", "x"),
-                ("content", r#"{"roles": [], "steps": []}"#),
-            ],
+            &[("name", "x"), ("content", r#"{"roles": [], "steps": []}"#)],
         )
         .await;
     assert_eq!(status, 200);
@@ -239,7 +245,14 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     let drills = admin.page("/drills", 200).await;
     assert!(drills.contains(&format!("value=\"{plan_id}\"")));
     let refused = admin
-        .refused("/drills", &[("plan_id", &plan_id), ("title", "演练"), ("scheduled_for", "soon")])
+        .refused(
+            "/drills",
+            &[
+                ("plan_id", &plan_id),
+                ("title", "演练"),
+                ("scheduled_for", "soon"),
+            ],
+        )
         .await;
     assert!(refused.contains("scheduled_for"), "date refused");
     let drill = admin
@@ -254,7 +267,10 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
             ],
         )
         .await;
-    assert!(admin.page("/drills", 200).await.contains("勒索攻击桌面推演"));
+    assert!(admin
+        .page("/drills", 200)
+        .await
+        .contains("勒索攻击桌面推演"));
     let page = admin
         .refused(
             &format!("{drill}/record"),
@@ -300,14 +316,19 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         .refused(&close, &[("link", ""), ("resolution", "")])
         .await;
     admin
-        .redirect(&close, &[("link", &v2), ("resolution", "预案 v2 已补充联系人")])
+        .redirect(
+            &close,
+            &[("link", &v2), ("resolution", "预案 v2 已补充联系人")],
+        )
         .await;
     let page = admin.page(&drill, 200).await;
     assert!(page.contains("data-status=\"closed\"") && page.contains("预案 v2 已补充联系人"));
 
     // Playbooks: an example saved, a broken one refused with every problem's path.
-    let example = EXAMPLE
-        .replace("id: leaked-account", "id: console-test-leaked\nenabled: false");
+    let example = EXAMPLE.replace(
+        "id: leaked-account",
+        "id: console-test-leaked\nenabled: false",
+    );
     let leaked = admin.redirect("/playbooks", &[("yaml", &example)]).await;
     assert!(leaked.starts_with("/playbooks/"), "{leaked}");
     let page = admin.page(&leaked, 200).await;
@@ -321,8 +342,14 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     assert!(refused.contains("id=\"playbook-problems\""), "{refused}");
     let problems = &refused[refused.find("id=\"playbook-problems\"").unwrap()..];
     let problems = &problems[..problems.find("</div>").unwrap()];
-    assert!(problems.contains("steps[0].with") && problems.contains("steps[1].with"), "{problems}");
-    assert!(problems.matches("<li>").count() >= 2, "every problem: {problems}");
+    assert!(
+        problems.contains("steps[0].with") && problems.contains("steps[1].with"),
+        "{problems}"
+    );
+    assert!(
+        problems.matches("<li>").count() >= 2,
+        "every problem: {problems}"
+    );
     assert!(refused.contains("priorty: high"), "the YAML comes back");
     let list = admin.page("/playbooks", 200).await;
     assert_eq!(list.matches("data-slug=\"console-test-leaked\"").count(), 1);
@@ -331,18 +358,27 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     let dry = admin.redirect("/playbooks", &[("yaml", DRY)]).await;
     let alert = demo_alert(&admin).await;
     let refused = admin
-        .refused(&format!("{dry}/run"), &[("trigger_id", "not-an-id"), ("dry_run", "on")])
+        .refused(
+            &format!("{dry}/run"),
+            &[("trigger_id", "not-an-id"), ("dry_run", "on")],
+        )
         .await;
     assert!(refused.contains("trigger_id"), "bad id refused");
     let run = admin
-        .redirect(&format!("{dry}/run"), &[("trigger_id", &alert), ("dry_run", "on")])
+        .redirect(
+            &format!("{dry}/run"),
+            &[("trigger_id", &alert), ("dry_run", "on")],
+        )
         .await;
     assert!(run.starts_with("/playbook-runs/"), "{run}");
     let page = admin.page(&run, 200).await;
     assert!(page.contains("id=\"run-dry\""), "dry run");
     assert_eq!(page.matches("data-status=\"skipped\"").count(), 2, "{page}");
     assert!(page.contains("dry run: ") && page.contains("&#34;dry_run&#34;: true"));
-    assert!(admin.page(&dry, 200).await.contains(&run), "listed under the playbook");
+    assert!(
+        admin.page(&dry, 200).await.contains(&run),
+        "listed under the playbook"
+    );
 
     // A real run waits for an approval its starter may not give.
     let real = admin
@@ -410,12 +446,11 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
 async fn demo_alert(s: &Session<'_>) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let r = s
-            .c
-            .get(s.server.url("/api/v1/alerts?limit=1"))
-            .send()
-            .await
-            .unwrap();
+        let r =
+            s.c.get(s.server.url("/api/v1/alerts?limit=1"))
+                .send()
+                .await
+                .unwrap();
         assert_eq!(r.status(), 200);
         let body: serde_json::Value = r.json().await.unwrap();
         if let Some(id) = body["items"][0]["id"].as_str() {

@@ -16,8 +16,8 @@ use yunshou_respond::classification::CATEGORIES;
 use yunshou_respond::plans::{self, PlanContent};
 use yunshou_respond::Phase;
 use yunshou_store::response_plans::{
-    Drill, DrillInput, DrillRecord, DrillStep, ImprovementItem, NewImprovementItem,
-    NewPlanVersion, ResponsePlan,
+    Drill, DrillInput, DrillRecord, DrillStep, ImprovementItem, NewImprovementItem, NewPlanVersion,
+    ResponsePlan,
 };
 
 /// One class on the plans page: its code, label and current plan if any.

@@ -35,7 +35,11 @@ fn listed(rec: PlaybookRecord) -> Listed {
         Ok(pb) => (trigger_name(&pb), pb.steps.len()),
         Err(_) => ("", 0),
     };
-    Listed { rec, trigger, steps }
+    Listed {
+        rec,
+        trigger,
+        steps,
+    }
 }
 
 /// A new playbook's starting text.
@@ -141,7 +145,10 @@ pub async fn save(
         .find(|r| r.slug == pb.id);
     if let Some(rec) = &editing {
         if rec.slug != pb.id {
-            let problem = format!("id: this playbook is `{}`; to copy it, save it as a new playbook", rec.slug);
+            let problem = format!(
+                "id: this playbook is `{}`; to copy it, save it as a new playbook",
+                rec.slug
+            );
             return again(f.layout, vec![problem]).await;
         }
     }
@@ -273,7 +280,11 @@ pub async fn set_enabled(
         .store
         .set_playbook_enabled(scope, &id, on, &f.layout.p.actor())
         .await?;
-    let key = if on { "pb.enabled_ok" } else { "pb.disabled_ok" };
+    let key = if on {
+        "pb.enabled_ok"
+    } else {
+        "pb.disabled_ok"
+    };
     Ok(done(&format!("/playbooks/{id}"), f.layout.t.get(key)))
 }
 
@@ -417,11 +428,20 @@ pub async fn decide(
     let approve = match f.form.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        _ => return Err(ConsoleError::Back(back, "decision: approve or reject".into())),
+        _ => {
+            return Err(ConsoleError::Back(
+                back,
+                "decision: approve or reject".into(),
+            ))
+        }
     };
     runner::decide(&state, &scope, &id, index, approve, &f.layout.p.actor())
         .await
         .map_err(|e| ConsoleError::Back(back.clone(), e.to_string()))?;
-    let key = if approve { "run.approved" } else { "run.rejected" };
+    let key = if approve {
+        "run.approved"
+    } else {
+        "run.rejected"
+    };
     Ok(done(&back, f.layout.t.get(key)))
 }

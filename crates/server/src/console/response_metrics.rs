@@ -289,7 +289,7 @@ pub async fn save_settings(
         .set_operator_kind(scope, kind, &f.layout.p.actor())
         .await
         .map_err(ConsoleError::back("/response/settings"))?;
-    Ok(done("/response/settings", f.layout.t.get("rset.saved")))
+    Ok(done("/response/settings", f.layout.t.get("respset.saved")))
 }
 
 #[cfg(test)]

@@ -11,12 +11,7 @@ mod response;
 mod vuln;
 
 /// Every table.
-const TABLES: &[&[(&str, &str, &str)]] = &[
-    TEXTS,
-    vuln::TEXTS,
-    respond::TEXTS,
-    response::TEXTS,
-];
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS, respond::TEXTS, response::TEXTS];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
     TABLES
