@@ -21,6 +21,65 @@ struct Dashboard {
     open_alerts: Option<Vec<(&'static str, i64)>>,
     /// Open findings per risk level (5 first) and overdue work orders.
     findings: Option<(Vec<(u8, i64)>, i64)>,
+    /// Open incidents per phase and level, and reporting notices not yet sent.
+    incidents: Option<IncidentTile>,
+}
+
+/// Open incidents by phase (rows) and level (columns: I … IV, unrated), and pending
+/// reporting notices, soonest due first.
+struct IncidentTile {
+    levels: Vec<String>,
+    /// (phase label, counts per level column, row total).
+    phases: Vec<(String, Vec<i64>, i64)>,
+    total: i64,
+    /// (incident id, number, recipient, due, overdue).
+    notices: Vec<(String, String, String, String, bool)>,
+}
+
+async fn incident_tile(
+    state: &AppState,
+    l: &Layout,
+    scope: &yunshou_store::TenantScope,
+) -> Result<IncidentTile, ConsoleError> {
+    use super::response_metrics::{level_label, phase_label};
+    use yunshou_respond::{Level, Phase};
+    let counts = state.store.open_incident_counts(scope).await?;
+    let mut columns: Vec<Option<&str>> = Level::ALL.iter().map(|l| Some(l.as_str())).collect();
+    columns.push(None);
+    let phases = Phase::ALL
+        .iter()
+        .map(|p| {
+            let cells: Vec<i64> = columns
+                .iter()
+                .map(|c| {
+                    counts
+                        .iter()
+                        .filter(|(ph, lv, _)| ph == p.as_str() && lv.as_deref() == *c)
+                        .map(|x| x.2)
+                        .sum()
+                })
+                .collect();
+            let sum = cells.iter().sum();
+            (phase_label(&l.t, p.as_str()), cells, sum)
+        })
+        .collect();
+    let notices = state
+        .store
+        .pending_notices(scope)
+        .await?
+        .into_iter()
+        .take(10)
+        .map(|(id, number, n)| (id, number, n.recipient, short_time(&n.due_at), n.overdue))
+        .collect();
+    Ok(IncidentTile {
+        levels: columns
+            .iter()
+            .map(|c| level_label(&l.t, c.unwrap_or("")))
+            .collect(),
+        phases,
+        total: counts.iter().map(|c| c.2).sum(),
+        notices,
+    })
 }
 
 impl Dashboard {
@@ -112,6 +171,11 @@ pub async fn show(
     } else {
         None
     };
+    let incidents = if l.p.can(Permission::IncidentsRead) {
+        Some(incident_tile(&state, &l, &scope).await?)
+    } else {
+        None
+    };
     let flash = l.flash.is_some();
     Ok(page(
         flash,
@@ -123,6 +187,7 @@ pub async fn show(
             provider,
             open_alerts,
             findings,
+            incidents,
         }
         .render()?,
     ))

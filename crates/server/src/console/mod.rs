@@ -12,6 +12,9 @@ mod events;
 mod finding;
 mod findings;
 mod intel;
+mod plans;
+mod playbooks;
+mod response_metrics;
 mod risk;
 mod rule_sets;
 mod rules;
@@ -202,6 +205,24 @@ pub fn router() -> Router<AppState> {
         .route("/risks", get(risk::risks).post(risk::save_risk))
         .route("/risks/reassess", post(risk::reassess))
         .route("/risks/report", get(risk::report))
+        .route("/plans", get(plans::list).post(plans::from_template))
+        .route("/plans/{id}", get(plans::detail).post(plans::save))
+        .route("/drills", get(plans::drills).post(plans::schedule))
+        .route("/drills/{id}", get(plans::drill))
+        .route("/drills/{id}/record", post(plans::record))
+        .route("/drills/{id}/items", post(plans::add_item))
+        .route("/drills/{id}/items/{item}/close", post(plans::close_item))
+        .route("/playbooks", get(playbooks::list).post(playbooks::save))
+        .route("/playbooks/{id}", get(playbooks::detail))
+        .route("/playbooks/{id}/enabled", post(playbooks::set_enabled))
+        .route("/playbooks/{id}/run", post(playbooks::run))
+        .route("/playbook-runs/{id}", get(playbooks::run_page))
+        .route("/playbook-runs/{id}/decide", post(playbooks::decide))
+        .route("/incidents/metrics", get(response_metrics::metrics))
+        .route(
+            "/response/settings",
+            get(response_metrics::settings).post(response_metrics::save_settings),
+        )
         .route("/audit", get(audit::page_route))
         .route("/audit/export", get(audit::export))
         .route(
@@ -455,6 +476,11 @@ impl Layout {
             .map(|r| self.t.role(r))
             .collect::<Vec<_>>()
             .join("、")
+    }
+
+    /// A stored time that is always there, shortened for tables.
+    pub fn at(&self, t: &str) -> String {
+        short_time(t)
     }
 
     /// A stored time, shortened for tables: `2026-11-24 23:39:29`.

@@ -213,6 +213,89 @@ pub fn heat_map(
     s
 }
 
+/// One bar of a chart against targets: a value (none when nothing was measured) and the
+/// target it is held to.
+pub struct TargetBar {
+    /// Label under the bar.
+    pub label: String,
+    /// The measured value (e.g. median minutes).
+    pub value: Option<f64>,
+    /// The target (a tick across the bar's slot).
+    pub target: Option<f64>,
+    /// The value as text, shown over the bar and in its tooltip.
+    pub value_text: String,
+    /// The target as text, for the tooltip.
+    pub target_text: String,
+}
+
+/// Bars against targets, 640×200: a bar over its target is drawn `bad`, within it `ok`; each
+/// target is a dashed tick across its slot. Labels are escaped.
+pub fn target_bars(title: &str, bars: &[TargetBar]) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 200.0;
+    const TOP: f64 = 18.0;
+    const BOTTOM: f64 = 30.0;
+    const LEFT: f64 = 12.0;
+    let max = bars
+        .iter()
+        .flat_map(|b| [b.value, b.target])
+        .flatten()
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let n = bars.len().max(1) as f64;
+    let slot = (W - LEFT) / n;
+    let scale = (H - TOP - BOTTOM) / max;
+    let base = H - BOTTOM;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart targets" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><line class="grid" x1="{LEFT}" x2="{W}" y1="{base}" y2="{base}"/>"#,
+        t = esc(title)
+    );
+    for (i, b) in bars.iter().enumerate() {
+        let x = LEFT + i as f64 * slot + slot * 0.2;
+        let w = slot * 0.6;
+        let _ = write!(
+            s,
+            r#"<g class="target-bar"><title>{label}: {v} / {tt}</title>"#,
+            label = esc(&b.label),
+            v = esc(&b.value_text),
+            tt = esc(&b.target_text),
+        );
+        if let Some(v) = b.value {
+            let h = v * scale;
+            let over = b.target.is_some_and(|t| v > t);
+            let _ = write!(
+                s,
+                r#"<rect class="{c}" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}"/><text class="axis" x="{cx:.1}" y="{ty:.1}" text-anchor="middle">{v}</text>"#,
+                c = if over { "bad" } else { "ok" },
+                y = base - h,
+                cx = x + w / 2.0,
+                ty = (base - h - 4.0).max(10.0),
+                v = esc(&b.value_text),
+            );
+        }
+        if let Some(t) = b.target {
+            let y = base - t * scale;
+            let _ = write!(
+                s,
+                r#"<line class="target" x1="{x1:.1}" x2="{x2:.1}" y1="{y:.1}" y2="{y:.1}"/>"#,
+                x1 = x - slot * 0.1,
+                x2 = x + w + slot * 0.1,
+            );
+        }
+        let _ = write!(
+            s,
+            r#"</g><text class="axis" x="{cx:.1}" y="{ly}" text-anchor="middle">{label}</text>"#,
+            cx = x + w / 2.0,
+            ly = H - 10.0,
+            label = esc(&b.label),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Texts of the relations graph, in the reader's language.
 pub struct GraphTexts<'a> {
     /// Title for screen readers.

@@ -7,10 +7,11 @@
 //! templates exists in both languages.
 
 mod respond;
+mod response;
 mod vuln;
 
 /// Every table.
-const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS, respond::TEXTS];
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS, respond::TEXTS, response::TEXTS];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
     TABLES
