@@ -2,6 +2,7 @@
 
 mod config;
 mod events;
+mod evidence;
 mod findings;
 mod hunt;
 mod import;
@@ -65,6 +66,9 @@ enum Command {
     /// List and count a tenant's vulnerability findings.
     #[command(subcommand)]
     Findings(findings::FindingsCommand),
+    /// Work with evidence packages exported from incidents.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
 }
 
 #[derive(Subcommand)]
@@ -212,6 +216,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hunt(a) => hunt::hunt(a),
         Command::Export(c) => import::export(c).await,
         Command::Findings(c) => findings::findings(c).await,
+        Command::Evidence(c) => Ok(evidence::evidence(c)),
     }
 }
 
@@ -267,7 +272,7 @@ async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     let store = if demo || settings.demo {
         let (store, events) = open_demo(&settings.data_dir).await?;
         if !events.is_empty() {
-            tokio::spawn(demo_analysts(store.clone()));
+            tokio::spawn(demo_analysts(store.clone(), settings.data_dir.clone()));
         }
         config.initial_events = events;
         if config.rules.dirs.is_empty() {
@@ -285,8 +290,39 @@ async fn serve(args: config::ServeArgs, demo: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Once the freshly seeded demo's logs have raised alerts, its analysts work a few of them.
-async fn demo_analysts(store: Arc<Store>) {
+/// The demo's incidents, with the reviewed one archived with its rendered report.
+async fn demo_incidents(
+    store: &Store,
+    data_dir: &std::path::Path,
+    tenant: &str,
+    responder: &str,
+) -> Result<()> {
+    let ready = yunshou_demo::respond::incidents(store, tenant, responder).await?;
+    let (t, scope) = store.operator_scope(tenant).await?;
+    let services =
+        yunshou_server::respond::Responder::load(data_dir, None, "yunshou@localhost".into())?;
+    let actor = yunshou_model::Actor {
+        user_id: None,
+        name: responder.to_string(),
+        source_ip: None,
+    };
+    for id in ready {
+        yunshou_server::respond::report::archive(
+            store,
+            &services,
+            &scope,
+            &t.display_name,
+            &id,
+            &actor,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Once the freshly seeded demo's logs have raised alerts, its analysts work a few of them,
+/// and its responders take some into incidents (one reviewed and archived with its report).
+async fn demo_analysts(store: Arc<Store>, data_dir: std::path::PathBuf) {
     for (i, (tenant, _)) in yunshou_demo::CUSTOMERS.iter().enumerate() {
         let analyst = if i == 0 { "jn.analyst" } else { "qh.analyst" };
         for _ in 0..120 {
@@ -304,6 +340,14 @@ async fn demo_analysts(store: Arc<Store>) {
                         if let Err(e) = store.refresh_threats(&scope, &actor).await {
                             tracing::warn!(error = %e, "demo threat refresh");
                         }
+                    }
+                    let responder = if i == 0 {
+                        "jn.responder"
+                    } else {
+                        "qh.responder"
+                    };
+                    if let Err(e) = demo_incidents(&store, &data_dir, tenant, responder).await {
+                        tracing::warn!(error = %e, "demo incidents");
                     }
                     break;
                 }

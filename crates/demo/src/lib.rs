@@ -10,6 +10,7 @@ mod asset_story;
 mod assets;
 pub mod detection;
 pub mod events;
+pub mod respond;
 pub mod vuln;
 
 use anyhow::Context;
@@ -230,6 +231,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Summary> {
             source_ip: Some("10.20.3.17".into()),
         };
         vuln::seed(store, &scope, &ledger, &admin, &analyst, &actor).await?;
+        respond::seed_response(store, name).await?;
     }
     Ok(Summary {
         seeded: true,

@@ -24,6 +24,7 @@ pub mod evidence_vault;
 pub mod finding_import;
 pub mod findings;
 pub mod incident_parts;
+mod incident_rows;
 pub mod incidents;
 pub mod outbox;
 pub mod playbook_runs;

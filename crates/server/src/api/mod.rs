@@ -8,9 +8,12 @@ pub mod assets;
 pub mod audit;
 pub mod event_searches;
 pub mod events;
+pub mod evidence;
 pub mod findings;
 pub mod identity;
+pub mod incidents;
 pub mod intel;
+pub mod response;
 pub mod risk;
 pub mod rule_sets;
 pub mod rules;
@@ -43,6 +46,7 @@ use utoipa_axum::routes;
         (name = "intel", description = "Threat-intelligence feeds (MO.1.b)"),
         (name = "risk", description = "Threat catalog, risk register, heat map, trend and analysis report (I.2, I.3.b–c)"),
         (name = "findings", description = "Vulnerability findings, imports, work orders and SLAs (I.3)"),
+        (name = "respond", description = "Incidents, the seven phases, plans and drills, playbooks, evidence, reports and metrics (R.1, R.2)"),
     )
 )]
 struct ApiDoc;
@@ -158,6 +162,42 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         )
         .routes(routes!(work_orders::get_attachment))
+        .routes(routes!(
+            incidents::list_incidents,
+            incidents::create_incident
+        ))
+        .routes(routes!(incidents::metrics))
+        .routes(routes!(incidents::get_incident, incidents::patch_incident))
+        .routes(routes!(incidents::add_link))
+        .routes(routes!(incidents::add_observables))
+        .routes(routes!(incidents::add_task))
+        .routes(routes!(incidents::patch_task))
+        .routes(routes!(incidents::notice_reported))
+        .routes(routes!(incidents::add_improvement))
+        .routes(routes!(incidents::report))
+        .routes(routes!(incidents::archive))
+        .routes(routes!(incidents::archived_report))
+        .routes(routes!(evidence::upload, evidence::list).layer(
+            axum::extract::DefaultBodyLimit::max(evidence::EVIDENCE_BODY_LIMIT + 1024 * 1024),
+        ))
+        .routes(routes!(evidence::capture_search))
+        .routes(routes!(evidence::download))
+        .routes(routes!(evidence::custody))
+        .routes(routes!(evidence::export))
+        .routes(routes!(response::list_plans, response::save_plan))
+        .routes(routes!(response::get_plan))
+        .routes(routes!(response::plan_versions))
+        .routes(routes!(response::list_drills, response::schedule_drill))
+        .routes(routes!(response::record_drill))
+        .routes(routes!(response::add_drill_improvement))
+        .routes(routes!(response::close_improvement))
+        .routes(routes!(response::get_settings, response::put_settings))
+        .routes(routes!(response::list_playbooks, response::save_playbook))
+        .routes(routes!(response::switch_playbook))
+        .routes(routes!(response::run_playbook))
+        .routes(routes!(response::list_runs))
+        .routes(routes!(response::get_run))
+        .routes(routes!(response::decide))
         .routes(routes!(risk::list_threats, risk::create_threat))
         .routes(routes!(risk::refresh_threats))
         .routes(routes!(
