@@ -66,7 +66,9 @@ impl IncView for IncidentPage {
     }
     fn cur(&self, field: &str) -> String {
         let i = &self.d.incident;
-        let grading = i.grading.map(|g| serde_json::to_value(g).unwrap_or_default());
+        let grading = i
+            .grading
+            .map(|g| serde_json::to_value(g).unwrap_or_default());
         match field {
             "class" => match &i.category {
                 Some(c) => format!("{c}/{}", i.subcategory),
@@ -112,9 +114,15 @@ impl IncidentPage {
     }
     fn no_response(&self) -> bool {
         self.d.incident.phase == Phase::Diagnosis
-            && self.d.incident.records.activation.as_ref().is_some_and(|a| {
-                a.decision == yunshou_respond::phases::ActivationDecision::NoResponse
-            })
+            && self
+                .d
+                .incident
+                .records
+                .activation
+                .as_ref()
+                .is_some_and(|a| {
+                    a.decision == yunshou_respond::phases::ActivationDecision::NoResponse
+                })
     }
     fn may_archive(&self) -> bool {
         self.can_manage
@@ -131,7 +139,10 @@ impl IncidentPage {
             "asset" => format!("/assets/{id}"),
             "finding" => format!("/findings/{id}"),
             "work_order" => format!("/work-orders/{id}"),
-            _ => format!("/events?q={}", super::url_encode(&format!("event.id:\"{id}\""))),
+            _ => format!(
+                "/events?q={}",
+                super::url_encode(&format!("event.id:\"{id}\""))
+            ),
         }
     }
     fn kind_name(&self, k: &str) -> &'static str {

@@ -657,7 +657,10 @@ mod tests {
         let bad = pairs(&[("classification", "MP/不存在"), ("importance", "important")]);
         assert!(classification_of(&Fields(&bad)).is_err());
         assert!(grading_of(&Fields(&bad)).is_err());
-        assert_eq!(time_of("2026-05-01T08:30").unwrap(), "2026-05-01T08:30:00+08:00");
+        assert_eq!(
+            time_of("2026-05-01T08:30").unwrap(),
+            "2026-05-01T08:30:00+08:00"
+        );
     }
 
     #[test]

@@ -213,7 +213,10 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/tasks", post(incident::add_task))
         .route("/incidents/{id}/tasks/{task}", post(incident::task_done))
         .route("/incidents/{id}/links", post(incident::add_link))
-        .route("/incidents/{id}/observables", post(incident::add_observable))
+        .route(
+            "/incidents/{id}/observables",
+            post(incident::add_observable),
+        )
         .route(
             "/incidents/{id}/notices/{notice}",
             post(incident::notice_reported),

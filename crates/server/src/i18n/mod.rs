@@ -11,12 +11,7 @@ mod respond;
 mod vuln;
 
 /// Every table.
-const TABLES: &[&[(&str, &str, &str)]] = &[
-    TEXTS,
-    vuln::TEXTS,
-    respond::TEXTS,
-    incidents::TEXTS,
-];
+const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS, respond::TEXTS, incidents::TEXTS];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
     TABLES
