@@ -39,6 +39,9 @@ pub(super) fn back<E: Into<ApiError>>(to: &str) -> impl Fn(E) -> ConsoleError + 
     }
 }
 
+/// A class in the classification select: code, name, and (value, label) of its subclasses.
+pub(super) type ClassOption = (String, String, Vec<(String, String)>);
+
 /// Labels every incident page shows, in the page's language.
 pub(super) trait IncView {
     fn layout(&self) -> &Layout;
@@ -101,7 +104,7 @@ pub(super) trait IncView {
         &Level::ALL
     }
     /// (value `CODE/子类`, label) of every class and subclass, grouped by class.
-    fn classes(&self) -> Vec<(String, String, Vec<(String, String)>)> {
+    fn classes(&self) -> Vec<ClassOption> {
         CATEGORIES
             .iter()
             .map(|c| {
