@@ -178,19 +178,21 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
     let server = Server::demo();
     let admin = Session::new(&server, "jn.admin").await;
 
+    // The provider tenant has no plans yet (the demo seeds its customers' plans).
+    let provider = Session::new(&server, "admin").await;
     // Every class is listed; the NA plan is created from its template.
-    let plans = admin.page("/plans", 200).await;
+    let plans = provider.page("/plans", 200).await;
     assert_eq!(plans.matches("class=\"plan-row\"").count(), 10, "{plans}");
     assert!(plans.contains("id=\"template-NA\""));
-    let v1 = admin.redirect("/plans", &[("category", "NA")]).await;
+    let v1 = provider.redirect("/plans", &[("category", "NA")]).await;
     assert!(v1.starts_with("/plans/"), "{v1}");
-    let page = admin.page(&v1, 200).await;
+    let page = provider.page(&v1, 200).await;
     assert!(page.contains("id=\"plan-version\">v1<"), "v1");
     assert!(
         page.contains("在边界防火墙封禁攻击源地址"),
         "template steps"
     );
-    assert!(!admin
+    assert!(!provider
         .page("/plans", 200)
         .await
         .contains("id=\"template-NA\""));
@@ -202,7 +204,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         "role": "技术处置组", "name": "王强", "phone": "025-1234", "email": "wq@jn.gov.cn"
     }]);
     let content = serde_json::to_string_pretty(&content).unwrap();
-    let v2 = admin
+    let v2 = provider
         .redirect(
             &v1,
             &[
@@ -213,7 +215,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         )
         .await;
     assert_ne!(v2, v1);
-    let page = admin.page(&v2, 200).await;
+    let page = provider.page(&v2, 200).await;
     assert!(page.contains("id=\"plan-version\">v2<"), "v2");
     assert!(page.contains("王强") && page.contains("补充技术处置组联系人"));
     assert_eq!(page.matches("class=\"plan-version").count(), 2, "history");
@@ -221,7 +223,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         page.contains(&format!("href=\"{v1}\">v1</a>")),
         "link to v1"
     );
-    let (status, _, refused) = admin
+    let (status, _, refused) = provider
         .post(
             &v2,
             &[("name", "x"), ("content", r#"{"roles": [], "steps": []}"#)],
@@ -234,7 +236,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
             && refused.contains("steps: a plan has at least one step"),
         "{refused}"
     );
-    let (status, _, refused) = admin
+    let (status, _, refused) = provider
         .post(&v2, &[("name", "x"), ("content", "{ not json")])
         .await;
     assert_eq!(status, 200);
@@ -242,9 +244,9 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
 
     // A drill: scheduled, a bad record refused, recorded, an item raised and closed.
     let plan_id = v2.trim_start_matches("/plans/").to_string();
-    let drills = admin.page("/drills", 200).await;
+    let drills = provider.page("/drills", 200).await;
     assert!(drills.contains(&format!("value=\"{plan_id}\"")));
-    let refused = admin
+    let refused = provider
         .refused(
             "/drills",
             &[
@@ -255,7 +257,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         )
         .await;
     assert!(refused.contains("scheduled_for"), "date refused");
-    let drill = admin
+    let drill = provider
         .redirect(
             "/drills",
             &[
@@ -267,18 +269,18 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
             ],
         )
         .await;
-    assert!(admin
+    assert!(provider
         .page("/drills", 200)
         .await
         .contains("勒索攻击桌面推演"));
-    let page = admin
+    let page = provider
         .refused(
             &format!("{drill}/record"),
             &[("steps", "通知应急小组 | five"), ("findings", "")],
         )
         .await;
     assert!(page.contains("steps line 1"), "bad line named");
-    admin
+    provider
         .redirect(
             &format!("{drill}/record"),
             &[
@@ -287,10 +289,10 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
             ],
         )
         .await;
-    let page = admin.page(&drill, 200).await;
+    let page = provider.page(&drill, 200).await;
     assert!(page.contains("id=\"drill-total\">25 分钟<"), "total");
     assert!(page.contains("联系人电话过期") && !page.contains("drill-record-form"));
-    admin
+    provider
         .redirect(
             &format!("{drill}/items"),
             &[
@@ -301,7 +303,7 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
             ],
         )
         .await;
-    let page = admin.page(&drill, 200).await;
+    let page = provider.page(&drill, 200).await;
     assert!(page.contains("更新预案联系人") && page.contains("data-status=\"open\""));
     let close = page[page.find("class=\"inline item-close\"").unwrap() - 200..]
         .split("action=\"")
@@ -312,16 +314,16 @@ async fn plans_drills_playbooks_and_metrics_in_the_console() {
         .unwrap()
         .to_string();
     assert!(close.ends_with("/close"), "{close}");
-    admin
+    provider
         .refused(&close, &[("link", ""), ("resolution", "")])
         .await;
-    admin
+    provider
         .redirect(
             &close,
             &[("link", &v2), ("resolution", "预案 v2 已补充联系人")],
         )
         .await;
-    let page = admin.page(&drill, 200).await;
+    let page = provider.page(&drill, 200).await;
     assert!(page.contains("data-status=\"closed\"") && page.contains("预案 v2 已补充联系人"));
 
     // Playbooks: an example saved, a broken one refused with every problem's path.

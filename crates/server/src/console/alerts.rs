@@ -203,6 +203,8 @@ struct AlertPage {
     events: Vec<TriggerEvent>,
     comments: Vec<AlertComment>,
     can_manage: bool,
+    /// May open an incident from it.
+    can_incident: bool,
     /// (kind, value) of every entity, for the suppression form.
     entity_values: Vec<(&'static str, String)>,
     expires_default: String,
@@ -285,6 +287,7 @@ pub async fn detail(
     let scope = l.p.require(Permission::AlertsRead)?.clone();
     let d = state.store.alert(&scope, &id).await?;
     let can_manage = l.p.can(Permission::AlertsManage);
+    let can_incident = l.p.can(Permission::IncidentsManage);
     let expires_default = (chrono::Utc::now() + chrono::Duration::days(7))
         .format("%Y-%m-%d")
         .to_string();
@@ -298,6 +301,7 @@ pub async fn detail(
             events: d.events,
             comments: d.comments,
             can_manage,
+            can_incident,
             entity_values,
             expires_default,
         }

@@ -11,6 +11,8 @@ mod dashboard;
 mod events;
 mod finding;
 mod findings;
+mod incident;
+mod incidents;
 mod intel;
 mod plans;
 mod playbooks;
@@ -198,6 +200,45 @@ pub fn router() -> Router<AppState> {
         .route(
             "/work-orders/{id}/attachments/{attachment}",
             get(work_orders::attachment),
+        )
+        .route("/incidents", get(incidents::list))
+        .route(
+            "/incidents/new",
+            get(incidents::new_form).post(incidents::create),
+        )
+        .route("/incidents/from-alerts", post(incidents::from_alerts))
+        .route("/incidents/{id}", get(incident::detail))
+        .route("/incidents/{id}/records", post(incidents::records))
+        .route("/incidents/{id}/owner", post(incidents::owner))
+        .route("/incidents/{id}/phase", post(incidents::move_phase))
+        .route("/incidents/{id}/close", post(incidents::close))
+        .route("/incidents/{id}/archive", post(incident::archive))
+        .route("/incidents/{id}/tasks", post(incident::add_task))
+        .route("/incidents/{id}/tasks/{task}", post(incident::task_done))
+        .route("/incidents/{id}/links", post(incident::add_link))
+        .route(
+            "/incidents/{id}/observables",
+            post(incident::add_observable),
+        )
+        .route(
+            "/incidents/{id}/notices/{notice}",
+            post(incident::notice_reported),
+        )
+        .route(
+            "/incidents/{id}/improvements",
+            post(incident::add_improvement),
+        )
+        .route(
+            "/incidents/{id}/improvements/{item}/close",
+            post(incident::close_improvement),
+        )
+        .route("/incidents/{id}/runs", post(incident::start_run))
+        .route("/incidents/{id}/runs/{run}/decide", post(incident::decide))
+        .route(
+            "/incidents/{id}/evidence",
+            post(incident::upload_evidence).layer(axum::extract::DefaultBodyLimit::max(
+                incident::EVIDENCE_FORM_LIMIT,
+            )),
         )
         .route("/threats", get(risk::threats).post(risk::save_threat))
         .route("/threats/refresh", post(risk::refresh_threats))

@@ -6,12 +6,19 @@
 //! (`[key]`) rather than falling back silently; a unit test checks that every key used by the
 //! templates exists in both languages.
 
+mod incidents;
 mod respond;
 mod response;
 mod vuln;
 
 /// Every table.
-const TABLES: &[&[(&str, &str, &str)]] = &[TEXTS, vuln::TEXTS, respond::TEXTS, response::TEXTS];
+const TABLES: &[&[(&str, &str, &str)]] = &[
+    TEXTS,
+    vuln::TEXTS,
+    respond::TEXTS,
+    response::TEXTS,
+    incidents::TEXTS,
+];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
     TABLES
