@@ -107,7 +107,7 @@ pub enum IncidentLevel {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentConditions {
-    /// The incident's class code (`NA`, `MI`, …) is one of these.
+    /// The incident's class code (`NA`, `MP`, …) is one of these.
     #[serde(default, deserialize_with = "one_or_many")]
     pub category: Vec<String>,
     /// The incident's subclass code is one of these.

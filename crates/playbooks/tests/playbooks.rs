@@ -72,7 +72,7 @@ fn alert_triggers() {
 #[test]
 fn incident_triggers() {
     let pb = parse(&example("ransomware-incident")).unwrap();
-    let inc = json!({"title": "财务系统勒索软件", "category": "MI", "subcategory": "MI-RW", "level": "II", "phase": "detection"});
+    let inc = json!({"title": "财务系统勒索软件", "category": "MP", "subcategory": "勒索软件", "level": "II", "phase": "diagnosis"});
     assert!(pb.matches(TriggerKind::Incident, &inc));
     // level_at_most: III matches I, II, III, not IV.
     for (level, expected) in [("I", true), ("III", true), ("IV", false)] {
@@ -309,7 +309,7 @@ async fn step_outputs_feed_later_steps() {
 
     let pb = parse(&example("ransomware-incident")).unwrap();
     let inc =
-        json!({"title": "财务系统勒索软件", "category": "MI", "level": "II", "phase": "detection"});
+        json!({"title": "财务系统勒索软件", "category": "MP", "level": "II", "phase": "diagnosis"});
     let ctx = context(TriggerKind::Incident, &inc);
     let out = run_step(&pb, 1, &ctx, &host, &RunOptions::default()).await;
     assert_eq!(out.status, StepStatus::Succeeded, "{}", out.detail);

@@ -406,6 +406,16 @@ impl Store {
         status: &str,
     ) -> Result<()> {
         let finished = (!matches!(status, "running" | "awaiting_approval")).then(crate::now_text);
+        if status == "failed" {
+            // What a failed run never reached is skipped, not left pending.
+            sqlx::query(
+                "UPDATE playbook_steps SET status = 'skipped' WHERE tenant_id = $1 AND run_id = $2 AND status = 'pending'",
+            )
+            .bind(scope.tenant_id())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        }
         sqlx::query("UPDATE playbook_runs SET status = $1, finished_at = $2 WHERE tenant_id = $3 AND id = $4")
             .bind(status)
             .bind(finished)

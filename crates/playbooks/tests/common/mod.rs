@@ -61,7 +61,7 @@ impl yunshou_playbooks::Host for TestHost {
 pub fn alert(source_ip: &str) -> Value {
     json!({
         "id": "alert-0001",
-        "rule_id": "ssh-brute-force",
+        "rule_id": "23b55e83-9c99-4a96-9304-602cf11aad6a",
         "title": "SSH 暴力破解：同一来源 50 次登录失败",
         "severity": "high",
         "tactics": ["credential-access"],

@@ -365,6 +365,13 @@ struct RunPage {
     can_approve: bool,
 }
 
+impl RunPage {
+    /// Why an automatic run could not be planned (kept in its context), if it could not.
+    fn refused(&self) -> Option<&str> {
+        self.run.context.get("error").and_then(|e| e.as_str())
+    }
+}
+
 /// `GET /playbook-runs/{id}`.
 pub async fn run_page(
     State(state): State<AppState>,

@@ -3,6 +3,7 @@
 
 /// (key, 中文, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("run.not_planned", "未能规划执行（未运行任何步骤）", "Could not be planned (no step ran)"),
     // Shared labels.
     ("resp.unrated", "未定级", "Unrated"),
     ("resp.phase.preparation", "准备", "Preparation"),

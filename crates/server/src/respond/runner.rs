@@ -399,8 +399,34 @@ async fn trigger(state: &AppState, tenant: &str, kind: &str, id: &str) -> Result
         {
             continue;
         }
-        if let Err(e) = start(state, &scope, &record.id, kind, id, false, &Actor::system()).await {
-            tracing::warn!(error = %e, playbook = %record.slug, "playbook did not start");
+        match start(state, &scope, &record.id, kind, id, false, &Actor::system()).await {
+            Ok(_) => {}
+            // A plan that cannot be made (a secret not set, a value missing) is kept as a
+            // failed run with its reason, so the analysts see it and it is not retried.
+            Err(RunError::Playbook(reason)) => {
+                let incident = match kind {
+                    TriggerKind::Incident => Some(id.to_string()),
+                    TriggerKind::Alert => state.store.incident_of_alert(&scope, id).await?,
+                };
+                let context = json!({ kind_name(kind): subject, "error": reason });
+                let run = state
+                    .store
+                    .start_playbook_run(
+                        &scope,
+                        &record,
+                        kind_name(kind),
+                        id,
+                        incident.as_deref(),
+                        false,
+                        &context,
+                        &[],
+                        &Actor::system(),
+                    )
+                    .await?;
+                state.store.set_run_status(&scope, &run, "failed").await?;
+                tracing::warn!(%reason, playbook = %record.slug, "playbook could not be planned");
+            }
+            Err(e) => tracing::warn!(error = %e, playbook = %record.slug, "playbook did not start"),
         }
     }
     Ok(())
