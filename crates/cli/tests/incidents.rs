@@ -301,6 +301,65 @@ async fn an_incident_goes_through_the_seven_phases_with_its_records_and_is_archi
     let (code, _) = verify(&dir.path().join("nothing.zip"), None);
     assert_eq!(code, 2);
 
+    // A hand-over and an event search kept as evidence enter the custody log too.
+    let entry = analyst
+        .ok(
+            "POST",
+            &format!("/api/v1/incidents/{id}/custody"),
+            Some(
+                json!({"evidence_id": eid, "detail": "移交公安机关网安部门（案件编号 2026-117）"}),
+            ),
+        )
+        .await;
+    assert_eq!(entry["action"], "transfer");
+    analyst
+        .problem(
+            "POST",
+            &format!("/api/v1/incidents/{id}/custody"),
+            Some(json!({"detail": " "})),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    let to = chrono::Utc::now() + chrono::Duration::hours(1);
+    let capture = json!({"q": "event.dataset:linux.auth", "from": "2020-01-01T00:00:00Z", "to": to.to_rfc3339(), "limit": 50, "description": "跳板机认证日志"});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let search_item = loop {
+        let (status, v) = analyst
+            .call(
+                "POST",
+                &format!("/api/v1/incidents/{id}/evidence/search"),
+                Some(capture.clone()),
+            )
+            .await;
+        if status == StatusCode::CREATED {
+            break v;
+        }
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo's auth events never became searchable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(search_item["kind"], "search");
+    assert!(
+        search_item["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("search: event.dataset:linux.auth"),
+        "{search_item}"
+    );
+    let eid2 = search_item["id"].as_str().unwrap();
+    let (_, _, lines) = get_bytes(
+        &server,
+        &token,
+        &format!("/api/v1/incidents/{id}/evidence/{eid2}/content"),
+    )
+    .await;
+    let first: Value =
+        serde_json::from_slice(lines.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert!(first.to_string().contains("linux.auth"), "{first}");
+
     // Containment → eradication → recovery → tracking → optimization, each with its records.
     analyst
         .ok("PATCH", &path, Some(json!({"records": {"containment_actions": [{"action": "边界防火墙封禁 45.155.205.233", "target": "fw-border-1", "result": "已生效"}]}, "phase": "eradication"})))

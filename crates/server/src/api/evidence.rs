@@ -161,8 +161,22 @@ pub async fn capture_search(
     IdPath(id): IdPath,
     ApiJson(c): ApiJson<SearchCapture>,
 ) -> ApiResult<(StatusCode, Json<EvidenceItem>)> {
+    let item = capture_search_evidence(&state, &p, &id, &c).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+/// Runs the search and takes its events into the vault; shared with the console.
+pub async fn capture_search_evidence(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: &str,
+    c: &SearchCapture,
+) -> ApiResult<EvidenceItem> {
     let scope = p.require(Permission::EvidenceAccess)?;
     p.require(Permission::EventsRead)?;
+    if c.q.trim().is_empty() {
+        return Err(ApiError::bad_request("q: the search"));
+    }
     let limit = c.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::bad_request("limit: 1–10,000"));
@@ -208,19 +222,61 @@ pub async fn capture_search(
             page.items.len(),
             page.total
         ),
-        description: c.description,
+        description: c.description.clone(),
     };
-    let item = state
+    Ok(state
         .store
         .take_evidence(
             scope,
-            &id,
+            id,
             intake,
             Box::new(std::io::Cursor::new(lines)),
             &p.actor(),
         )
+        .await?)
+}
+
+/// A hand-over of evidence to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// One item, or none for the whole set.
+    #[serde(default)]
+    pub evidence_id: Option<String>,
+    /// To whom, how, under which reference.
+    pub detail: String,
+}
+
+/// Record a transfer (hand-over) of evidence in the custody log.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/custody", tag = "respond", params(("id" = String, Path)),
+    request_body = Transfer,
+    responses((status = 201, description = "The new custody entry"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    IdPath(id): IdPath,
+    ApiJson(t): ApiJson<Transfer>,
+) -> ApiResult<(StatusCode, Json<yunshou_evidence::custody::CustodyEntry>)> {
+    let scope = p.require(Permission::EvidenceAccess)?;
+    if t.detail.trim().is_empty() {
+        return Err(ApiError::bad_request("detail: to whom and how"));
+    }
+    if let Some(e) = &t.evidence_id {
+        valid_id(e, "evidence_id")?;
+        state.store.evidence_item(scope, &id, e).await?;
+    }
+    let entry = state
+        .store
+        .record_custody(
+            scope,
+            &id,
+            "transfer",
+            t.evidence_id.as_deref(),
+            t.detail.trim(),
+            &p.actor(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(item)))
+    Ok((StatusCode::CREATED, Json(entry)))
 }
 
 /// The incident's evidence, in intake order (a view entered in the custody log).

@@ -182,7 +182,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(evidence::capture_search))
         .routes(routes!(evidence::download))
-        .routes(routes!(evidence::custody))
+        .routes(routes!(evidence::custody, evidence::transfer))
         .routes(routes!(evidence::export))
         .routes(routes!(response::list_plans, response::save_plan))
         .routes(routes!(response::get_plan))

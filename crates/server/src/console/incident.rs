@@ -9,23 +9,18 @@ use crate::extract::IdPath;
 use crate::respond::{report, runner};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use std::io::{Seek, Write};
 use yunshou_evidence::custody::CustodyEntry;
 use yunshou_model::Permission;
 use yunshou_playbooks::TriggerKind;
 use yunshou_respond::phases::Phase;
-use yunshou_store::evidence_vault::{EvidenceIntake, EvidenceItem};
+use yunshou_store::evidence_vault::EvidenceItem;
 use yunshou_store::incident_parts::{IncidentDetail, NewLink, Observable};
 use yunshou_store::incidents::{IncidentStatus, NewObservable};
 use yunshou_store::playbook_runs::PlaybookRun;
 use yunshou_store::response_plans::NewImprovementItem;
-
-/// Largest evidence upload form: the vault's largest item and room for the other fields.
-pub const EVIDENCE_FORM_LIMIT: usize =
-    yunshou_store::evidence_vault::MAX_EVIDENCE_BYTES as usize + 1024 * 1024;
 
 /// Runs shown with their steps.
 const RUNS_SHOWN: usize = 20;
@@ -553,96 +548,6 @@ pub async fn decide(
         runner::RunError::Playbook(m) => ConsoleError::Back(to.clone(), m),
     })?;
     Ok(done(&to, f.layout.t.get("inc.saved")))
-}
-
-/// `POST /incidents/{id}/evidence` (multipart: `_csrf` first, then the fields, `file`): the
-/// file is spooled to a temporary file, then taken into the vault, hashed.
-pub async fn upload_evidence(
-    State(state): State<AppState>,
-    Console(l): Console,
-    IdPath(id): IdPath,
-    mut form: Multipart,
-) -> Result<Response, ConsoleError> {
-    let scope = l.p.require(Permission::EvidenceAccess)?.clone();
-    l.p.require(Permission::IncidentsManage)?;
-    let to = format!("/incidents/{id}");
-    let mut csrf_ok = false;
-    let (mut kind, mut source, mut description) = (String::new(), String::new(), String::new());
-    let mut file: Option<(String, String, std::fs::File)> = None;
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("form: {e}")))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        // The token comes before anything else is read.
-        if !csrf_ok && name != "_csrf" {
-            break;
-        }
-        let text_field = |t: Result<String, _>| t.map_err(|e| bad(format!("form: {e}")));
-        match name.as_str() {
-            "_csrf" => {
-                let sent = text_field(field.text().await)?;
-                csrf_ok = !l.csrf().is_empty() && sent == l.csrf();
-                if !csrf_ok {
-                    break;
-                }
-            }
-            "kind" => kind = text_field(field.text().await)?,
-            "source" => source = text_field(field.text().await)?,
-            "description" => description = text_field(field.text().await)?,
-            "file" => {
-                let file_name = field.file_name().unwrap_or("").to_string();
-                let media = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_string();
-                let mut tmp = tempfile::tempfile().map_err(|e| {
-                    ConsoleError::Page(StatusCode::INTERNAL_SERVER_ERROR, format!("spool: {e}"))
-                })?;
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    ConsoleError::Page(StatusCode::PAYLOAD_TOO_LARGE, format!("file: {e}"))
-                })? {
-                    tmp.write_all(&chunk).map_err(|e| {
-                        ConsoleError::Page(StatusCode::INTERNAL_SERVER_ERROR, format!("spool: {e}"))
-                    })?;
-                }
-                tmp.rewind().map_err(|e| {
-                    ConsoleError::Page(StatusCode::INTERNAL_SERVER_ERROR, format!("spool: {e}"))
-                })?;
-                file = Some((file_name, media, tmp));
-            }
-            _ => {}
-        }
-    }
-    if !csrf_ok {
-        return Err(ConsoleError::Page(
-            StatusCode::FORBIDDEN,
-            "CSRF token missing or wrong; reload the page".into(),
-        ));
-    }
-    let Some((name, media_type, tmp)) = file.filter(|(n, _, _)| !n.is_empty()) else {
-        return Err(ConsoleError::Back(to, "file: choose a file".into()));
-    };
-    if !["file", "pcap", "screenshot"].contains(&kind.as_str()) {
-        return Err(ConsoleError::Back(
-            to,
-            "kind: one of file, pcap, screenshot".into(),
-        ));
-    }
-    let intake = EvidenceIntake {
-        kind,
-        name,
-        media_type,
-        source: source.trim().to_string(),
-        description: description.trim().to_string(),
-    };
-    state
-        .store
-        .take_evidence(&scope, &id, intake, Box::new(tmp), &l.p.actor())
-        .await
-        .map_err(back(&to))?;
-    Ok(done(&to, l.t.get("inc.evidence_taken")))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod events;
 mod finding;
 mod findings;
 mod incident;
+mod incident_evidence;
 mod incidents;
 mod intel;
 mod plans;
@@ -236,9 +237,17 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/runs/{run}/decide", post(incident::decide))
         .route(
             "/incidents/{id}/evidence",
-            post(incident::upload_evidence).layer(axum::extract::DefaultBodyLimit::max(
-                incident::EVIDENCE_FORM_LIMIT,
+            post(incident_evidence::upload_evidence).layer(axum::extract::DefaultBodyLimit::max(
+                incident_evidence::EVIDENCE_FORM_LIMIT,
             )),
+        )
+        .route(
+            "/incidents/{id}/evidence/search",
+            post(incident_evidence::capture_search),
+        )
+        .route(
+            "/incidents/{id}/evidence/transfer",
+            post(incident_evidence::record_transfer),
         )
         .route("/threats", get(risk::threats).post(risk::save_threat))
         .route("/threats/refresh", post(risk::refresh_threats))

@@ -2,6 +2,22 @@
 
 /// (key, 中文, English)
 pub const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "inc.ev_search",
+        "将事件检索结果作为证据",
+        "Capture an event search as evidence",
+    ),
+    ("inc.ev_query", "检索语句", "Search"),
+    ("inc.ev_from", "起始日期", "From"),
+    ("inc.ev_to", "截止日期", "To"),
+    ("inc.ev_capture", "检索并存证", "Search and keep"),
+    ("inc.ev_all", "全部证据", "All evidence"),
+    ("inc.ev_transfer", "记录移交", "Record transfer"),
+    (
+        "inc.ev_transfer_hint",
+        "移交对象、方式、文书编号",
+        "To whom, how, reference",
+    ),
     ("inc.title", "安全事件", "Incidents"),
     ("inc.new", "新建事件", "New incident"),
     ("inc.create", "创建事件", "Create incident"),
