@@ -23,40 +23,7 @@ struct Console<'a> {
 
 impl<'a> Console<'a> {
     async fn sign_in(server: &'a Server, username: &str) -> Console<'a> {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let page = c
-            .get(server.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = hidden(&page, "_csrf");
-        let r = c
-            .post(server.url("/login"))
-            .form(&[
-                ("username", username),
-                ("password", DEMO_PASSWORD),
-                ("_csrf", &csrf),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "sign-in as {username} failed");
-        let dashboard = c
-            .get(server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = hidden(&dashboard, "_csrf");
+        let (c, csrf) = support::console_sign_in(server, username, DEMO_PASSWORD).await;
         Console { server, c, csrf }
     }
 
@@ -105,15 +72,6 @@ impl<'a> Console<'a> {
         }
         page
     }
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
 /// The page's one-shot message, if it is a success (`ok`) or a problem.

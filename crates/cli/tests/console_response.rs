@@ -19,15 +19,6 @@ struct Session<'a> {
     server: &'a Server,
 }
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
 /// Undoes the template's HTML escaping.
 fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
@@ -51,40 +42,7 @@ fn textarea(html: &str, id: &str) -> String {
 
 impl<'a> Session<'a> {
     async fn new(server: &'a Server, username: &str) -> Session<'a> {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let page = c
-            .get(server.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = hidden(&page, "_csrf");
-        let r = c
-            .post(server.url("/login"))
-            .form(&[
-                ("username", username),
-                ("password", DEMO_PASSWORD),
-                ("_csrf", &csrf),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "sign-in as {username} failed");
-        let dashboard = c
-            .get(server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = hidden(&dashboard, "_csrf");
+        let (c, csrf) = support::console_sign_in(server, username, DEMO_PASSWORD).await;
         Session { c, csrf, server }
     }
 

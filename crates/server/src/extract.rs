@@ -60,6 +60,17 @@ fn query_problem(r: QueryRejection) -> ApiError {
     ))
 }
 
+/// Refuses anything but a well-formed record id, naming the field.
+pub fn check_id(id: &str, what: &str) -> Result<(), ApiError> {
+    if yunshou_model::ids::is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{what}: not a valid identifier"
+        )))
+    }
+}
+
 /// A record id in the path; anything but a well-formed id is refused.
 pub struct IdPath(pub String);
 

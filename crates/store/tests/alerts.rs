@@ -1,30 +1,17 @@
 //! Detection alerts on a real SQLite file: deduplication per rule and entity, replays not
 //! recorded twice, suppressions with expiry, the lifecycle, webhooks queued, tenant isolation.
 
+mod common;
+
+use common::store;
+
 use chrono::{Duration, Utc};
-use yunshou_model::{Actor, TenantKind};
+use yunshou_model::Actor;
 use yunshou_store::alerts::{
     AlertFilter, AlertState, AlertUpdate, DetectionKind, Entities, NewDetection, Resolution,
     Severity,
 };
-use yunshou_store::{Error, Page, Store, TenantScope};
-
-async fn store() -> (tempfile::TempDir, Store, TenantScope, TenantScope) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    store.bootstrap(Some("Store-Test-Passw0rd")).await.unwrap();
-    let cli = Actor::cli();
-    let (_, provider) = store.operator_scope("default").await.unwrap();
-    for t in ["tenant-a", "tenant-b"] {
-        store
-            .create_tenant(t, t, TenantKind::Customer, &cli, Some(&provider))
-            .await
-            .unwrap();
-    }
-    let (_, a) = store.operator_scope("tenant-a").await.unwrap();
-    let (_, b) = store.operator_scope("tenant-b").await.unwrap();
-    (dir, store, a, b)
-}
+use yunshou_store::{Error, Page};
 
 fn detection(seq: u64, ip: &str, minutes_ago: i64) -> NewDetection {
     NewDetection {

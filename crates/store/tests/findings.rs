@@ -3,12 +3,16 @@
 //! work-order state machine (no close without a retest, no self-approval), tenant isolation;
 //! threats and the risk register.
 
+mod common;
+
+use common::store;
+
 use yunshou_model::asset::{AssetFields, Lifecycle};
 use yunshou_model::finding::{
     normalise_cves, ReportItem, ReportedFinding, ScannedTarget, Severity, Target,
 };
 use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
-use yunshou_model::{Actor, TenantKind};
+use yunshou_model::Actor;
 use yunshou_store::alerts::{DetectionKind, Entities, NewDetection, Severity as AlertSeverity};
 use yunshou_store::finding_import::{ImportMeta, ImportSummary};
 use yunshou_store::findings::{FindingFilter, FindingStatus};
@@ -16,23 +20,6 @@ use yunshou_store::risks::RiskFields;
 use yunshou_store::threats::ThreatFields;
 use yunshou_store::work_orders::{WorkOrderChange, WorkOrderFilter};
 use yunshou_store::{Error, Page, Store, TenantScope};
-
-async fn store() -> (tempfile::TempDir, Store, TenantScope, TenantScope) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    store.bootstrap(Some("Store-Test-Passw0rd")).await.unwrap();
-    let cli = Actor::cli();
-    let (_, provider) = store.operator_scope("default").await.unwrap();
-    for t in ["tenant-a", "tenant-b"] {
-        store
-            .create_tenant(t, t, TenantKind::Customer, &cli, Some(&provider))
-            .await
-            .unwrap();
-    }
-    let (_, a) = store.operator_scope("tenant-a").await.unwrap();
-    let (_, b) = store.operator_scope("tenant-b").await.unwrap();
-    (dir, store, a, b)
-}
 
 fn finding(source: &str, ip: &str, port: u16, cve: &str, severity: Severity) -> ReportItem {
     ReportItem::Finding(Box::new(ReportedFinding {

@@ -1,27 +1,14 @@
 //! Incidents on a real SQLite file: tenant isolation, the archive is read-only even to raw
 //! SQL, evidence rows and the custody log never change, and the custody chain verifies.
 
-use yunshou_model::{Actor, TenantKind};
+mod common;
+
+use common::store;
+
+use yunshou_model::Actor;
 use yunshou_store::evidence_vault::EvidenceIntake;
 use yunshou_store::incidents::{IncidentPatch, NewIncident};
-use yunshou_store::{Error, Store, TenantScope};
-
-async fn store() -> (tempfile::TempDir, Store, TenantScope, TenantScope) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
-    store.bootstrap(Some("Store-Test-Passw0rd")).await.unwrap();
-    let cli = Actor::cli();
-    let (_, provider) = store.operator_scope("default").await.unwrap();
-    for t in ["tenant-a", "tenant-b"] {
-        store
-            .create_tenant(t, t, TenantKind::Customer, &cli, Some(&provider))
-            .await
-            .unwrap();
-    }
-    let (_, a) = store.operator_scope("tenant-a").await.unwrap();
-    let (_, b) = store.operator_scope("tenant-b").await.unwrap();
-    (dir, store, a, b)
-}
+use yunshou_store::Error;
 
 fn new_incident(title: &str) -> NewIncident {
     NewIncident {

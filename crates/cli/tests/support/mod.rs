@@ -458,3 +458,57 @@ pub async fn smtp_sink() -> (
     });
     (addr, rx)
 }
+
+/// The value of the hidden form field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Signs in to the console: a cookie-holding client (redirects not followed) and the CSRF
+/// token of its pages.
+pub async fn console_sign_in(
+    server: &Server,
+    username: &str,
+    password: &str,
+) -> (reqwest::Client, String) {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "_csrf");
+    let r = c
+        .post(server.url("/login"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("_csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "sign-in as {username} failed");
+    let dashboard = c
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&dashboard, "_csrf");
+    (c, csrf)
+}

@@ -5,7 +5,7 @@
 
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, IdPath};
+use crate::extract::{check_id, ApiJson, IdPath};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
@@ -20,16 +20,6 @@ use yunshou_store::evidence_vault::{EvidenceIntake, EvidenceItem};
 
 /// Largest upload through the API (bigger captures: copy into the vault with the CLI).
 pub const EVIDENCE_BODY_LIMIT: usize = 1024 * 1024 * 1024;
-
-fn valid_id(id: &str, what: &str) -> ApiResult<()> {
-    if yunshou_model::ids::is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "{what}: not a valid identifier"
-        )))
-    }
-}
 
 fn media_type_for(name: &str, given: Option<&str>) -> String {
     if let Some(g) = given.filter(|g| !g.is_empty() && *g != "application/octet-stream") {
@@ -262,7 +252,7 @@ pub async fn transfer(
         return Err(ApiError::bad_request("detail: to whom and how"));
     }
     if let Some(e) = &t.evidence_id {
-        valid_id(e, "evidence_id")?;
+        check_id(e, "evidence_id")?;
         state.store.evidence_item(scope, &id, e).await?;
     }
     let entry = state
@@ -314,8 +304,8 @@ pub async fn download(
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let scope = p.require(Permission::EvidenceAccess)?;
-    valid_id(&id, "id")?;
-    valid_id(&evidence_id, "evidence_id")?;
+    check_id(&id, "id")?;
+    check_id(&evidence_id, "evidence_id")?;
     let item = state.store.evidence_item(scope, &id, &evidence_id).await?;
     let file = state
         .store

@@ -5,7 +5,7 @@
 
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, IdPath, ListOf, PageQuery};
+use crate::extract::{check_id, ApiJson, ApiQuery, IdPath, ListOf, PageQuery};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -207,16 +207,6 @@ pub struct TaskDone {
     pub done: bool,
 }
 
-fn valid_id(id: &str, what: &str) -> ApiResult<()> {
-    if yunshou_model::ids::is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "{what}: not a valid identifier"
-        )))
-    }
-}
-
 /// Mark a task done (or not).
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}/tasks/{task_id}", tag = "respond",
     params(("id" = String, Path), ("task_id" = String, Path)), request_body = TaskDone,
@@ -228,8 +218,8 @@ pub async fn patch_task(
     ApiJson(t): ApiJson<TaskDone>,
 ) -> ApiResult<StatusCode> {
     let scope = p.require(Permission::IncidentsManage)?;
-    valid_id(&id, "id")?;
-    valid_id(&task_id, "task_id")?;
+    check_id(&id, "id")?;
+    check_id(&task_id, "task_id")?;
     state
         .store
         .set_task_done(scope, &id, &task_id, t.done, &p.actor())
@@ -256,8 +246,8 @@ pub async fn notice_reported(
     ApiJson(r): ApiJson<Reported>,
 ) -> ApiResult<StatusCode> {
     let scope = p.require(Permission::IncidentsManage)?;
-    valid_id(&id, "id")?;
-    valid_id(&notice_id, "notice_id")?;
+    check_id(&id, "id")?;
+    check_id(&notice_id, "notice_id")?;
     state
         .store
         .mark_notice_reported(scope, &id, &notice_id, &r.note, &p.actor())
@@ -387,7 +377,7 @@ pub async fn archived_report(
     Path((id, format)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let scope = p.require(Permission::IncidentsRead)?;
-    valid_id(&id, "id")?;
+    check_id(&id, "id")?;
     let content_type = match format.as_str() {
         "html" => "text/html; charset=utf-8",
         "pdf" => "application/pdf",
