@@ -294,16 +294,26 @@ impl Store {
     /// Checks every row of the chain and the anchor. Reads the whole table in `seq` order.
     pub async fn audit_verify(&self) -> Result<VerifyReport> {
         use futures_util::StreamExt;
-        let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq ASC");
-        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        // The anchor and the chain's length are read together under the writer lock: a
+        // commit moves both (row, then anchor) while holding it, so a chain growing during
+        // the check is never mistaken for rows added behind the product's back.
+        let (anchor, bound) = {
+            let _writer = self.writer.lock().await;
+            let anchor = match &self.anchor_path {
+                Some(p) => read_anchor(p)?,
+                None => None,
+            };
+            let bound: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+                .fetch_one(&self.pool)
+                .await?;
+            (anchor, bound.unwrap_or(0))
+        };
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq <= $1 ORDER BY seq ASC");
+        let mut rows = sqlx::query(&sql).bind(bound).fetch(&self.pool);
         let mut expected_seq = 1i64;
         let mut prev = GENESIS_HASH.to_string();
         let mut count = 0i64;
         let mut hash_at: Option<(i64, String)> = None;
-        let anchor = match &self.anchor_path {
-            Some(p) => read_anchor(p)?,
-            None => None,
-        };
         let bad = |rows: i64, seq: i64, why: String| {
             Ok(VerifyReport {
                 rows,

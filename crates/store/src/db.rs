@@ -83,7 +83,7 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     /// SQLite has one writer; serialising write transactions here avoids `SQLITE_BUSY`
     /// upgrades and gives the audit chain a single, gap-free order.
-    writer: Mutex<()>,
+    pub(crate) writer: Mutex<()>,
     /// Where the head of the audit chain is mirrored outside the database.
     pub(crate) anchor_path: Option<PathBuf>,
     /// Bumped on every change to identities, grants or credentials, so caches of

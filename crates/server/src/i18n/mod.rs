@@ -462,6 +462,17 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("perm.rules_manage", "导入、启用与停用检测规则", "Import, enable and disable detection rules"),
     ("perm.intel_manage", "管理威胁情报源", "Manage threat-intelligence sources"),
     ("perm.asset_rules_manage", "配置资产变更规则", "Configure asset change rules"),
+    ("perm.findings_read", "查看漏洞、整改工单、威胁与风险", "Read findings, work orders, threats and risks"),
+    ("perm.findings_import", "导入扫描报告与人工发现", "Import scanner reports and manual findings"),
+    ("perm.work_orders_work", "处理整改工单（接单、修复、评论、附件）", "Work on work orders (accept, fix, comment, attach)"),
+    ("perm.work_orders_verify", "复测判定与工单指派", "Give retest verdicts and assign work orders"),
+    ("perm.risk_manage", "管理风险评估方法、威胁目录与风险台账", "Manage the risk method, threat catalog and risk register"),
+    ("perm.incidents_read", "查看安全事件、预案、演练、剧本与响应指标", "Read incidents, plans, drills, playbooks and response metrics"),
+    ("perm.incidents_manage", "创建、定级并推进安全事件处置", "Open, grade and drive incidents through the phases"),
+    ("perm.evidence_access", "取证、查看、下载与导出证据（均记入监管链）", "Take in, view, download and export evidence (all in the custody log)"),
+    ("perm.playbooks_manage", "编写并运行（含试运行）响应剧本", "Write and run (or dry-run) playbooks"),
+    ("perm.playbooks_approve", "审批剧本中的封禁、禁用等处置动作", "Approve disruptive playbook steps (blocking, disabling)"),
+    ("perm.plans_manage", "维护应急预案、演练与报告对象设置", "Maintain emergency plans, drills and the reporting profile"),
     ("role.admin", "管理员", "Administrator"),
     ("role.analyst", "安全分析员", "Analyst"),
     ("role.responder", "应急响应员", "Responder"),
@@ -678,6 +689,15 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_permission_has_its_text() {
+        for p in yunshou_model::Permission::ALL {
+            let name = serde_json::to_value(p).unwrap();
+            let key = format!("perm.{}", name.as_str().unwrap());
+            assert!(super::lookup(&key).is_some(), "{key} has no text");
+        }
+    }
+
     use super::*;
 
     #[test]
