@@ -164,6 +164,7 @@ pub async fn capture_search_evidence(
 ) -> ApiResult<EvidenceItem> {
     let scope = p.require(Permission::EvidenceAccess)?;
     p.require(Permission::EventsRead)?;
+    p.require(Permission::IncidentsManage)?;
     if c.q.trim().is_empty() {
         return Err(ApiError::bad_request("q: the search"));
     }
@@ -248,6 +249,8 @@ pub async fn transfer(
     ApiJson(t): ApiJson<Transfer>,
 ) -> ApiResult<(StatusCode, Json<yunshou_evidence::custody::CustodyEntry>)> {
     let scope = p.require(Permission::EvidenceAccess)?;
+    // A hand-over is a change: auditors see the custody log but do not add to it.
+    p.require(Permission::IncidentsManage)?;
     if t.detail.trim().is_empty() {
         return Err(ApiError::bad_request("detail: to whom and how"));
     }

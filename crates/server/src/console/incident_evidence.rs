@@ -148,6 +148,7 @@ pub async fn record_transfer(
     f: ConsoleForm<Vec<(String, String)>>,
 ) -> Result<Response, ConsoleError> {
     let scope = f.layout.p.require(Permission::EvidenceAccess)?;
+    f.layout.p.require(Permission::IncidentsManage)?;
     let to = format!("/incidents/{id}");
     let fields = Fields(&f.form);
     let detail = fields.get("detail").trim();
