@@ -223,6 +223,26 @@ mod tests {
     }
 
     #[test]
+    fn normalized_keys_compare_equal_across_encodings() {
+        let key = PlatformKey::generate();
+        let compressed = hex::encode(key.key.verifying_key().to_encoded_point(true).as_bytes());
+        assert_eq!(compressed.len(), 66);
+        let uncompressed = key.public_key_hex();
+        assert_eq!(
+            normalize_public_key(&compressed).expect("compressed"),
+            uncompressed
+        );
+        let spelt = format!(" {}\n", uncompressed.to_uppercase());
+        assert_eq!(
+            normalize_public_key(&spelt).expect("uppercase"),
+            uncompressed
+        );
+        assert!(normalize_public_key("04").is_err());
+        let sig = key.sign(b"m");
+        verify_signature(&compressed, b"m", &sig).expect("compressed key verifies");
+    }
+
+    #[test]
     fn load_or_create_persists_one_private_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("keys").join("nested").join("platform.sm2");

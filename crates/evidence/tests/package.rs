@@ -619,3 +619,18 @@ fn not_a_zip_is_an_error() {
         verify_package(Cursor::new(b"this is not a zip".to_vec()), None).expect_err("not a zip");
     assert!(matches!(err, Error::Zip(_)), "{err}");
 }
+
+#[test]
+#[ignore = "prints the reports for a human to read: cargo test -- --ignored --nocapture"]
+fn show_reports() {
+    let f = fixture();
+    println!("{}", render_report(&f.verify(&f.package)));
+    let path = item_path(f.item("ev-1"));
+    let v = f.tampered(|entries| {
+        entry(entries, &path)[3] ^= 1;
+        let mut lines = custody_lines(entries);
+        lines.remove(1);
+        set_custody_lines(entries, &lines);
+    });
+    println!("{}", render_report(&v));
+}
