@@ -364,20 +364,7 @@ async fn alerts_rules_and_intel_in_the_console() {
 
     // A viewer reads alerts but has no manage buttons and is refused a manage POST. The
     // demo's brute-force story locked jn.viewer; the tenant's administrator unlocks it.
-    let admin = support::api(&server, "jn.admin", DEMO_PASSWORD).await;
-    let users = admin.ok("GET", "/api/v1/users?limit=100", None).await;
-    let viewer_id = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "jn.viewer")
-        .expect("jn.viewer")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    admin
-        .ok("POST", &format!("/api/v1/users/{viewer_id}/unlock"), None)
-        .await;
+    support::unlock_demo_user(&server, "jn.admin", "jn.viewer").await;
     b.sign_in(&server, "jn.viewer", DEMO_PASSWORD).await;
     b.wait_path("/").await;
     b.click("#nav-alerts").await;

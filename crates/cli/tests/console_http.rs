@@ -4,7 +4,7 @@
 mod support;
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
-use support::{client, urlencode, Server, ADMIN_PASSWORD};
+use support::{client, hidden, urlencode, Server, ADMIN_PASSWORD};
 
 /// A cookie-holding client signed in to the console, and its CSRF token.
 async fn console_session(
@@ -59,15 +59,6 @@ async fn console_session(
         .await
         .unwrap();
     (c, hidden(&dashboard, "_csrf"))
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
 const FORMS: [&str; 20] = [

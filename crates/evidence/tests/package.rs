@@ -621,10 +621,11 @@ fn not_a_zip_is_an_error() {
 }
 
 #[test]
-#[ignore = "prints the reports for a human to read: cargo test -- --ignored --nocapture"]
-fn show_reports() {
+fn the_report_says_intact_or_lists_each_problem() {
     let f = fixture();
-    println!("{}", render_report(&f.verify(&f.package)));
+    let intact = render_report(&f.verify(&f.package));
+    assert!(intact.contains("结论 result: 完整 intact"), "{intact}");
+    assert!(intact.contains("监管链 custody entries: 5"), "{intact}");
     let path = item_path(f.item("ev-1"));
     let v = f.tampered(|entries| {
         entry(entries, &path)[3] ^= 1;
@@ -632,5 +633,17 @@ fn show_reports() {
         lines.remove(1);
         set_custody_lines(entries, &lines);
     });
-    println!("{}", render_report(&v));
+    let report = render_report(&v);
+    assert!(!report.contains("完整 intact"), "{report}");
+    assert!(report.contains("发现问题"), "{report}");
+    // Every problem is a line of its own, the item's and the chain's among them.
+    for p in &v.problems {
+        assert!(report.contains(p.as_str()), "{p} missing from\n{report}");
+    }
+    assert!(
+        v.problems.iter().any(|p| p.contains("ev-1")),
+        "{:?}",
+        v.problems
+    );
+    assert!(v.problems.len() >= 2, "{:?}", v.problems);
 }

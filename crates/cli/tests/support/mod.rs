@@ -512,3 +512,22 @@ pub async fn console_sign_in(
     let csrf = hidden(&dashboard, "_csrf");
     (c, csrf)
 }
+
+/// Unlocks a demo account through its tenant administrator (the demo's brute-force story
+/// locks `jn.viewer`).
+pub async fn unlock_demo_user(server: &Server, admin: &str, username: &str) {
+    let admin = api(server, admin, DEMO_PASSWORD).await;
+    let users = admin.ok("GET", "/api/v1/users?limit=100", None).await;
+    let id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == username)
+        .unwrap_or_else(|| panic!("{username}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin
+        .ok("POST", &format!("/api/v1/users/{id}/unlock"), None)
+        .await;
+}

@@ -14,11 +14,13 @@ pub struct Bar {
     pub bad: i64,
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML and SVG (content and quoted attributes).
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// A stacked bar chart (success below, failure above), 640×200, with a title for screen readers.

@@ -3,6 +3,7 @@
 //! embedded CJK font), so both say the same. Archiving (R.2.c) freezes both with the
 //! incident.
 
+use crate::console::svg::esc;
 use crate::i18n::Lang;
 use yunshou_model::Actor;
 use yunshou_pdfdoc::{Block, Document};
@@ -425,14 +426,6 @@ pub fn document(
         author: "yunshou".into(),
         blocks: b,
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn esc_lines(s: &str) -> String {

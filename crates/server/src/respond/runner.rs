@@ -363,8 +363,25 @@ pub async fn trigger_round(state: AppState) {
         let now = yunshou_store::now_text();
         match state.store.playbook_subjects_since(&since).await {
             Ok(subjects) => {
+                // Each tenant's enabled playbooks are read and parsed once per round.
+                let mut playbooks: std::collections::HashMap<
+                    String,
+                    Vec<(PlaybookRecord, Playbook)>,
+                > = Default::default();
                 for (tenant, kind, id) in subjects {
-                    if let Err(e) = trigger(&state, &tenant, &kind, &id).await {
+                    if !playbooks.contains_key(&tenant) {
+                        match enabled_playbooks(&state, &tenant).await {
+                            Ok(list) => {
+                                playbooks.insert(tenant.clone(), list);
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, %tenant, "playbook trigger");
+                                continue;
+                            }
+                        }
+                    }
+                    let list = &playbooks[&tenant];
+                    if let Err(e) = trigger(&state, &tenant, list, &kind, &id).await {
                         tracing::warn!(error = %e, %kind, %id, "playbook trigger");
                     }
                 }
@@ -375,7 +392,32 @@ pub async fn trigger_round(state: AppState) {
     }
 }
 
-async fn trigger(state: &AppState, tenant: &str, kind: &str, id: &str) -> Result<(), RunError> {
+/// A tenant's enabled playbooks that parse, with their parsed form.
+async fn enabled_playbooks(
+    state: &AppState,
+    tenant: &str,
+) -> Result<Vec<(PlaybookRecord, Playbook)>, RunError> {
+    let scope = state.store.system_scope(tenant).await?;
+    Ok(state
+        .store
+        .playbooks(&scope)
+        .await?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .filter_map(|r| {
+            let pb = yunshou_playbooks::parse(&r.yaml).ok()?;
+            pb.enabled.then_some((r, pb))
+        })
+        .collect())
+}
+
+async fn trigger(
+    state: &AppState,
+    tenant: &str,
+    playbooks: &[(PlaybookRecord, Playbook)],
+    kind: &str,
+    id: &str,
+) -> Result<(), RunError> {
     let scope = state.store.system_scope(tenant).await?;
     let kind = if kind == "alert" {
         TriggerKind::Alert
@@ -383,18 +425,8 @@ async fn trigger(state: &AppState, tenant: &str, kind: &str, id: &str) -> Result
         TriggerKind::Incident
     };
     let (subject, _) = subject(state, &scope, kind, id).await?;
-    for record in state
-        .store
-        .playbooks(&scope)
-        .await?
-        .into_iter()
-        .filter(|p| p.enabled)
-    {
-        let Ok(pb) = yunshou_playbooks::parse(&record.yaml) else {
-            continue;
-        };
-        if !pb.enabled
-            || !pb.matches(kind, &subject)
+    for (record, pb) in playbooks {
+        if !pb.matches(kind, &subject)
             || state.store.playbook_ran_for(&scope, &record.id, id).await?
         {
             continue;
@@ -413,7 +445,7 @@ async fn trigger(state: &AppState, tenant: &str, kind: &str, id: &str) -> Result
                     .store
                     .start_playbook_run(
                         &scope,
-                        &record,
+                        record,
                         kind_name(kind),
                         id,
                         incident.as_deref(),
