@@ -13,6 +13,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use yunshou_model::{Actor, Role, TenantKind};
 use yunshou_store::Store;
 

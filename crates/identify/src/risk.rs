@@ -215,13 +215,14 @@ fn check_table(
 ) -> Result<(), RiskError> {
     for (r, cells) in table.iter().enumerate() {
         for (c, &v) in cells.iter().enumerate() {
-            let at = format!("{name}[{row}={}][{col}={}]", r + 1, c + 1);
+            // Named only on failure: every assessment validates its tables.
+            let at = || format!("{name}[{row}={}][{col}={}]", r + 1, c + 1);
             if !(1..=max).contains(&v) {
-                return Err(err(at, format!("{v} is outside 1–{max}")));
+                return Err(err(at(), format!("{v} is outside 1–{max}")));
             }
             if c > 0 && v < cells[c - 1] {
                 return Err(err(
-                    at,
+                    at(),
                     format!(
                         "{v} is below {} at {col}={}: a higher {col} may not lower the result",
                         cells[c - 1],
@@ -231,7 +232,7 @@ fn check_table(
             }
             if r > 0 && v < table[r - 1][c] {
                 return Err(err(
-                    at,
+                    at(),
                     format!(
                         "{v} is below {} at {row}={}: a higher {row} may not lower the result",
                         table[r - 1][c],

@@ -73,6 +73,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "incidents",
         sql: include_str!("../migrations/sqlite/0011_incidents.sql"),
     },
+    Migration {
+        version: 12,
+        name: "finding_texts",
+        sql: include_str!("../migrations/sqlite/0012_finding_texts.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.
@@ -111,6 +116,18 @@ impl Store {
     /// Opens the store at a database URL. `anchor_path` keeps the audit chain's head outside
     /// the database so truncation is detectable.
     pub async fn open_url(url: &str, anchor_path: Option<PathBuf>) -> Result<Store> {
+        Self::open_url_to(url, anchor_path, SCHEMA_VERSION).await
+    }
+
+    /// Opens the store in `data_dir` migrated only up to `last`: to test a migration on the
+    /// data of the schema before it.
+    #[cfg(test)]
+    pub(crate) async fn open_to(data_dir: &Path, last: i64) -> Result<Store> {
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join(DB_FILE).display());
+        Self::open_url_to(&url, Some(data_dir.join(ANCHOR_FILE)), last).await
+    }
+
+    async fn open_url_to(url: &str, anchor_path: Option<PathBuf>, last: i64) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let options: AnyConnectOptions = url.parse()?;
         let is_sqlite = url.starts_with("sqlite:");
@@ -122,11 +139,12 @@ impl Store {
                     if is_sqlite {
                         // FULL: a committed transaction survives power loss, not only a crash.
                         // A 32 MiB page cache (the default is 2 MiB) keeps a large import's
-                        // transaction in memory instead of re-reading it from the log.
+                        // transaction in memory instead of re-reading it from the log. Statement
+                        // journals (multi-row inserts) stay in memory rather than temporary files.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -32768;",
+                             PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
                     }
@@ -146,11 +164,12 @@ impl Store {
                 "BEGIN"
             },
         };
-        store.migrate().await?;
+        store.migrate(last).await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<()> {
+    /// Applies the migrations up to `last` (the newest but in tests of a migration).
+    pub(crate) async fn migrate(&self, last: i64) -> Result<()> {
         let _w = self.writer.lock().await;
         self.pool
             .execute(
@@ -158,7 +177,7 @@ impl Store {
                  name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
             )
             .await?;
-        for m in SQLITE_MIGRATIONS {
+        for m in SQLITE_MIGRATIONS.iter().filter(|m| m.version <= last) {
             let checksum = crate::crypto::sm3_hex(m.sql.as_bytes());
             let applied: Option<String> =
                 sqlx::query_scalar("SELECT checksum FROM schema_migrations WHERE version = $1")
@@ -190,6 +209,9 @@ impl Store {
                     tracing::info!(version = m.version, name = m.name, "applied migration");
                 }
             }
+        }
+        if last >= 12 {
+            crate::finding_texts::fill_digests(&self.pool).await?;
         }
         Ok(())
     }

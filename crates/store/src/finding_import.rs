@@ -16,6 +16,7 @@ use crate::assets::{from_row as asset_from_row, COLUMNS as ASSET_COLUMNS};
 use crate::crypto::sm3_hex;
 use crate::db::{Store, WriteTx};
 use crate::error::{Error, Result};
+use crate::finding_texts::{FindingTexts, NewText};
 use crate::findings::FindingStatus;
 use crate::scope::TenantScope;
 use crate::vuln_settings::VulnSettings;
@@ -33,8 +34,8 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Longest text kept per field: reports carry whole HTTP responses as evidence.
 const MAX_TEXT: usize = 64 * 1024;
-/// Rows per multi-row INSERT.
-const BATCH_ROWS: usize = 64;
+/// Rows per multi-row INSERT: each statement is a round trip to the database's thread.
+const BATCH_ROWS: usize = 256;
 
 /// What the file is.
 #[derive(Debug, Clone)]
@@ -88,6 +89,15 @@ struct AssetInfo {
     owner: Option<String>,
 }
 
+/// The ids of a finding's texts in `finding_texts`.
+struct TextIds {
+    description: Option<i64>,
+    solution: Option<i64>,
+    evidence: Option<i64>,
+    refs: i64,
+    risk: i64,
+}
+
 struct Known {
     id: String,
     status: FindingStatus,
@@ -106,6 +116,8 @@ pub(crate) enum Val {
 struct Batch {
     table: &'static str,
     columns: &'static [&'static str],
+    /// What follows the rows (an `ON CONFLICT` clause), or "".
+    upsert: &'static str,
     rows: Vec<Vec<Val>>,
 }
 
@@ -114,15 +126,9 @@ impl Batch {
         Batch {
             table,
             columns,
+            upsert: "",
             rows: Vec::with_capacity(BATCH_ROWS),
         }
-    }
-
-    /// Queues a row; [`FindingImport::flush_full`] writes the batches, parents first.
-    async fn push(&mut self, _tx: &mut Tx, row: Vec<Val>) -> Result<()> {
-        debug_assert_eq!(row.len(), self.columns.len());
-        self.rows.push(row);
-        Ok(())
     }
 
     async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
@@ -151,8 +157,10 @@ impl Batch {
             }
             sql.push(')');
         }
+        sql.push_str(self.upsert);
         let mut q = sqlx::query(&sql);
         for row in self.rows.drain(..) {
+            debug_assert_eq!(row.len(), width);
             for v in row {
                 q = match v {
                     Val::Text(s) => q.bind(s),
@@ -173,9 +181,9 @@ const FINDING_INSERT: &[&str] = &[
     "fingerprint",
     "identity",
     "title",
-    "description",
-    "solution",
-    "evidence",
+    "description_text",
+    "solution_text",
+    "evidence_text",
     "check_id",
     "sources",
     "cves",
@@ -187,7 +195,7 @@ const FINDING_INSERT: &[&str] = &[
     "severity",
     "severity_rank",
     "severity_raw",
-    "refs",
+    "refs_text",
     "target",
     "place",
     "known_exploited",
@@ -197,7 +205,7 @@ const FINDING_INSERT: &[&str] = &[
     "risk_level",
     "risk_value",
     "risk_priority",
-    "risk",
+    "risk_text",
     "status",
     "first_seen",
     "last_seen",
@@ -206,6 +214,18 @@ const FINDING_INSERT: &[&str] = &[
     "created_at",
     "updated_at",
 ];
+
+/// A finding already stored keeps its id, first sighting, identity and CVEs; the rest is
+/// what the latest report says.
+const FINDING_UPSERT: &str = " ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET title = excluded.title, \
+    description_text = excluded.description_text, solution_text = excluded.solution_text, \
+    evidence_text = excluded.evidence_text, sources = excluded.sources, cvss3 = excluded.cvss3, cvss4 = excluded.cvss4, \
+    cvss_score = excluded.cvss_score, severity = excluded.severity, severity_rank = excluded.severity_rank, \
+    severity_raw = excluded.severity_raw, refs_text = excluded.refs_text, known_exploited = excluded.known_exploited, \
+    epss = excluded.epss, risk_level = excluded.risk_level, risk_value = excluded.risk_value, \
+    risk_priority = excluded.risk_priority, risk_text = excluded.risk_text, status = excluded.status, \
+    last_seen = excluded.last_seen, last_import_id = excluded.last_import_id, \
+    reopened = findings.reopened + excluded.reopened, updated_at = excluded.updated_at";
 
 /// An import under way. Dropping it without [`FindingImport::finish`] rolls everything back.
 pub struct FindingImport<'a> {
@@ -223,6 +243,8 @@ pub struct FindingImport<'a> {
     seen: HashSet<String>,
     /// Sources the file's findings name (the scope that closes is theirs).
     sources: BTreeSet<String>,
+    texts: FindingTexts,
+    new_texts: Vec<NewText>,
     findings: Batch,
     cves: Batch,
     orders: Batch,
@@ -284,7 +306,10 @@ impl Store {
         .try_get(0)?;
         let mut sources = BTreeSet::new();
         sources.insert(meta.source.clone());
+        let texts = FindingTexts::begin(&mut w.tx, scope.tenant_id()).await?;
         Ok(FindingImport {
+            texts,
+            new_texts: vec![],
             w,
             tenant: scope.tenant_id().to_string(),
             settings,
@@ -300,7 +325,10 @@ impl Store {
             known: HashMap::new(),
             seen: HashSet::new(),
             sources,
-            findings: Batch::new("findings", FINDING_INSERT),
+            findings: Batch {
+                upsert: FINDING_UPSERT,
+                ..Batch::new("findings", FINDING_INSERT)
+            },
             cves: Batch::new("finding_cves", &["tenant_id", "finding_id", "cve"]),
             orders: Batch::new("work_orders", work_orders::INSERT_COLUMNS),
             history: Batch::new("work_order_history", work_orders::HISTORY_COLUMNS),
@@ -330,9 +358,10 @@ impl FindingImport<'_> {
     /// Writes the batches once one is full — all of them, in dependency order (findings,
     /// their CVEs, work orders, their history), so no row lands before the row it names.
     async fn flush_full(&mut self) -> Result<()> {
-        let full = [&self.findings, &self.cves, &self.orders, &self.history]
-            .iter()
-            .any(|b| b.rows.len() >= BATCH_ROWS);
+        let full = self.new_texts.len() >= BATCH_ROWS
+            || [&self.findings, &self.cves, &self.orders, &self.history]
+                .iter()
+                .any(|b| b.rows.len() >= BATCH_ROWS);
         if full {
             self.flush_all().await?;
         }
@@ -340,6 +369,16 @@ impl FindingImport<'_> {
     }
 
     async fn flush_all(&mut self) -> Result<()> {
+        let mut texts = Batch::new("finding_texts", &["id", "tenant_id", "digest", "body"]);
+        for t in self.new_texts.drain(..) {
+            texts.rows.push(vec![
+                Val::Int(Some(t.id)),
+                Val::Text(Some(self.tenant.clone())),
+                Val::Text(Some(t.digest)),
+                Val::Text(Some(t.body)),
+            ]);
+        }
+        texts.flush(&mut self.w.tx).await?;
         for batch in [
             &mut self.findings,
             &mut self.cves,
@@ -471,123 +510,100 @@ impl FindingImport<'_> {
         let needs_order = f.severity > Severity::Info
             && assessment.risk_level >= self.settings.work_order_min_level;
         f.title = f.title.trim().chars().take(1000).collect();
+        let texts = self.text_ids(&mut f, &assessment.detail).await?;
         let known = self
             .known
             .get_mut(&asset.id)
             .and_then(|m| m.remove(&fingerprint));
-        let Some(known) = known else {
-            self.summary.created += 1;
-            let id = ids::new_id();
-            let sources = vec![f.source.clone()];
-            for cve in &f.cves {
-                self.cves
-                    .push(
-                        &mut self.w.tx,
-                        vec![
-                            Val::Text(Some(self.tenant.clone())),
-                            Val::Text(Some(id.clone())),
-                            Val::Text(Some(cve.clone())),
-                        ],
-                    )
-                    .await?;
+        // A finding reported before keeps its row: it is written as an upsert on its
+        // fingerprint, refreshed with what the report says now.
+        let (id, sources, status, reopened) = match &known {
+            None => {
+                self.summary.created += 1;
+                (
+                    ids::new_id(),
+                    vec![f.source.clone()],
+                    FindingStatus::Open,
+                    0,
+                )
             }
-            let place = f.target.place();
-            let row = vec![
-                Val::Text(Some(id.clone())),
-                Val::Text(Some(self.tenant.clone())),
-                Val::Text(Some(asset.id.clone())),
-                Val::Text(Some(fingerprint)),
-                Val::Text(Some(identity)),
-                Val::Text(Some(f.title.clone())),
-                Val::Text(clip(f.description)),
-                Val::Text(clip(f.solution)),
-                Val::Text(clip(f.evidence)),
-                Val::Text(f.check_id),
-                Val::Text(Some(to_json(&sources))),
-                Val::Text(Some(to_json(&f.cves))),
-                Val::Text(Some(to_json(&f.cwes))),
-                Val::Text(f.cvss3),
-                Val::Text(f.cvss4),
-                Val::Text(f.cvss2),
-                Val::Int(assessment.cvss_score.map(|s| (s * 10.0).round() as i64)),
-                Val::Text(Some(f.severity.as_str().into())),
-                Val::Int(Some(f.severity as i64)),
-                Val::Text(f.severity_raw),
-                Val::Text(Some(to_json(&f.references))),
-                Val::Text(Some(to_json(&f.target))),
-                Val::Text(Some(place)),
-                Val::Int(Some(i64::from(f.known_exploited))),
-                Val::Real(f.epss),
-                Val::Text(f.category),
-                Val::Text(f.method),
-                Val::Int(Some(i64::from(assessment.risk_level))),
-                Val::Real(Some(assessment.risk_value)),
-                Val::Int(Some(assessment.priority)),
-                Val::Text(Some(assessment.detail.to_string())),
-                Val::Text(Some(FindingStatus::Open.as_str().into())),
-                Val::Text(Some(seen_at.clone())),
-                Val::Text(Some(seen_at)),
-                Val::Text(Some(self.id.clone())),
-                Val::Int(Some(0)),
-                Val::Text(Some(self.now.clone())),
-                Val::Text(Some(self.now.clone())),
-            ];
-            self.findings.push(&mut self.w.tx, row).await?;
+            Some(known) => {
+                let mut sources = known.sources.clone();
+                if !sources.contains(&f.source) {
+                    sources.push(f.source.clone());
+                    sources.sort();
+                }
+                let (status, reopened) = match known.status {
+                    FindingStatus::Open => (FindingStatus::Open, 0),
+                    FindingStatus::NotSeen | FindingStatus::Fixed => (FindingStatus::Open, 1),
+                    s @ (FindingStatus::Accepted | FindingStatus::FalsePositive) => (s, 0),
+                };
+                if reopened == 1 {
+                    self.summary.reopened += 1;
+                } else {
+                    self.summary.updated += 1;
+                }
+                // The row's id stays; this one is never stored (the fingerprint conflicts).
+                (ids::new_id(), sources, status, reopened)
+            }
+        };
+        if known.is_none() {
+            for cve in &f.cves {
+                self.cves.rows.push(vec![
+                    Val::Text(Some(self.tenant.clone())),
+                    Val::Text(Some(id.clone())),
+                    Val::Text(Some(cve.clone())),
+                ]);
+            }
+        }
+        let place = f.target.place();
+        self.findings.rows.push(vec![
+            Val::Text(Some(id.clone())),
+            Val::Text(Some(self.tenant.clone())),
+            Val::Text(Some(asset.id.clone())),
+            Val::Text(Some(fingerprint)),
+            Val::Text(Some(identity)),
+            Val::Text(Some(f.title.clone())),
+            Val::Int(texts.description),
+            Val::Int(texts.solution),
+            Val::Int(texts.evidence),
+            Val::Text(f.check_id),
+            Val::Text(Some(to_json(&sources))),
+            Val::Text(Some(to_json(&f.cves))),
+            Val::Text(Some(to_json(&f.cwes))),
+            Val::Text(f.cvss3),
+            Val::Text(f.cvss4),
+            Val::Text(f.cvss2),
+            Val::Int(assessment.cvss_score.map(|s| (s * 10.0).round() as i64)),
+            Val::Text(Some(f.severity.as_str().into())),
+            Val::Int(Some(f.severity as i64)),
+            Val::Text(f.severity_raw),
+            Val::Int(Some(texts.refs)),
+            Val::Text(Some(to_json(&f.target))),
+            Val::Text(Some(place)),
+            Val::Int(Some(i64::from(f.known_exploited))),
+            Val::Real(f.epss),
+            Val::Text(f.category),
+            Val::Text(f.method),
+            Val::Int(Some(i64::from(assessment.risk_level))),
+            Val::Real(Some(assessment.risk_value)),
+            Val::Int(Some(assessment.priority)),
+            Val::Int(Some(texts.risk)),
+            Val::Text(Some(status.as_str().into())),
+            Val::Text(Some(seen_at.clone())),
+            Val::Text(Some(seen_at)),
+            Val::Text(Some(self.id.clone())),
+            Val::Int(Some(reopened)),
+            Val::Text(Some(self.now.clone())),
+            Val::Text(Some(self.now.clone())),
+        ]);
+        let Some(known) = known else {
             if needs_order {
                 self.raise_order(&id, &f.title, &asset, assessment.risk_level, actor)
                     .await?;
             }
             return Ok(());
         };
-        // Known: refresh what the report says, and judge what its return means.
-        let mut sources = known.sources.clone();
-        if !sources.contains(&f.source) {
-            sources.push(f.source.clone());
-            sources.sort();
-        }
-        let (status, reopened) = match known.status {
-            FindingStatus::Open => (FindingStatus::Open, 0),
-            FindingStatus::NotSeen | FindingStatus::Fixed => (FindingStatus::Open, 1),
-            s @ (FindingStatus::Accepted | FindingStatus::FalsePositive) => (s, 0),
-        };
-        if reopened == 1 {
-            self.summary.reopened += 1;
-        } else {
-            self.summary.updated += 1;
-        }
-        // A known finding's row was committed before this import began, so it can be
-        // updated at once; pending inserts never share its fingerprint.
-        sqlx::query(
-            "UPDATE findings SET title = $1, description = $2, solution = $3, evidence = $4, sources = $5, cvss3 = $6, cvss4 = $7, \
-             cvss_score = $8, severity = $9, severity_rank = $10, severity_raw = $11, known_exploited = $12, epss = $13, \
-             risk_level = $14, risk_value = $15, risk_priority = $16, risk = $17, status = $18, last_seen = $19, last_import_id = $20, \
-             reopened = reopened + $21, updated_at = $22 WHERE id = $23",
-        )
-        .bind(&f.title)
-        .bind(clip(f.description))
-        .bind(clip(f.solution))
-        .bind(clip(f.evidence))
-        .bind(to_json(&sources))
-        .bind(f.cvss3)
-        .bind(f.cvss4)
-        .bind(assessment.cvss_score.map(|s| (s * 10.0).round() as i64))
-        .bind(f.severity.as_str())
-        .bind(f.severity as i64)
-        .bind(f.severity_raw)
-        .bind(i64::from(f.known_exploited))
-        .bind(f.epss)
-        .bind(i64::from(assessment.risk_level))
-        .bind(assessment.risk_value)
-        .bind(assessment.priority)
-        .bind(assessment.detail.to_string())
-        .bind(status.as_str())
-        .bind(&seen_at)
-        .bind(&self.id)
-        .bind(reopened)
-        .bind(&self.now)
-        .bind(&known.id)
-        .execute(&mut *self.w.tx)
-        .await?;
         match known.order {
             Some((order_id, state)) if reopened == 1 => {
                 let (action, note) = if state == WorkOrderState::Retest {
@@ -627,6 +643,24 @@ impl FindingImport<'_> {
         Ok(())
     }
 
+    /// Names the finding's texts, storing those not stored yet.
+    async fn text_ids(
+        &mut self,
+        f: &mut ReportedFinding,
+        risk: &serde_json::Value,
+    ) -> Result<TextIds> {
+        let (texts, tx, new) = (&mut self.texts, &mut self.w.tx, &mut self.new_texts);
+        Ok(TextIds {
+            description: texts
+                .id_of_some(tx, clip(f.description.take()), new)
+                .await?,
+            solution: texts.id_of_some(tx, clip(f.solution.take()), new).await?,
+            evidence: texts.id_of_some(tx, clip(f.evidence.take()), new).await?,
+            refs: texts.id_of(tx, to_json(&f.references), new).await?,
+            risk: texts.id_of(tx, risk.to_string(), new).await?,
+        })
+    }
+
     async fn raise_order(
         &mut self,
         finding_id: &str,
@@ -640,36 +674,26 @@ impl FindingImport<'_> {
         self.summary.work_orders += 1;
         let due = work_orders::due_at(&self.now, self.settings.sla_days.days(risk_level));
         let id = ids::new_id();
-        self.orders
-            .push(
-                &mut self.w.tx,
-                work_orders::insert_row(
-                    &id,
-                    &self.tenant,
-                    number,
-                    finding_id,
-                    asset.owner.as_deref(),
-                    risk_level,
-                    &due,
-                    &self.now,
-                ),
-            )
-            .await?;
-        self.history
-            .push(
-                &mut self.w.tx,
-                work_orders::history_row(
-                    &self.tenant,
-                    &id,
-                    &self.now,
-                    &actor.name,
-                    "raise",
-                    None,
-                    Some(WorkOrderState::Notified),
-                    Some(&format!("{} ({})", self.meta.file_name, self.id)),
-                ),
-            )
-            .await?;
+        self.orders.rows.push(work_orders::insert_row(
+            &id,
+            &self.tenant,
+            number,
+            finding_id,
+            asset.owner.as_deref(),
+            risk_level,
+            &due,
+            &self.now,
+        ));
+        self.history.rows.push(work_orders::history_row(
+            &self.tenant,
+            &id,
+            &self.now,
+            &actor.name,
+            "raise",
+            None,
+            Some(WorkOrderState::Notified),
+            Some(&format!("{} ({})", self.meta.file_name, self.id)),
+        ));
         self.notices.push(NewOrderNotice {
             number,
             title: title.to_string(),
@@ -814,6 +838,8 @@ impl FindingImport<'_> {
     }
 }
 
+/// The asset a report's target is, by address, then name or domain, then image or
+/// repository. Every lookup is an index search (the ledger may hold many thousands).
 async fn find_asset(
     tx: &mut Tx,
     tenant: &str,
@@ -835,8 +861,9 @@ async fn find_asset(
     if let Some(h) = &t.hostname {
         let h = h.trim().to_lowercase();
         let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND (LOWER(a.name) = $2 OR a.id IN \
-             (SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'domain' AND x.term = $2)) {order}"
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id IN \
+             (SELECT n.id FROM assets n INDEXED BY assets_tenant_lower_name WHERE n.tenant_id = $1 AND LOWER(n.name) = $2 \
+              UNION SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'domain' AND x.term = $2) {order}"
         ))
         .bind(tenant)
         .bind(&h)
@@ -848,8 +875,9 @@ async fn find_asset(
     }
     for name in [&t.image, &t.repository].into_iter().flatten() {
         let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND (a.name = $2 OR a.id IN \
-             (SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'application' AND x.term = $3)) {order}"
+            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id IN \
+             (SELECT n.id FROM assets n WHERE n.tenant_id = $1 AND n.name = $2 \
+              UNION SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'application' AND x.term = $3) {order}"
         ))
         .bind(tenant)
         .bind(name.trim())

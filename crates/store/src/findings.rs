@@ -6,6 +6,7 @@ use crate::alerts::like_escape;
 use crate::clauses::Clauses;
 use crate::db::Store;
 use crate::error::{Error, Result};
+use crate::finding_texts::text_of;
 use crate::scope::TenantScope;
 use crate::Page;
 use serde::{Deserialize, Serialize};
@@ -206,10 +207,19 @@ pub struct FindingGroup {
     pub max_risk_level: i64,
 }
 
-pub(crate) const FINDING_COLUMNS: &str = "f.id, f.asset_id, a.name, a.business_system, f.title, f.description, f.solution, f.evidence, \
-     f.check_id, f.sources, f.cves, f.cwes, f.cvss3, f.cvss4, f.cvss2, f.cvss_score, f.severity, f.severity_raw, f.refs, f.target, \
-     f.known_exploited, f.epss, f.category, f.method, f.risk_level, f.risk_value, f.risk_priority, f.risk, f.status, f.first_seen, \
-     f.last_seen, f.reopened, f.last_import_id, w.id, w.number, w.state, w.assignee, w.due_at";
+pub(crate) const FINDING_COLUMNS: &str = concat!(
+    "f.id, f.asset_id, a.name, a.business_system, f.title, ",
+    text_of!("description_text"),
+    ", ",
+    text_of!("solution_text"),
+    ", ",
+    text_of!("evidence_text"),
+    ", f.check_id, f.sources, f.cves, f.cwes, f.cvss3, f.cvss4, f.cvss2, f.cvss_score, f.severity, f.severity_raw, ",
+    text_of!("refs_text"),
+    ", f.target, f.known_exploited, f.epss, f.category, f.method, f.risk_level, f.risk_value, f.risk_priority, ",
+    text_of!("risk_text"),
+    ", f.status, f.first_seen, f.last_seen, f.reopened, f.last_import_id, w.id, w.number, w.state, w.assignee, w.due_at"
+);
 
 pub(crate) const FINDING_FROM: &str =
     "findings f JOIN assets a ON a.id = f.asset_id LEFT JOIN work_orders w ON w.finding_id = f.id";

@@ -22,6 +22,7 @@ mod error;
 mod events;
 pub mod evidence_vault;
 pub mod finding_import;
+mod finding_texts;
 pub mod findings;
 pub mod incident_parts;
 mod incident_rows;

@@ -7,6 +7,7 @@
 
 use crate::db::Store;
 use crate::error::{Error, Result};
+use crate::finding_texts::text_of;
 use crate::findings::FindingStatus;
 use crate::scope::TenantScope;
 use crate::vuln_settings::VulnSettings;
@@ -265,9 +266,11 @@ async fn inputs(tx: &mut Tx, tenant: &str, f: &RiskFields) -> Result<Inputs> {
             .try_get(0)?;
     let vulnerability_level = match &f.finding_id {
         Some(id) => {
-            let row = sqlx::query(
-                "SELECT asset_id, status, risk FROM findings WHERE tenant_id = $1 AND id = $2",
-            )
+            let row = sqlx::query(concat!(
+                "SELECT f.asset_id, f.status, ",
+                text_of!("risk_text"),
+                " FROM findings f WHERE f.tenant_id = $1 AND f.id = $2"
+            ))
             .bind(tenant)
             .bind(id)
             .fetch_optional(&mut **tx)

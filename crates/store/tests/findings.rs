@@ -411,6 +411,34 @@ async fn reimport_closes_what_is_gone_and_reopens_regressions() {
     assert_eq!(back.work_order.unwrap().state, WorkOrderState::Fixing);
     let imports = store.finding_imports(&a, 10).await.unwrap();
     assert_eq!(imports.len(), 5);
+    // A later report's texts replace the stored ones on the same row.
+    let by_cve = |cve: &str| FindingFilter {
+        cve: Some(cve.into()),
+        ..Default::default()
+    };
+    let before = store
+        .findings(&a, &by_cve("CVE-2022-0001"), Page::default())
+        .await
+        .unwrap()
+        .0
+        .remove(0);
+    let mut changed = both();
+    if let ReportItem::Finding(f) = &mut changed[1] {
+        f.title = "MySQL CVE-2022-0001".into();
+        f.evidence = Some("Version: 5.7.40".into());
+    }
+    let s = import(&store, &a, "nessus", changed).await;
+    assert_eq!((s.created, s.updated), (0, 2), "{s:?}");
+    let (list, total) = store
+        .findings(&a, &by_cve("CVE-2022-0001"), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(list[0].id, before.id);
+    assert_eq!(list[0].first_seen, before.first_seen);
+    assert_eq!(list[0].title, "MySQL CVE-2022-0001");
+    assert_eq!(list[0].evidence.as_deref(), Some("Version: 5.7.40"));
+    assert_eq!(list[0].description.as_deref(), Some("desc"));
 }
 
 #[tokio::test]
