@@ -4,38 +4,16 @@
 mod support;
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
-use support::{client, hidden, urlencode, Server, ADMIN_PASSWORD};
+use support::{client, console_csrf, console_login, hidden, urlencode, Server, ADMIN_PASSWORD};
 
-/// A cookie-holding client signed in to the console, and its CSRF token.
+/// A cookie-holding client signed in to the console, and its CSRF token; the session cookie
+/// is HttpOnly, SameSite=Strict, and not Secure over plain HTTP.
 async fn console_session(
     server: &Server,
     username: &str,
     password: &str,
 ) -> (reqwest::Client, String) {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = c
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "_csrf");
-    let r = c
-        .post(server.url("/login"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("_csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (c, r) = console_login(server, username, password).await;
     assert_eq!(r.status(), 303, "sign-in failed");
     let cookie = r
         .headers()
@@ -50,15 +28,8 @@ async fn console_session(
             && !cookie.contains("Secure"),
         "{cookie}"
     );
-    let dashboard = c
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (c, hidden(&dashboard, "_csrf"))
+    let csrf = console_csrf(&c, server).await;
+    (c, csrf)
 }
 
 const FORMS: [&str; 20] = [

@@ -469,26 +469,19 @@ pub fn hidden(html: &str, name: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-/// Signs in to the console: a cookie-holding client (redirects not followed) and the CSRF
-/// token of its pages.
-pub async fn console_sign_in(
+/// Posts the console's sign-in form: a cookie-holding client (redirects not followed) and the
+/// answer to the form.
+pub async fn console_login(
     server: &Server,
     username: &str,
     password: &str,
-) -> (reqwest::Client, String) {
+) -> (reqwest::Client, reqwest::Response) {
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = c
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, &server.url("/login")).await;
     let csrf = hidden(&page, "_csrf");
     let r = c
         .post(server.url("/login"))
@@ -500,16 +493,28 @@ pub async fn console_sign_in(
         .send()
         .await
         .unwrap();
+    (c, r)
+}
+
+/// The CSRF token of a signed-in console client's pages.
+pub async fn console_csrf(c: &reqwest::Client, server: &Server) -> String {
+    hidden(&get_text(c, &server.url("/")).await, "_csrf")
+}
+
+async fn get_text(c: &reqwest::Client, url: &str) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Signs in to the console: a cookie-holding client (redirects not followed) and the CSRF
+/// token of its pages.
+pub async fn console_sign_in(
+    server: &Server,
+    username: &str,
+    password: &str,
+) -> (reqwest::Client, String) {
+    let (c, r) = console_login(server, username, password).await;
     assert_eq!(r.status(), 303, "sign-in as {username} failed");
-    let dashboard = c
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&dashboard, "_csrf");
+    let csrf = console_csrf(&c, server).await;
     (c, csrf)
 }
 

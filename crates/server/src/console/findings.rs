@@ -348,13 +348,6 @@ fn bad(detail: impl Into<String>) -> ConsoleError {
     ConsoleError::Page(StatusCode::BAD_REQUEST, detail.into())
 }
 
-fn csrf_refused() -> ConsoleError {
-    ConsoleError::Page(
-        StatusCode::FORBIDDEN,
-        "CSRF token missing or wrong; reload the page".into(),
-    )
-}
-
 /// An uploaded report, spooled to an anonymous temporary file as it arrives so that a large
 /// report never sits in memory.
 struct Spooled {
@@ -426,7 +419,7 @@ pub async fn upload(
         }
     }
     if !csrf_ok {
-        return Err(csrf_refused());
+        return Err(ConsoleError::csrf_refused());
     }
     let outcome = match report.filter(|r| r.size > 0) {
         None => Err(l.t.get("finding.import_no_file").to_string()),

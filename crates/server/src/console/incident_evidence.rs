@@ -82,10 +82,7 @@ pub async fn upload_evidence(
         }
     }
     if !csrf_ok {
-        return Err(ConsoleError::Page(
-            StatusCode::FORBIDDEN,
-            "CSRF token missing or wrong; reload the page".into(),
-        ));
+        return Err(ConsoleError::csrf_refused());
     }
     let Some((name, media_type, tmp)) = file.filter(|(n, _, _)| !n.is_empty()) else {
         return Err(ConsoleError::Back(to, "file: choose a file".into()));

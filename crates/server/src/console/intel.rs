@@ -125,10 +125,7 @@ pub async fn upload(
         }
     }
     if !csrf_ok {
-        return Err(ConsoleError::Page(
-            StatusCode::FORBIDDEN,
-            "CSRF token missing or wrong; reload the page".into(),
-        ));
+        return Err(ConsoleError::csrf_refused());
     }
     let format = format.unwrap_or_else(|| "auto".into());
     let outcome = match file.filter(|f| !f.is_empty()) {

@@ -318,6 +318,14 @@ pub enum ConsoleError {
 }
 
 impl ConsoleError {
+    /// A form whose CSRF token is missing or not the session's.
+    pub fn csrf_refused() -> ConsoleError {
+        ConsoleError::Page(
+            StatusCode::FORBIDDEN,
+            "CSRF token missing or wrong; reload the page".into(),
+        )
+    }
+
     /// Maps an API error to a redirect back to the form at `back` (for 400 and 409), or to
     /// an error page.
     pub fn back<E: Into<ApiError>>(back: &str) -> impl Fn(E) -> ConsoleError + '_ {
@@ -620,10 +628,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
             .find(|(k, _)| k == "_csrf")
             .map(|(_, v)| v.as_str());
         if sent.is_none() || sent != Some(layout.csrf()) || layout.csrf().is_empty() {
-            return Err(ConsoleError::Page(
-                StatusCode::FORBIDDEN,
-                "CSRF token missing or wrong; reload the page".into(),
-            ));
+            return Err(ConsoleError::csrf_refused());
         }
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|e| ConsoleError::Page(StatusCode::BAD_REQUEST, format!("form: {e}")))?;

@@ -89,10 +89,7 @@ pub async fn upload(
     })
     .await;
     if !csrf_ok {
-        return Err(ConsoleError::Page(
-            StatusCode::FORBIDDEN,
-            "CSRF token missing or wrong; reload the page".into(),
-        ));
+        return Err(ConsoleError::csrf_refused());
     }
     let outcome = match files {
         Ok(files) => import_rule_set(&state, &l.p, &name, files).await,

@@ -572,10 +572,7 @@ pub async fn attach(
         }
     }
     if !csrf_ok {
-        return Err(ConsoleError::Page(
-            StatusCode::FORBIDDEN,
-            "CSRF token missing or wrong; reload the page".into(),
-        ));
+        return Err(ConsoleError::csrf_refused());
     }
     let Some((name, content_type, data)) = file else {
         return Err(ConsoleError::Back(back, "file: choose a file".into()));
