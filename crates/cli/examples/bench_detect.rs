@@ -14,6 +14,10 @@ use yunshou_server::detection::{RuleBook, RuleSources, StreamDetector};
 use yunshou_server::intel::IntelBook;
 use yunshou_store::Store;
 
+// The allocator the yunshou binary runs the pipeline with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

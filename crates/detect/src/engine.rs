@@ -1,22 +1,14 @@
 //! The detection engine: every loaded rule compiled once, and an event evaluated only against
-//! the rules that can match it.
-//!
-//! Two indexes keep the work per event small. **Log-source routing**: the mapping tells which
-//! Sigma log sources an event belongs to; a rule whose product, service or category conflicts
-//! is never looked at (an event with no known source is checked against every rule, so
-//! routing never loses a match). **Literal prefilter**: most rules need a literal in one field
-//! (`Image|endswith: \cmd.exe`); one Aho-Corasick automaton per field, over all such
-//! literals, finds in one pass over each value the rules worth evaluating. Rules with no such
-//! literal are always evaluated.
+//! the rules that can match it (log-source routing and the literal prefilter, in
+//! `prefilter.rs`), then the correlations run over the matches.
 
-use crate::event::{FieldId, FlatEvent, Schema, UNNAMED};
+use crate::event::{FieldId, FlatEvent, Schema};
 use crate::mapping::Mapping;
+use crate::prefilter::{CompiledSource, Prefilter};
 use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit, Kind};
-use crate::sigma::matcher::{compile_with, Compiled, ANY_FIELD};
+use crate::sigma::matcher::{compile_with, Compiled};
 use crate::sigma::{LoadError, Loaded, Rule};
-use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
-use std::sync::{Arc, RwLock};
 
 /// A rule ready to evaluate.
 #[derive(Debug)]
@@ -32,48 +24,7 @@ pub struct EngineRule {
     pub quiet: bool,
 }
 
-/// A field's prefilter literals while building: patterns, pattern → index, rules per pattern.
-type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
-
-struct FieldAutomaton {
-    ac: AhoCorasick,
-    /// Pattern index → rules needing it.
-    rules: Vec<Vec<u32>>,
-}
-
-#[derive(Debug, Clone)]
-struct CompiledSource {
-    when: Vec<(FieldId, Vec<String>)>,
-    product: Vec<String>,
-    service: Vec<String>,
-    category: Vec<String>,
-}
-
-/// The log sources an event belongs to (empty: unknown, a wildcard).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct EventSource {
-    /// Products.
-    pub product: Vec<String>,
-    /// Services.
-    pub service: Vec<String>,
-    /// Categories.
-    pub category: Vec<String>,
-}
-
-struct Route {
-    compatible: Vec<u64>,
-    unfiltered: Vec<u32>,
-    /// Some rule of this source has keyword literals (else the any-field pass is skipped).
-    keywords: bool,
-}
-
-impl Route {
-    fn allows(&self, rule: u32) -> bool {
-        self.compatible
-            .get(rule as usize / 64)
-            .is_some_and(|w| w & (1 << (rule % 64)) != 0)
-    }
-}
+pub use crate::prefilter::EventSource;
 
 /// What a correlation lists in `rules`: a detection rule, or another correlation whose
 /// results are its input (chaining).
@@ -150,30 +101,12 @@ pub struct Engine {
     by_correlation: Vec<Vec<(usize, usize)>>,
     /// Correlations with every inner one before the outer ones that list it (for `flush`).
     chain_order: Vec<usize>,
-    automata: Vec<FieldAutomaton>,
-    /// FieldId → automaton index (`u32::MAX`: none).
-    automaton_of: Vec<u32>,
-    /// Literals of keyword searches, found in any value.
-    any_field: Option<FieldAutomaton>,
-    unfiltered: Vec<u32>,
-    sources: Vec<CompiledSource>,
-    source_fields: Option<(FieldId, FieldId, FieldId)>,
+    prefilter: Prefilter,
     time_fields: Vec<FieldId>,
-    routes: RwLock<FxHashMap<EventSource, Arc<Route>>>,
     /// Every document that could not be used, with its reason.
     pub errors: Vec<LoadError>,
     /// Counts.
     pub stats: BuildStats,
-}
-
-fn compatible(rule: &Rule, ev: &EventSource) -> bool {
-    let ok = |r: &Option<String>, e: &[String]| match r {
-        None => true,
-        Some(r) => e.is_empty() || e.iter().any(|x| x.eq_ignore_ascii_case(r)),
-    };
-    ok(&rule.logsource.product, &ev.product)
-        && ok(&rule.logsource.service, &ev.service)
-        && ok(&rule.logsource.category, &ev.category)
 }
 
 impl Engine {
@@ -295,48 +228,24 @@ impl Engine {
         );
 
         // The literal prefilter.
-        let mut per_field: FxHashMap<FieldId, FieldLiterals> = FxHashMap::default();
-        let mut unfiltered = vec![];
-        for (i, r) in rules.iter_mut().enumerate() {
-            match r.compiled.necessary() {
+        let needs: Vec<Vec<(FieldId, String)>> = rules
+            .iter_mut()
+            .map(|r| match r.compiled.necessary() {
                 Some(lits) if !lits.is_empty() => {
                     r.prefiltered = true;
-                    for (field, lit) in lits {
-                        let (pats, seen, owners) = per_field.entry(field).or_default();
-                        let p = *seen.entry(lit.clone()).or_insert_with(|| {
-                            pats.push(lit);
-                            owners.push(vec![]);
-                            pats.len() - 1
-                        });
-                        if owners[p].last() != Some(&(i as u32)) {
-                            owners[p].push(i as u32);
-                        }
-                    }
+                    lits
                 }
                 // An empty set means the rule can never match; evaluate it anyway (cheap).
-                _ => unfiltered.push(i as u32),
-            }
-        }
-        let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
-            // The crate picks the automaton; full DFAs were measured 4 % faster on the hunt
-            // benchmark for 2.6× the memory (docs/benchmarks.md).
-            ac: AhoCorasick::builder()
-                // Patterns are lower case; ASCII values are searched as they are.
-                .ascii_case_insensitive(true)
-                .build(&pats)
-                .expect("literal patterns build an automaton"),
-            rules: owners,
-        };
-        // Keyword literals are searched for in every value of the event.
-        let any_field = per_field.remove(&ANY_FIELD).map(automaton);
-        let mut automaton_of = vec![u32::MAX; schema.len()];
-        let mut automata = vec![];
-        let mut fields: Vec<_> = per_field.into_iter().collect();
-        fields.sort_by_key(|(f, _)| *f);
-        for (field, lits) in fields {
-            automaton_of[field as usize] = automata.len() as u32;
-            automata.push(automaton(lits));
-        }
+                _ => vec![],
+            })
+            .collect();
+        let prefilter = Prefilter::build(
+            rules.iter().map(|r| r.rule.logsource.clone()).collect(),
+            needs,
+            schema.len(),
+            sources,
+            source_fields,
+        );
         let stats = BuildStats {
             rules: rules.len(),
             prefiltered: rules.iter().filter(|r| r.prefiltered).count(),
@@ -351,14 +260,8 @@ impl Engine {
             by_rule,
             by_correlation,
             chain_order,
-            automata,
-            automaton_of,
-            any_field,
-            unfiltered,
-            sources,
-            source_fields,
+            prefilter,
             time_fields,
-            routes: RwLock::new(FxHashMap::default()),
             errors,
             stats,
         }
@@ -386,68 +289,7 @@ impl Engine {
 
     /// The log sources an event belongs to, by the mapping.
     pub fn event_source(&self, ev: &FlatEvent) -> EventSource {
-        let mut out = EventSource::default();
-        if let Some((p, s, c)) = self.source_fields {
-            let take = |f: FieldId, into: &mut Vec<String>| {
-                if let Some(v) = ev.values(f).next() {
-                    into.push(v.lower().to_string());
-                }
-            };
-            take(p, &mut out.product);
-            take(s, &mut out.service);
-            take(c, &mut out.category);
-        }
-        for src in &self.sources {
-            let holds = src.when.iter().all(|(f, want)| {
-                ev.values(*f)
-                    .any(|l| want.iter().any(|w| w.as_str() == l.lower()))
-            });
-            if holds {
-                out.product.extend(src.product.iter().cloned());
-                out.service.extend(src.service.iter().cloned());
-                out.category.extend(src.category.iter().cloned());
-            }
-        }
-        for v in [&mut out.product, &mut out.service, &mut out.category] {
-            v.sort_unstable();
-            v.dedup();
-        }
-        out
-    }
-
-    fn route(&self, src: EventSource) -> Arc<Route> {
-        if let Some(r) = self.routes.read().expect("routes").get(&src) {
-            return r.clone();
-        }
-        let mut compatible = vec![0u64; self.rules.len().div_ceil(64)];
-        for (i, r) in self.rules.iter().enumerate() {
-            if compatible_rule(r, &src) {
-                compatible[i / 64] |= 1 << (i % 64);
-            }
-        }
-        let allowed = |i: u32| compatible[i as usize / 64] & (1 << (i % 64)) != 0;
-        let keywords = self
-            .any_field
-            .as_ref()
-            .is_some_and(|fa| fa.rules.iter().flatten().any(|r| allowed(*r)));
-        let route = Route {
-            unfiltered: self
-                .unfiltered
-                .iter()
-                .copied()
-                .filter(|i| allowed(*i))
-                .collect(),
-            keywords,
-            compatible,
-        };
-        let route = Arc::new(route);
-        let mut routes = self.routes.write().expect("routes");
-        // Events can claim arbitrary sources through fields; keep the cache bounded.
-        if routes.len() > 4096 {
-            routes.clear();
-        }
-        routes.insert(src, route.clone());
-        route
+        self.prefilter.event_source(ev)
     }
 
     /// Indices of the rules the event matches (every enabled rule, quiet ones included).
@@ -458,47 +300,20 @@ impl Engine {
     /// Like [`Engine::evaluate`], only over the rules `enabled` accepts.
     pub fn evaluate_where(&self, ev: &FlatEvent, enabled: impl Fn(u32) -> bool) -> Vec<u32> {
         let mut candidates = self.candidates(ev);
-        candidates.retain(|i| {
-            let r = &self.rules[*i as usize];
-            enabled(*i) && r.compiled.matches(ev) && r.filters.iter().all(|f| f.matches(ev))
-        });
+        candidates.retain(|i| enabled(*i) && self.check(*i, ev));
         candidates
+    }
+
+    /// Whether rule `i` and its filters match the event (no routing or prefilter).
+    pub fn check(&self, i: u32, ev: &FlatEvent) -> bool {
+        let r = &self.rules[i as usize];
+        r.compiled.matches(ev) && r.filters.iter().all(|f| f.matches(ev))
     }
 
     /// The rules the log-source routing and the literal prefilter let through for an event
     /// (each still to be checked exactly); public for diagnostics and benchmarks.
     pub fn candidates(&self, ev: &FlatEvent) -> Vec<u32> {
-        let route = self.route(self.event_source(ev));
-        let mut candidates: Vec<u32> = route.unfiltered.clone();
-        let mut found = |fa: &FieldAutomaton, text: &str| {
-            for m in fa.ac.find_overlapping_iter(text) {
-                for r in &fa.rules[m.pattern().as_usize()] {
-                    if route.allows(*r) {
-                        candidates.push(*r);
-                    }
-                }
-            }
-        };
-        let any_field = self.any_field.as_ref().filter(|_| route.keywords);
-        for leaf in &ev.leaves {
-            let text = searchable(leaf);
-            if let Some(fa) = any_field {
-                found(fa, text);
-            }
-            if leaf.field == UNNAMED {
-                continue;
-            }
-            let Some(&a) = self.automaton_of.get(leaf.field as usize) else {
-                continue;
-            };
-            let Some(fa) = self.automata.get(a as usize) else {
-                continue;
-            };
-            found(fa, text);
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates
+        self.prefilter.candidates(ev)
     }
 
     /// The event's time in milliseconds since the epoch, from the mapping's time fields.
@@ -983,20 +798,6 @@ fn link_correlations(
     }
 }
 
-/// A value as the literal automata search it: they ignore ASCII case, so only text beyond
-/// ASCII needs lowering first.
-fn searchable<'l>(leaf: &'l crate::event::Leaf<'_>) -> &'l str {
-    if leaf.text.is_ascii() {
-        &leaf.text
-    } else {
-        leaf.lower()
-    }
-}
-
-fn compatible_rule(r: &EngineRule, src: &EventSource) -> bool {
-    compatible(&r.rule, src)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1045,6 +846,45 @@ mod tests {
             eval(r#"{"product":"linux","Image":"x\\whoami.exe","Count":50}"#),
             Vec::<u32>::new()
         );
+    }
+
+    #[test]
+    fn busy_routes_narrow_without_losing_candidates() {
+        // A keyword rule and a field rule for Linux authentication, next to Windows rules
+        // whose literals the narrowed automata leave out.
+        let text = format!(
+            "{RULES}---\ntitle: ssh keyword\nid: k1\nlogsource: {{product: linux, service: auth}}\ndetection:\n  kw: ['Failed password']\n  condition: kw\n---\ntitle: root\nid: u1\nlogsource: {{product: linux, service: auth}}\ndetection:\n  sel: {{user.name: root}}\n  condition: sel\n---\ntitle: windows keyword\nid: k2\nlogsource: {{product: windows}}\ndetection:\n  kw: ['Failed password']\n  condition: kw\n"
+        );
+        let e = engine(&text);
+        let auth = r#"{"event":{"dataset":"linux.auth"},"user":{"name":"ROOT"},"message":"Failed password for root"}"#;
+        let ev = FlatEvent::from_json(e.schema(), auth).unwrap();
+        let want = vec![3, 4];
+        // Past the threshold the route searches its own automata: the same answers.
+        for _ in 0..600 {
+            assert_eq!(e.candidates(&ev), want);
+        }
+        assert_eq!(e.evaluate(&ev), want);
+        let other =
+            r#"{"event":{"dataset":"linux.auth"},"user":{"name":"alice"},"message":"Accepted"}"#;
+        assert!(e
+            .candidates(&FlatEvent::from_json(e.schema(), other).unwrap())
+            .is_empty());
+    }
+
+    #[test]
+    fn the_rarer_conjunct_guards_a_rule() {
+        // `GET` is in nearly every request; `={{` in almost none.
+        let text = "title: ssti\nid: s1\nlogsource: {category: webserver}\ndetection:\n  get: {cs-method: GET}\n  kw: ['={{', '=${']\n  condition: get and kw\n";
+        let e = engine(text);
+        let web = |url: &str| {
+            let json = format!(
+                r#"{{"event":{{"dataset":"nginx.access"}},"http":{{"request":{{"method":"GET"}}}},"url":{{"original":"{url}"}}}}"#
+            );
+            let ev = FlatEvent::from_json(e.schema(), &json).unwrap();
+            (e.candidates(&ev), e.evaluate(&ev))
+        };
+        assert_eq!(web("/index.html"), (vec![], vec![]));
+        assert_eq!(web("/q?name={{7*7}}"), (vec![0], vec![0]));
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Leaf<'a> {
     /// Its lower-case form when that differs (`None`: `text` is already lower case), made
     /// on first use: most values are never compared case-insensitively.
     pub(crate) lower: std::cell::OnceCell<Option<String>>,
+    /// Another field's copy of the same value (one path answering to several fields): a
+    /// search of every value looks at it once, in the copy that is not an alias.
+    pub(crate) alias: bool,
     /// The JSON kind.
     pub kind: Kind,
 }
@@ -228,6 +231,7 @@ impl<'a> Walk<'_, '_, 'a> {
                         field: *id,
                         text: text.clone(),
                         lower: Default::default(),
+                        alias: true,
                         kind,
                     });
                 }
@@ -235,6 +239,7 @@ impl<'a> Walk<'_, '_, 'a> {
                     field: *last,
                     text,
                     lower: Default::default(),
+                    alias: false,
                     kind,
                 });
             }
@@ -242,6 +247,7 @@ impl<'a> Walk<'_, '_, 'a> {
                 field: UNNAMED,
                 text,
                 lower: Default::default(),
+                alias: false,
                 kind,
             }),
             None => {}

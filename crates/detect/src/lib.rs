@@ -12,6 +12,7 @@ pub mod engine;
 pub mod event;
 pub mod hunt;
 pub mod mapping;
+mod prefilter;
 pub mod sigma;
 
 pub use engine::{CorrelationMatch, CorrelationState, Engine, EngineRule, Member};

@@ -419,9 +419,10 @@ pub const ANY_FIELD: FieldId = u32::MAX - 1;
 impl FieldTest {
     fn group_passes(&self, group: &[Test], ev: &FlatEvent) -> bool {
         let Some(field) = self.field else {
+            // Every value once: a field's alias copies hold the same text.
             return group
                 .iter()
-                .any(|t| ev.leaves.iter().any(|l| t.check_leaf(l)));
+                .any(|t| ev.leaves.iter().any(|l| !l.alias && t.check_leaf(l)));
         };
         group.iter().any(|t| match t {
             Test::Exists(want) => ev.values(field).any(|l| l.kind != Kind::Null) == *want,
@@ -484,10 +485,16 @@ impl FieldTest {
 fn best(sets: impl Iterator<Item = Vec<(FieldId, String)>>) -> Option<Vec<(FieldId, String)>> {
     sets.max_by_key(|s| {
         (
-            s.iter().map(|(_, l)| l.len()).min().unwrap_or(usize::MAX),
+            s.iter().map(|(_, l)| rarity(l)).min().unwrap_or(usize::MAX),
             usize::MAX - s.len(),
         )
     })
+}
+
+/// How seldom a literal is likely to occur in values: longer is rarer, and punctuation is
+/// rarer than letters and digits (`={{` says more than `get`, though both are three long).
+fn rarity(literal: &str) -> usize {
+    literal.len() + 2 * literal.bytes().filter(|b| b.is_ascii_punctuation()).count()
 }
 
 fn union(

@@ -393,6 +393,7 @@ mod tests {
             field: 0,
             text: t.into(),
             lower: Default::default(),
+            alias: false,
             kind: Kind::Str,
         };
         let l = leaf("2025-11-27T07:40:10.165Z");
