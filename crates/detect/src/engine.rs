@@ -242,7 +242,7 @@ impl Engine {
         let prefilter = Prefilter::build(
             rules.iter().map(|r| r.rule.logsource.clone()).collect(),
             needs,
-            schema.len(),
+            schema.groups().to_vec(),
             sources,
             source_fields,
         );

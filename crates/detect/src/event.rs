@@ -44,6 +44,9 @@ pub struct Leaf<'a> {
     /// Another field's copy of the same value (one path answering to several fields): a
     /// search of every value looks at it once, in the copy that is not an alias.
     pub(crate) alias: bool,
+    /// The path's group in the schema: every leaf of one value shares it ([`UNNAMED`] for a
+    /// leaf no rule names).
+    pub group: u32,
     /// The JSON kind.
     pub kind: Kind,
 }
@@ -74,8 +77,10 @@ fn lowered(s: &str) -> Option<String> {
 pub struct Schema {
     names: Vec<String>,
     by_name: FxHashMap<String, FieldId>,
-    /// Event path → the fields it answers to (its own name and any mapped Sigma names).
-    paths: FxHashMap<String, Vec<FieldId>>,
+    /// Event path → its group: the fields it answers to (its own name and any mapped Sigma
+    /// names).
+    paths: FxHashMap<String, u32>,
+    groups: Vec<Vec<FieldId>>,
     /// Path prefixes whose children also answer to their bare name (`winlog.event_data.`).
     prefixes: Vec<String>,
     /// Keep unnamed leaves too (some rule searches keywords).
@@ -91,7 +96,7 @@ impl Schema {
         let id = self.names.len() as FieldId;
         self.names.push(name.to_string());
         self.by_name.insert(name.to_string(), id);
-        self.paths.entry(name.to_string()).or_default().push(id);
+        self.alias(name, id);
         id
     }
 
@@ -110,10 +115,20 @@ impl Schema {
 
     /// Also read field `id` from the event path `path`.
     pub fn alias(&mut self, path: &str, id: FieldId) {
-        let ids = self.paths.entry(path.to_string()).or_default();
+        let next = self.groups.len() as u32;
+        let group = *self.paths.entry(path.to_string()).or_insert(next);
+        if group == next {
+            self.groups.push(vec![]);
+        }
+        let ids = &mut self.groups[group as usize];
         if !ids.contains(&id) {
             ids.push(id);
         }
+    }
+
+    /// The fields each path group answers to, by group (see [`Leaf::group`]).
+    pub fn groups(&self) -> &[Vec<FieldId>] {
+        &self.groups
     }
 
     /// Children of `prefix` also answer to their bare names.
@@ -133,18 +148,14 @@ impl Schema {
         self.names.is_empty()
     }
 
-    fn ids_for(&self, path: &str) -> Option<&[FieldId]> {
-        if let Some(ids) = self.paths.get(path) {
-            return Some(ids);
+    fn group_of(&self, path: &str) -> Option<u32> {
+        if let Some(g) = self.paths.get(path) {
+            return Some(*g);
         }
-        for p in &self.prefixes {
-            if let Some(rest) = path.strip_prefix(p.as_str()) {
-                if let Some(ids) = self.paths.get(rest) {
-                    return Some(ids);
-                }
-            }
-        }
-        None
+        self.prefixes.iter().find_map(|p| {
+            let rest = path.strip_prefix(p.as_str())?;
+            self.paths.get(rest).copied()
+        })
     }
 }
 
@@ -215,14 +226,15 @@ impl<'a> Walk<'_, '_, 'a> {
     fn leaf(&mut self, text: Cow<'a, str>, kind: Kind) {
         let name = windows_name(&self.path);
         let path = name.as_deref().unwrap_or(&self.path);
-        let ids = self.schema.ids_for(path).or_else(|| {
+        let group = self.schema.group_of(path).or_else(|| {
             // Defender writes `Threat Name`; rules say `ThreatName`.
             (name.is_some() && path.contains(' '))
-                .then(|| self.schema.ids_for(&path.replace(' ', "")))
+                .then(|| self.schema.group_of(&path.replace(' ', "")))
                 .flatten()
         });
-        match ids {
-            Some(ids) => {
+        match group {
+            Some(group) => {
+                let ids = &self.schema.groups[group as usize];
                 let Some((last, rest)) = ids.split_last() else {
                     return;
                 };
@@ -232,6 +244,7 @@ impl<'a> Walk<'_, '_, 'a> {
                         text: text.clone(),
                         lower: Default::default(),
                         alias: true,
+                        group,
                         kind,
                     });
                 }
@@ -240,6 +253,7 @@ impl<'a> Walk<'_, '_, 'a> {
                     text,
                     lower: Default::default(),
                     alias: false,
+                    group,
                     kind,
                 });
             }
@@ -248,6 +262,7 @@ impl<'a> Walk<'_, '_, 'a> {
                 text,
                 lower: Default::default(),
                 alias: false,
+                group: UNNAMED,
                 kind,
             }),
             None => {}

@@ -15,11 +15,11 @@
 //! a web server's access log is then searched for the web rules' few hundred literals, not
 //! for the thousands of every Windows rule.
 
-use crate::event::{FieldId, FlatEvent, UNNAMED};
+use crate::event::{FieldId, FlatEvent};
 use crate::sigma::matcher::ANY_FIELD;
 use crate::sigma::LogSource;
 use aho_corasick::AhoCorasick;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -54,50 +54,32 @@ pub(crate) fn admits(rule: &LogSource, ev: &EventSource) -> bool {
         && ok(&rule.category, &ev.category)
 }
 
-/// A field's literals while building: patterns, pattern → index, rules per pattern.
-type FieldLiterals = (Vec<String>, FxHashMap<String, usize>, Vec<Vec<u32>>);
-
 struct FieldAutomaton {
     ac: AhoCorasick,
     /// Pattern index → rules needing it.
     rules: Vec<Vec<u32>>,
+    /// It holds the keyword literals too.
+    with_keywords: bool,
 }
 
-/// Automata over a set of rules' literals, one per field plus one for keyword searches.
-struct Literals {
-    automata: Vec<FieldAutomaton>,
-    /// FieldId → automaton index (`u32::MAX`: none).
-    automaton_of: Vec<u32>,
-    /// Literals of keyword searches, found in any value.
-    any_field: Option<FieldAutomaton>,
-}
-
-impl Literals {
-    /// Automata over the literals of the rules `include` accepts.
-    fn build(
-        needs: &[Vec<(FieldId, String)>],
-        fields: usize,
-        include: impl Fn(u32) -> bool,
-    ) -> Self {
-        let mut per_field: FxHashMap<FieldId, FieldLiterals> = FxHashMap::default();
-        for (i, lits) in needs.iter().enumerate() {
-            let rule = i as u32;
-            if lits.is_empty() || !include(rule) {
-                continue;
-            }
-            for (field, lit) in lits {
-                let (pats, seen, owners) = per_field.entry(*field).or_default();
-                let p = *seen.entry(lit.clone()).or_insert_with(|| {
-                    pats.push(lit.clone());
-                    owners.push(vec![]);
-                    pats.len() - 1
-                });
-                if owners[p].last() != Some(&rule) {
-                    owners[p].push(rule);
-                }
-            }
+impl FieldAutomaton {
+    fn build(lits: &[(&str, u32)], with_keywords: bool) -> FieldAutomaton {
+        let mut pats: Vec<&str> = vec![];
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut rules: Vec<Vec<u32>> = vec![];
+        for (lit, rule) in lits {
+            let p = *index.entry(lit).or_insert_with(|| {
+                pats.push(lit);
+                rules.push(vec![]);
+                pats.len() - 1
+            });
+            rules[p].push(*rule);
         }
-        let automaton = |(pats, _, owners): FieldLiterals| FieldAutomaton {
+        for r in &mut rules {
+            r.sort_unstable();
+            r.dedup();
+        }
+        FieldAutomaton {
             // The crate picks the automaton; full DFAs were measured 4 % faster on the hunt
             // benchmark for 2.6× the memory (docs/benchmarks.md).
             ac: AhoCorasick::builder()
@@ -105,16 +87,91 @@ impl Literals {
                 .ascii_case_insensitive(true)
                 .build(&pats)
                 .expect("literal patterns build an automaton"),
-            rules: owners,
-        };
-        let any_field = per_field.remove(&ANY_FIELD).map(automaton);
-        let mut automaton_of = vec![u32::MAX; fields];
+            rules,
+            with_keywords,
+        }
+    }
+}
+
+/// Automata over a set of rules' literals: one per group of fields that share a value (an
+/// event path answering to several Sigma names is searched once for all of them), plus one
+/// for keyword searches.
+struct Literals {
+    automata: Vec<FieldAutomaton>,
+    /// Schema group → automaton index (`u32::MAX`: none).
+    automaton_of: Vec<u32>,
+    /// Literals of keyword searches, found in any value.
+    any_field: Option<FieldAutomaton>,
+}
+
+impl Literals {
+    /// Automata over the literals of the rules `include` accepts, for the schema's path
+    /// `groups`; with `merge_keywords` the keyword literals join each group's automaton, so
+    /// a value is searched once (worth it for a route's few keywords, not for all of them).
+    fn build(
+        needs: &[Vec<(FieldId, String)>],
+        groups: &[Vec<FieldId>],
+        include: impl Fn(u32) -> bool,
+        merge_keywords: bool,
+    ) -> Self {
+        let mut per_field: FxHashMap<FieldId, Vec<(&str, u32)>> = FxHashMap::default();
+        for (i, lits) in needs.iter().enumerate() {
+            let rule = i as u32;
+            if lits.is_empty() || !include(rule) {
+                continue;
+            }
+            for (field, lit) in lits {
+                per_field
+                    .entry(*field)
+                    .or_default()
+                    .push((lit.as_str(), rule));
+            }
+        }
+        let keywords = per_field.remove(&ANY_FIELD).unwrap_or_default();
+        let any_field = (!keywords.is_empty()).then(|| FieldAutomaton::build(&keywords, true));
+        // Paths answering to the same fields share one automaton.
+        let group_fields: Vec<Vec<FieldId>> = groups
+            .iter()
+            .map(|fields| {
+                let mut fields: Vec<FieldId> = fields
+                    .iter()
+                    .copied()
+                    .filter(|f| per_field.contains_key(f))
+                    .collect();
+                fields.sort_unstable();
+                fields
+            })
+            .collect();
+        let distinct: FxHashSet<&[FieldId]> = group_fields
+            .iter()
+            .filter(|f| !f.is_empty())
+            .map(Vec::as_slice)
+            .collect();
+        // Each automaton repeats every keyword literal: only while that stays cheap to build.
+        let merge = merge_keywords
+            && !keywords.is_empty()
+            && keywords.len() * distinct.len() <= MERGE_BUDGET;
+        let mut automaton_of = vec![u32::MAX; groups.len()];
         let mut automata = vec![];
-        let mut per_field: Vec<_> = per_field.into_iter().collect();
-        per_field.sort_by_key(|(f, _)| *f);
-        for (field, lits) in per_field {
-            automaton_of[field as usize] = automata.len() as u32;
-            automata.push(automaton(lits));
+        let mut by_fields: FxHashMap<&[FieldId], u32> = FxHashMap::default();
+        for (group, fields) in group_fields.iter().enumerate() {
+            if fields.is_empty() {
+                continue;
+            }
+            let a = *by_fields
+                .entry(fields.as_slice())
+                .or_insert_with_key(|fields| {
+                    let mut lits: Vec<(&str, u32)> = fields
+                        .iter()
+                        .flat_map(|f| per_field[f].iter().copied())
+                        .collect();
+                    if merge {
+                        lits.extend(keywords.iter().copied());
+                    }
+                    automata.push(FieldAutomaton::build(&lits, merge));
+                    automata.len() as u32 - 1
+                });
+            automaton_of[group] = a;
         }
         Literals {
             automata,
@@ -136,17 +193,19 @@ impl Literals {
         };
         let any_field = self.any_field.as_ref().filter(|_| keywords);
         for leaf in &ev.leaves {
+            // The value's first leaf stands for its group: its aliases hold the same text.
+            if leaf.alias {
+                continue;
+            }
             let text = searchable(leaf);
-            if let Some(fa) = any_field.filter(|_| !leaf.alias) {
+            let own = self
+                .automaton_of
+                .get(leaf.group as usize)
+                .and_then(|a| self.automata.get(*a as usize));
+            if let Some(fa) = own {
                 found(fa, text);
             }
-            if leaf.field == UNNAMED {
-                continue;
-            }
-            let Some(&a) = self.automaton_of.get(leaf.field as usize) else {
-                continue;
-            };
-            if let Some(fa) = self.automata.get(a as usize) {
+            if let Some(fa) = any_field.filter(|_| !own.is_some_and(|o| o.with_keywords)) {
                 found(fa, text);
             }
         }
@@ -163,8 +222,13 @@ fn searchable<'l>(leaf: &'l crate::event::Leaf<'_>) -> &'l str {
     }
 }
 
+/// Keyword literals are merged into a narrowed route's field automata while that adds at
+/// most this many patterns.
+const MERGE_BUDGET: usize = 4096;
 /// A route used this often gets automata of its own.
 const NARROW_AFTER: u32 = 256;
+/// A route is narrowed when it keeps at most one in this many literals.
+const NARROW_SHARE: usize = 4;
 /// At most this many distinct narrowed rule sets are kept (events can claim arbitrary
 /// sources through fields; beyond it, routes share the full automata).
 const MAX_NARROWED: usize = 64;
@@ -206,7 +270,8 @@ pub(crate) struct Prefilter {
     logsources: Vec<LogSource>,
     /// Rules without literals.
     unfiltered: Vec<u32>,
-    fields: usize,
+    /// The schema's path groups.
+    groups: Vec<Vec<FieldId>>,
     all: Arc<Literals>,
     routes: RwLock<FxHashMap<Box<[u8]>, Arc<Route>>>,
     by_source: RwLock<FxHashMap<EventSource, Arc<Route>>>,
@@ -216,11 +281,11 @@ pub(crate) struct Prefilter {
 
 impl Prefilter {
     /// Indexes rules by their log sources and `needs` (`needs[i]`: the literals rule `i`
-    /// cannot match without) for a schema of `fields` fields.
+    /// cannot match without) for a schema's path `groups`.
     pub fn build(
         logsources: Vec<LogSource>,
         needs: Vec<Vec<(FieldId, String)>>,
-        fields: usize,
+        groups: Vec<Vec<FieldId>>,
         sources: Vec<CompiledSource>,
         source_fields: Option<(FieldId, FieldId, FieldId)>,
     ) -> Prefilter {
@@ -235,14 +300,14 @@ impl Prefilter {
         route_fields.sort_unstable();
         route_fields.dedup();
         Prefilter {
-            all: Arc::new(Literals::build(&needs, fields, |_| true)),
+            all: Arc::new(Literals::build(&needs, &groups, |_| true, false)),
             sources,
             source_fields,
             route_fields,
             needs,
             logsources,
             unfiltered,
-            fields,
+            groups,
             routes: Default::default(),
             by_source: Default::default(),
             narrowed: Default::default(),
@@ -371,17 +436,21 @@ impl Prefilter {
                 if let Some(own) = sets.get(&route.compatible) {
                     return Some(own.clone());
                 }
-                let narrower = self
-                    .needs
-                    .iter()
-                    .enumerate()
-                    .any(|(r, lits)| !lits.is_empty() && !route.allows(r as u32));
-                if !narrower || sets.len() >= MAX_NARROWED {
+                // Worth it where the route leaves out most literals: building automata
+                // nearly as large as the full ones costs more than it saves.
+                let (kept, all) =
+                    self.needs
+                        .iter()
+                        .enumerate()
+                        .fold((0, 0), |(kept, all), (r, lits)| {
+                            let n = lits.len();
+                            (kept + if route.allows(r as u32) { n } else { 0 }, all + n)
+                        });
+                if kept * NARROW_SHARE > all || sets.len() >= MAX_NARROWED {
                     return None;
                 }
-                let own = Arc::new(Literals::build(&self.needs, self.fields, |r| {
-                    route.allows(r)
-                }));
+                let own = Literals::build(&self.needs, &self.groups, |r| route.allows(r), true);
+                let own = Arc::new(own);
                 sets.insert(route.compatible.clone(), own.clone());
                 Some(own)
             })

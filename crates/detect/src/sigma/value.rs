@@ -394,6 +394,7 @@ mod tests {
             text: t.into(),
             lower: Default::default(),
             alias: false,
+            group: 0,
             kind: Kind::Str,
         };
         let l = leaf("2025-11-27T07:40:10.165Z");
