@@ -11,8 +11,11 @@ use yunshou_scanners::{Format, ParseError};
 use yunshou_store::finding_import::{ImportMeta, ImportSummary};
 use yunshou_store::{Store, TenantScope};
 
-/// Items in flight between the parser and the store.
-const CHANNEL_ITEMS: usize = 512;
+/// Items handed from the parser to the store at once: one hand-off (a thread wake-up) per
+/// item was a tenth of an import's time.
+const CHUNK_ITEMS: usize = 64;
+/// Chunks in flight between the parser and the store.
+const CHANNEL_CHUNKS: usize = 8;
 /// Bytes read to recognise a format.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -91,7 +94,7 @@ pub async fn import_report(
     actor: &Actor,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportSummary, ImportError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<ReportItem>(CHANNEL_ITEMS);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ReportItem>>(CHANNEL_CHUNKS);
     let parser = tokio::task::spawn_blocking(move || {
         let mut reader = BufReader::with_capacity(
             256 * 1024,
@@ -100,9 +103,18 @@ pub async fn import_report(
                 sha: Sha256::new(),
             },
         );
-        let result = yunshou_scanners::parse(format, &mut reader, &mut |item| {
-            tx.blocking_send(item).map_err(|_| "the import stopped")
+        let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
+        let mut result = yunshou_scanners::parse(format, &mut reader, &mut |item| {
+            chunk.push(item);
+            if chunk.len() < CHUNK_ITEMS {
+                return Ok(());
+            }
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ITEMS));
+            tx.blocking_send(full).map_err(|_| "the import stopped")
         });
+        if result.is_ok() && !chunk.is_empty() && tx.blocking_send(chunk).is_err() {
+            result = Err(ParseError::Sink("the import stopped"));
+        }
         // Hash what the parser left unread too: the digest is the whole file's.
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
         let digest = hex::encode(reader.into_inner().sha.finalize());
@@ -117,14 +129,16 @@ pub async fn import_report(
     let mut import = store.begin_findings_import(scope, meta).await?;
     let mut taken = 0u64;
     let mut failure = None;
-    while let Some(item) = rx.recv().await {
-        if let Err(e) = import.add(item, actor).await {
-            failure = Some(e);
-            break;
-        }
-        taken += 1;
-        if taken.is_multiple_of(256) {
-            progress(taken);
+    'chunks: while let Some(chunk) = rx.recv().await {
+        for item in chunk {
+            if let Err(e) = import.add(item, actor).await {
+                failure = Some(e);
+                break 'chunks;
+            }
+            taken += 1;
+            if taken.is_multiple_of(256) {
+                progress(taken);
+            }
         }
     }
     drop(rx);

@@ -396,7 +396,11 @@ impl Store {
             .bind(&asset.updated_at)
             .execute(&mut **tx)
             .await?;
-        for table in ["asset_ips", "asset_ports", "asset_terms"] {
+        // A new asset has no rows to replace (an import discovers thousands).
+        for table in ["asset_ips", "asset_ports", "asset_terms"]
+            .iter()
+            .filter(|_| !insert)
+        {
             sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
                 .bind(&asset.id)
                 .execute(&mut **tx)

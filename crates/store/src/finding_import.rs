@@ -136,8 +136,13 @@ impl Batch {
             return Ok(());
         }
         let width = self.columns.len();
+        // `OR FAIL` (and foreign keys checked at commit, see `begin_findings_import`): a
+        // statement that cannot abort half-way needs no statement journal (a copy of every
+        // page a 256-row insert touches). Tables other rows name (findings, work orders,
+        // texts) still need one: SQLite checks their referrers' declared-immediate keys per
+        // statement. A failure still fails the import, whose transaction rolls back whole.
         let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ",
+            "INSERT OR FAIL INTO {} ({}) VALUES ",
             self.table,
             self.columns.join(", ")
         );
@@ -297,6 +302,11 @@ impl Store {
     ) -> Result<FindingImport<'_>> {
         let settings = self.vuln_settings(scope).await?;
         let mut w = self.begin_write().await?;
+        // Checked at commit instead of per statement (reset by SQLite when the
+        // transaction ends): see `Batch::flush`.
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(&mut *w.tx)
+            .await?;
         let next_number: i64 = sqlx::query(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM work_orders WHERE tenant_id = $1",
         )
@@ -413,18 +423,19 @@ impl FindingImport<'_> {
         if let Some(a) = self.resolved.get(&key) {
             return Ok(a.clone());
         }
-        let asset = match find_asset(&mut self.w.tx, &self.tenant, target).await? {
-            Some(a) => a,
+        let (asset, discovered) = match find_asset(&mut self.w.tx, &self.tenant, target).await? {
+            Some(a) => (a, false),
             None => {
                 self.summary.assets_discovered += 1;
-                discover_asset(
+                let a = discover_asset(
                     &mut self.w.tx,
                     &self.tenant,
                     target,
                     &self.meta.format,
                     actor,
                 )
-                .await?
+                .await?;
+                (a, true)
             }
         };
         let info = AssetInfo {
@@ -436,7 +447,12 @@ impl FindingImport<'_> {
             },
             owner: asset.fields.owner.clone(),
         };
-        self.load_known(&info.id).await?;
+        if discovered {
+            // Just added: it has no findings yet.
+            self.known.insert(info.id.clone(), HashMap::new());
+        } else {
+            self.load_known(&info.id).await?;
+        }
         self.resolved.insert(key, info.clone());
         Ok(info)
     }
