@@ -78,6 +78,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "finding_texts",
         sql: include_str!("../migrations/sqlite/0012_finding_texts.sql"),
     },
+    Migration {
+        version: 13,
+        name: "finding_cves_by_cve",
+        sql: include_str!("../migrations/sqlite/0013_finding_cves_by_cve.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

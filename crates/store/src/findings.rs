@@ -405,7 +405,7 @@ impl Store {
             ),
             FindingGrouping::Cve => format!(
                 "SELECT x.cve, x.cve, COUNT(*), MAX(f.risk_level) FROM findings f JOIN assets a ON a.id = f.asset_id \
-                 JOIN finding_cves x ON x.finding_id = f.id WHERE {wh} GROUP BY x.cve ORDER BY COUNT(*) DESC, x.cve LIMIT 500"
+                 JOIN finding_cves x ON x.tenant_id = f.tenant_id AND x.finding_id = f.id WHERE {wh} GROUP BY x.cve ORDER BY COUNT(*) DESC, x.cve LIMIT 500"
             ),
             FindingGrouping::BusinessSystem => format!(
                 "SELECT COALESCE(a.business_system, ''), COALESCE(a.business_system, ''), COUNT(*), MAX(f.risk_level) \
@@ -543,4 +543,80 @@ pub(crate) async fn finding_title_in_tx(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| Error::Invalid(format!("finding_ids: no finding {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding_import::ImportMeta;
+    use yunshou_model::finding::{ReportItem, ReportedFinding};
+    use yunshou_model::Actor;
+
+    fn reported(ip: &str, cves: &[&str]) -> ReportItem {
+        let f: ReportedFinding = serde_json::from_value(serde_json::json!({
+            "source": "nessus",
+            "check_id": format!("check-{}", cves.join("-")),
+            "target": { "ip": ip, "port": 443, "protocol": "tcp" },
+            "title": format!("{} on {ip}", cves.join(", ")),
+            "cves": cves,
+            "severity": "high",
+        }))
+        .unwrap();
+        ReportItem::Finding(Box::new(f))
+    }
+
+    #[tokio::test]
+    async fn migration_13_keeps_every_finding_found_by_its_cves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_to(dir.path(), 12).await.unwrap();
+        store.bootstrap(Some("Test-Admin-Passw0rd")).await.unwrap();
+        let (_, scope) = store.operator_scope("default").await.unwrap();
+        let meta = ImportMeta {
+            format: "nessus".into(),
+            source: "nessus".into(),
+            file_name: "before.nessus".into(),
+            sha256: String::new(),
+        };
+        let actor = Actor::cli();
+        let mut import = store.begin_findings_import(&scope, meta).await.unwrap();
+        for item in [
+            reported("10.0.0.1", &["CVE-2021-44228", "CVE-2021-45046"]),
+            reported("10.0.0.2", &["CVE-2021-44228"]),
+        ] {
+            import.add(item, &actor).await.unwrap();
+        }
+        import.finish(&actor).await.unwrap();
+        store.pool.close().await;
+        drop(store);
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let key: Vec<String> =
+            sqlx::query("SELECT name FROM pragma_index_info('sqlite_autoindex_finding_cves_1')")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get(0).unwrap())
+                .collect();
+        assert_eq!(key, ["tenant_id", "cve", "finding_id"]);
+        let by_cve = |cve: &str| FindingFilter {
+            cve: Some(cve.into()),
+            ..Default::default()
+        };
+        let (_, both) = store
+            .findings(&scope, &by_cve("cve-2021-44228"), Page::default())
+            .await
+            .unwrap();
+        let (_, one) = store
+            .findings(&scope, &by_cve("CVE-2021-45046"), Page::default())
+            .await
+            .unwrap();
+        assert_eq!((both, one), (2, 1));
+        let groups = store
+            .finding_groups(&scope, &FindingFilter::default(), FindingGrouping::Cve)
+            .await
+            .unwrap();
+        let counts: Vec<(&str, i64)> = groups.iter().map(|g| (g.key.as_str(), g.count)).collect();
+        assert_eq!(counts, [("CVE-2021-44228", 2), ("CVE-2021-45046", 1)]);
+    }
 }
