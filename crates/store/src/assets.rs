@@ -397,14 +397,13 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         // A new asset has no rows to replace (an import discovers thousands).
-        for table in ["asset_ips", "asset_ports", "asset_terms"]
-            .iter()
-            .filter(|_| !insert)
-        {
-            sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
-                .bind(&asset.id)
-                .execute(&mut **tx)
-                .await?;
+        if !insert {
+            for table in ["asset_ips", "asset_ports", "asset_terms"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
+                    .bind(&asset.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         let mut keys: Vec<String> = f
             .ips
