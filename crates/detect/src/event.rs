@@ -198,10 +198,13 @@ impl<'a> FlatEvent<'a> {
 
     /// Flattens a parsed document.
     pub fn from_value(schema: &Schema, value: &'a serde_json::Value) -> FlatEvent<'a> {
-        let mut ev = FlatEvent::default();
+        // Sized for a typical parsed log line, so the walk rarely grows them.
+        let mut ev = FlatEvent {
+            leaves: Vec::with_capacity(48),
+        };
         let mut w = Walk {
             schema,
-            path: String::new(),
+            path: String::with_capacity(96),
             depth: 0,
             out: &mut ev.leaves,
         };

@@ -15,8 +15,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use yunshou_model::{ids, Actor};
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
-
 /// Triggering events kept on an alert; later ones only raise its count.
 pub const MAX_ALERT_EVENTS: usize = 20;
 
@@ -62,7 +60,7 @@ impl Severity {
         })
     }
 
-    fn rank(self) -> i64 {
+    pub(crate) fn rank(self) -> i64 {
         self as i64
     }
 }
@@ -196,7 +194,7 @@ impl Entities {
         .join("|")
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut parts: Vec<&str> = [
             &self.host,
             &self.user,
@@ -213,7 +211,7 @@ impl Entities {
     }
 
     /// Whether a suppression for `entity` = `value` covers these entities.
-    fn has(&self, entity: &str, value: &str) -> bool {
+    pub(crate) fn has(&self, entity: &str, value: &str) -> bool {
         let eq = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(value));
         match entity {
             "host" => eq(&self.host),
@@ -298,7 +296,7 @@ pub enum DetectionKind {
 }
 
 impl DetectionKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DetectionKind::Rule => "rule",
             DetectionKind::Correlation => "correlation",
@@ -509,176 +507,6 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
             .collect()
-    }
-
-    /// Records a batch of detections for a tenant: each is dropped if a suppression covers
-    /// it, folded into an open alert of the same rule and entity last seen within
-    /// `dedup_window`, or raised as a new alert (queuing the tenant's webhooks).
-    ///
-    /// `upto` is the highest write-ahead log sequence the pipeline had inspected; detections
-    /// from events at or below the previous call's `upto` were recorded before (a replay
-    /// after a crash) and are skipped. Detections with `seq` 0 (not from the pipeline) are
-    /// always recorded. This is the pipeline's own work, not a user's: the tenant comes from
-    /// the events.
-    pub async fn record_detections(
-        &self,
-        tenant_id: &str,
-        batch: &[NewDetection],
-        upto: u64,
-        dedup_window: chrono::Duration,
-    ) -> Result<RecordOutcome> {
-        let mut out = RecordOutcome::default();
-        let mut w = self.begin_write().await?;
-        let now = crate::now_text();
-        let recorded: i64 =
-            sqlx::query("SELECT upto FROM detection_watermarks WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .fetch_optional(&mut *w.tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?
-                .unwrap_or(0);
-        let fresh: Vec<&NewDetection> = batch
-            .iter()
-            .filter(|d| d.seq == 0 || d.seq as i64 > recorded)
-            .collect();
-        out.replayed = batch.len() - fresh.len();
-        if upto as i64 > recorded {
-            sqlx::query(
-                "INSERT INTO detection_watermarks (tenant_id, upto, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET upto = excluded.upto, updated_at = excluded.updated_at",
-            )
-            .bind(tenant_id)
-            .bind(upto as i64)
-            .bind(&now)
-            .execute(&mut *w.tx)
-            .await?;
-        }
-        let suppressions = active_suppressions(&mut w.tx, tenant_id, &now).await?;
-        let hooks = webhooks_of(&mut w.tx, tenant_id).await?;
-        let mut raised_ids = vec![];
-        for (d, last_time, merged) in coalesce(fresh, dedup_window) {
-            if let Some(s) = suppressions.iter().find(|s| {
-                s.rule_id.as_deref().is_none_or(|r| r == d.rule_id)
-                    && d.entities.has(&s.entity, &s.value)
-            }) {
-                sqlx::query(
-                    "UPDATE alert_suppressions SET suppressed = suppressed + $2 WHERE id = $1",
-                )
-                .bind(&s.id)
-                .bind(d.count)
-                .execute(&mut *w.tx)
-                .await?;
-                out.suppressed += merged;
-                continue;
-            }
-            let time = crate::time_text(d.time);
-            let last_text = crate::time_text(last_time);
-            let since = crate::time_text(d.time - dedup_window);
-            let key = d.entities.key();
-            let open = sqlx::query(
-                "SELECT id, events, first_seen, last_seen, count FROM alerts WHERE tenant_id = $1 AND rule_id = $2 AND entity_key = $3 AND status <> 'closed' AND last_seen >= $4 ORDER BY last_seen DESC LIMIT 1",
-            )
-            .bind(tenant_id)
-            .bind(&d.rule_id)
-            .bind(&key)
-            .bind(&since)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-            if let Some(row) = open {
-                let id: String = row.try_get(0)?;
-                let stored: String = row.try_get(1)?;
-                let count: i64 = row.try_get(4)?;
-                // Once an alert holds its share of events only the count moves, so a busy
-                // alert is not re-read and re-written in full for every detection.
-                let events = if (count as usize) < MAX_ALERT_EVENTS && !d.events.is_empty() {
-                    let mut events: Vec<Box<serde_json::value::RawValue>> =
-                        serde_json::from_str(&stored).unwrap_or_default();
-                    let room = MAX_ALERT_EVENTS.saturating_sub(events.len());
-                    for t in d.events.iter().take(room) {
-                        events.push(serde_json::value::to_raw_value(t).expect("events serialise"));
-                    }
-                    serde_json::to_string(&events).expect("events serialise")
-                } else {
-                    stored
-                };
-                let first: String = row.try_get(2)?;
-                let last: String = row.try_get(3)?;
-                sqlx::query("UPDATE alerts SET count = count + $1, events = $2, first_seen = $3, last_seen = $4, updated_at = $5 WHERE id = $6")
-                    .bind(d.count)
-                    .bind(events)
-                    .bind(first.min(time.clone()))
-                    .bind(last.max(last_text))
-                    .bind(&now)
-                    .bind(&id)
-                    .execute(&mut *w.tx)
-                    .await?;
-                out.folded += merged;
-                continue;
-            }
-            let id = ids::new_id();
-            let (tactics, techniques) = attack_from_tags(&d.tags);
-            let events: Vec<&NewTrigger> = d.events.iter().take(MAX_ALERT_EVENTS).collect();
-            sqlx::query(
-                "INSERT INTO alerts (id, tenant_id, rule_id, title, kind, severity, severity_rank, rule_author, tactics, techniques, entity_key, entities, entity_text, count, first_seen, last_seen, status, resolution, assignee, events, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18, 'new', NULL, NULL, $16, $17, $17)",
-            )
-            .bind(&id)
-            .bind(tenant_id)
-            .bind(&d.rule_id)
-            .bind(&d.title)
-            .bind(d.kind.as_str())
-            .bind(d.severity.as_str())
-            .bind(d.severity.rank())
-            .bind(&d.author)
-            .bind(serde_json::to_string(&tactics).expect("strings"))
-            .bind(serde_json::to_string(&techniques).expect("strings"))
-            .bind(&key)
-            .bind(serde_json::to_string(&d.entities).expect("entities serialise"))
-            .bind(d.entities.text())
-            .bind(d.count)
-            .bind(&time)
-            .bind(serde_json::to_string(&events).expect("events serialise"))
-            .bind(&now)
-            .bind(&last_text)
-            .execute(&mut *w.tx)
-            .await?;
-            let payload = serde_json::json!({
-                "topic": "alert.new",
-                "tenant_id": tenant_id,
-                "alert": {
-                    "id": id, "rule_id": d.rule_id, "title": d.title, "severity": d.severity,
-                    "rule_author": d.author, "tactics": tactics, "techniques": techniques,
-                    "entities": d.entities, "count": d.count, "first_seen": time,
-                },
-            });
-            for (url, min) in &hooks {
-                if d.severity >= *min {
-                    crate::outbox::enqueue(&mut w.tx, tenant_id, "alert.new", url, &payload)
-                        .await?;
-                }
-            }
-            raised_ids.push(id);
-            out.raised += 1;
-            out.folded += merged - 1;
-        }
-        let actor = Actor {
-            user_id: None,
-            name: "system:detection".into(),
-            source_ip: None,
-        };
-        let upto_text = upto.to_string();
-        let mut entry = actor.entry(
-            Some(tenant_id),
-            "alerts.record",
-            "alert_batch",
-            Some(&upto_text),
-        );
-        entry.after = Some(serde_json::json!({
-            "raised": raised_ids, "folded": out.folded, "suppressed": out.suppressed,
-        }));
-        w.commit(entry).await?;
-        Ok(out)
     }
 
     /// Alerts matching `filter`, most recent first, with the total.
@@ -902,84 +730,10 @@ impl Store {
     }
 }
 
-/// Folds detections of the same rule and entity within `window` of each other into one
-/// (summed count, the first events kept), in first-seen order: a burst of a thousand
-/// failures is one database update, not a thousand. Returns each with its last time and
-/// how many detections it stands for.
-fn coalesce(
-    batch: Vec<&NewDetection>,
-    window: chrono::Duration,
-) -> Vec<(NewDetection, DateTime<Utc>, usize)> {
-    let mut out: Vec<(NewDetection, DateTime<Utc>, usize)> = vec![];
-    let mut open: std::collections::HashMap<(String, String), usize> = Default::default();
-    for d in batch {
-        let key = (d.rule_id.clone(), d.entities.key());
-        if let Some(&i) = open.get(&key) {
-            let (first, last, merged) = &mut out[i];
-            if d.time >= first.time && d.time - first.time <= window {
-                *merged += 1;
-                first.count += d.count;
-                let room = MAX_ALERT_EVENTS.saturating_sub(first.events.len());
-                first.events.extend(d.events.iter().take(room).cloned());
-                *last = (*last).max(d.last_time);
-                continue;
-            }
-        }
-        open.insert(key, out.len());
-        out.push((d.clone(), d.last_time.max(d.time), 1));
-    }
-    out
-}
-
 pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
-}
-
-struct ActiveSuppression {
-    id: String,
-    rule_id: Option<String>,
-    entity: String,
-    value: String,
-}
-
-async fn active_suppressions(
-    tx: &mut Tx,
-    tenant_id: &str,
-    now: &str,
-) -> Result<Vec<ActiveSuppression>> {
-    let rows = sqlx::query("SELECT id, rule_id, entity, value FROM alert_suppressions WHERE tenant_id = $1 AND expires_at > $2")
-        .bind(tenant_id)
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ActiveSuppression {
-                id: r.try_get(0)?,
-                rule_id: r.try_get(1)?,
-                entity: r.try_get(2)?,
-                value: r.try_get(3)?,
-            })
-        })
-        .collect()
-}
-
-async fn webhooks_of(tx: &mut Tx, tenant_id: &str) -> Result<Vec<(String, Severity)>> {
-    let rows = sqlx::query("SELECT url, min_severity FROM alert_webhooks WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut out = vec![];
-    for r in rows {
-        let min: String = r.try_get(1)?;
-        out.push((
-            r.try_get(0)?,
-            Severity::parse(&min).unwrap_or(Severity::Informational),
-        ));
-    }
-    Ok(out)
 }
 
 /// An alert read inside a write transaction (tenant-checked).

@@ -13,6 +13,7 @@
 //!   regression), its work order back to fixing.
 
 use crate::assets::{from_row as asset_from_row, COLUMNS as ASSET_COLUMNS};
+use crate::batch::{Batch, Val, BATCH_ROWS};
 use crate::crypto::sm3_hex;
 use crate::db::{Store, WriteTx};
 use crate::error::{Error, Result};
@@ -34,8 +35,6 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Longest text kept per field: reports carry whole HTTP responses as evidence.
 const MAX_TEXT: usize = 64 * 1024;
-/// Rows per multi-row INSERT: each statement is a round trip to the database's thread.
-const BATCH_ROWS: usize = 256;
 
 /// What the file is.
 #[derive(Debug, Clone)]
@@ -103,80 +102,6 @@ struct Known {
     status: FindingStatus,
     sources: Vec<String>,
     order: Option<(String, WorkOrderState)>,
-}
-
-/// One column value of a batched insert.
-pub(crate) enum Val {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Real(Option<f64>),
-}
-
-/// Rows for one table, written `BATCH_ROWS` at a time.
-struct Batch {
-    table: &'static str,
-    columns: &'static [&'static str],
-    /// What follows the rows (an `ON CONFLICT` clause), or "".
-    upsert: &'static str,
-    rows: Vec<Vec<Val>>,
-}
-
-impl Batch {
-    fn new(table: &'static str, columns: &'static [&'static str]) -> Batch {
-        Batch {
-            table,
-            columns,
-            upsert: "",
-            rows: Vec::with_capacity(BATCH_ROWS),
-        }
-    }
-
-    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let width = self.columns.len();
-        // `OR FAIL` (and foreign keys checked at commit, see `begin_findings_import`): a
-        // statement that cannot abort half-way needs no statement journal (a copy of every
-        // page a 256-row insert touches). Tables other rows name (findings, work orders,
-        // texts) still need one: SQLite checks their referrers' declared-immediate keys per
-        // statement. A failure still fails the import, whose transaction rolls back whole.
-        let mut sql = format!(
-            "INSERT OR FAIL INTO {} ({}) VALUES ",
-            self.table,
-            self.columns.join(", ")
-        );
-        for r in 0..self.rows.len() {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..width {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                // Anonymous placeholders: SQLite looks a numbered one up by name in a list
-                // as long as the statement's parameters, which made wide inserts quadratic
-                // (a third of an import's time). PostgreSQL, when it comes, takes `$n` here.
-                sql.push('?');
-            }
-            sql.push(')');
-        }
-        sql.push_str(self.upsert);
-        let mut q = sqlx::query(&sql);
-        for row in self.rows.drain(..) {
-            debug_assert_eq!(row.len(), width);
-            for v in row {
-                q = match v {
-                    Val::Text(s) => q.bind(s),
-                    Val::Int(i) => q.bind(i),
-                    Val::Real(f) => q.bind(f),
-                };
-            }
-        }
-        q.execute(&mut **tx).await?;
-        Ok(())
-    }
 }
 
 const FINDING_INSERT: &[&str] = &[

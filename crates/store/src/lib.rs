@@ -7,12 +7,14 @@
 //! Tenant filtering lives here: every method that reads or changes a tenant's data takes a
 //! [`TenantScope`], which only this crate can make, after it has checked the caller's grant.
 
+mod alert_record;
 pub mod alerts;
 mod asset_control;
 mod asset_relations;
 mod asset_views;
 mod assets;
 mod audit;
+mod batch;
 mod clauses;
 mod credentials;
 pub mod crypto;

@@ -231,8 +231,8 @@ pub(crate) fn insert_row(
     risk_level: u8,
     due: &str,
     now: &str,
-) -> Vec<crate::finding_import::Val> {
-    use crate::finding_import::Val::{Int, Text};
+) -> Vec<crate::batch::Val> {
+    use crate::batch::Val::{Int, Text};
     vec![
         Text(Some(id.into())),
         Text(Some(tenant.into())),
@@ -261,8 +261,8 @@ pub(crate) fn history_row(
     from: Option<WorkOrderState>,
     to: Option<WorkOrderState>,
     note: Option<&str>,
-) -> Vec<crate::finding_import::Val> {
-    use crate::finding_import::Val::Text;
+) -> Vec<crate::batch::Val> {
+    use crate::batch::Val::Text;
     vec![
         Text(Some(ids::new_id())),
         Text(Some(tenant.into())),

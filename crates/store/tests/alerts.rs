@@ -8,8 +8,8 @@ use common::store;
 use chrono::{Duration, Utc};
 use yunshou_model::Actor;
 use yunshou_store::alerts::{
-    AlertFilter, AlertState, AlertUpdate, DetectionKind, Entities, NewDetection, Resolution,
-    Severity,
+    AlertFilter, AlertState, AlertUpdate, DetectionKind, Entities, NewDetection, NewTrigger,
+    Resolution, Severity,
 };
 use yunshou_store::{Error, Page};
 
@@ -276,4 +276,73 @@ async fn suppressions_drop_matching_detections_until_they_expire_and_webhooks_ar
         .await
         .unwrap();
     assert_eq!((out.suppressed, out.raised), (0, 1));
+}
+
+/// One flush's detections of one rule and entity, recorded as if one by one: the first
+/// folds into the stored alert, the next (past its window) raises a new one, and the last
+/// folds into the alert the same batch raised. Both alerts keep their counts and events.
+#[tokio::test]
+async fn one_batch_folds_into_stored_and_newly_raised_alerts_in_order() {
+    let (_dir, store, a, _b) = store().await;
+    let w = Duration::minutes(WINDOW);
+    let base = Utc::now() - Duration::minutes(300);
+    let at = |seq: u64, minutes: i64, until: i64| {
+        let mut d = detection(seq, "203.0.113.7", 0);
+        d.time = base + Duration::minutes(minutes);
+        d.last_time = base + Duration::minutes(until);
+        let event = serde_json::json!({ "seq": seq });
+        d.events = vec![NewTrigger::new(
+            Some(seq),
+            yunshou_store::time_text(d.time),
+            &event,
+        )];
+        d
+    };
+    let out = store
+        .record_detections(a.tenant_id(), &[at(1, 0, 0)], 1, w)
+        .await
+        .unwrap();
+    assert_eq!(out.raised, 1);
+    let batch = [at(2, 10, 10), at(3, 100, 150), at(4, 170, 170)];
+    let out = store
+        .record_detections(a.tenant_id(), &batch, 4, w)
+        .await
+        .unwrap();
+    assert_eq!((out.raised, out.folded), (1, 2));
+    let (mut list, total) = store
+        .alerts(&a, &AlertFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    list.sort_by(|x, y| x.first_seen.cmp(&y.first_seen));
+    assert_eq!(list[0].count, 2);
+    assert_eq!(
+        list[0].last_seen,
+        yunshou_store::time_text(base + Duration::minutes(10))
+    );
+    assert_eq!(event_seqs(&store, &a, &list[0].id).await, [1, 2]);
+    assert_eq!(list[1].count, 2);
+    assert_eq!(
+        list[1].first_seen,
+        yunshou_store::time_text(base + Duration::minutes(100))
+    );
+    assert_eq!(
+        list[1].last_seen,
+        yunshou_store::time_text(base + Duration::minutes(170))
+    );
+    assert_eq!(event_seqs(&store, &a, &list[1].id).await, [3, 4]);
+}
+
+/// The sequences of an alert's events, as the test events carry them.
+async fn event_seqs(
+    store: &yunshou_store::Store,
+    scope: &yunshou_store::TenantScope,
+    id: &str,
+) -> Vec<u64> {
+    let detail = store.alert(scope, id).await.unwrap();
+    detail
+        .events
+        .iter()
+        .map(|e| e.event["seq"].as_u64().unwrap())
+        .collect()
 }

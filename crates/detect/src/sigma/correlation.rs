@@ -14,6 +14,7 @@
 //! the inner one to the outer as a [`Hit`] at the result's last event time, carrying the
 //! result's events, so the outer result names the events underneath.
 
+use rustc_hash::FxHashSet;
 use std::collections::HashMap;
 use yaml_rust2::Yaml;
 
@@ -69,6 +70,11 @@ impl Threshold {
             "eq" => x == *v,
             _ => x != *v,
         })
+    }
+
+    /// True when the threshold only bounds from below (once met, more cannot undo it).
+    pub fn lower_only(&self) -> bool {
+        self.bounds.iter().all(|(op, _)| op == "gt" || op == "gte")
     }
 
     /// True when the threshold only bounds from above (judged when a window closes).
@@ -334,7 +340,9 @@ fn percentile_of(mut xs: Vec<f64>, p: f64) -> f64 {
 }
 
 impl Correlator {
-    fn aggregate(c: &Correlation, hits: &[Hit]) -> f64 {
+    /// The window's aggregate; with `judging`, a distinct count may stop once it meets a
+    /// threshold no larger count could fail.
+    fn aggregate(c: &Correlation, hits: &[Hit], judging: bool) -> f64 {
         let numbers = || -> Vec<f64> {
             hits.iter()
                 .filter_map(|h| h.value.as_deref()?.trim().parse::<f64>().ok())
@@ -343,10 +351,15 @@ impl Correlator {
         match c.kind {
             Kind::EventCount => hits.len() as f64,
             Kind::ValueCount => {
-                let mut v: Vec<&str> = hits.iter().filter_map(|h| h.value.as_deref()).collect();
-                v.sort_unstable();
-                v.dedup();
-                v.len() as f64
+                // Judged on every match over windows of thousands: hashed, not sorted.
+                let open_ended = judging && c.threshold.lower_only();
+                let mut seen: FxHashSet<&str> = FxHashSet::default();
+                for v in hits.iter().filter_map(|h| h.value.as_deref()) {
+                    if seen.insert(v) && open_ended && c.threshold.holds(seen.len() as f64) {
+                        break;
+                    }
+                }
+                seen.len() as f64
             }
             Kind::ValueSum => numbers().iter().sum(),
             Kind::ValueAvg => {
@@ -381,26 +394,27 @@ impl Correlator {
         if window.is_empty() {
             return None;
         }
-        let value = Self::aggregate(c, window);
-        c.threshold.holds(value).then(|| {
-            // Each event once (one event may match two rules of a temporal correlation, or
-            // reach it both directly and through a chained correlation).
-            let mut events = vec![];
-            for e in window.iter().flat_map(|h| h.events.iter().copied()) {
-                if events.len() == MAX_EVENTS {
-                    break;
-                }
-                if !events.contains(&e) {
-                    events.push(e);
-                }
+        if !c.threshold.holds(Self::aggregate(c, window, true)) {
+            return None;
+        }
+        let value = Self::aggregate(c, window, false);
+        // Each event once (one event may match two rules of a temporal correlation, or
+        // reach it both directly and through a chained correlation).
+        let mut events = vec![];
+        for e in window.iter().flat_map(|h| h.events.iter().copied()) {
+            if events.len() == MAX_EVENTS {
+                break;
             }
-            Fired {
-                group: group.to_vec(),
-                value,
-                first: window[0].time,
-                last: window[window.len() - 1].time,
-                events,
+            if !events.contains(&e) {
+                events.push(e);
             }
+        }
+        Some(Fired {
+            group: group.to_vec(),
+            value,
+            first: window[0].time,
+            last: window[window.len() - 1].time,
+            events,
         })
     }
 
