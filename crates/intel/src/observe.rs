@@ -253,6 +253,11 @@ impl<'s> Matcher<'s, '_> {
                 }
             }
             Read::Url => {
+                // A request's path (`/a/b?q`, what a web server logs as `url.original`) names
+                // no host: read as a URL its first segment would pass for one.
+                if s.starts_with('/') && !s.starts_with("//") {
+                    return;
+                }
                 // Parsing is the costly step: skip it when nothing could match.
                 if set.url.keys.len() == 0
                     && set.domain.keys.len() == 0

@@ -254,6 +254,17 @@ fn match_event_nested_dotted_and_mixed() {
     assert_eq!(summary(&s, &dotted), expect);
 }
 
+/// A web server's request path is not a URL with a host: its first segment is not taken
+/// for a domain. A scheme-relative URL names its host.
+#[test]
+fn request_paths_name_no_host() {
+    let s = event_set();
+    let path = json!({"url": {"original": "/evil.example/payload.doc?x=1"}});
+    assert!(summary(&s, &path).is_empty());
+    let relative = json!({"url": {"original": "//evil.example/payload.doc"}});
+    assert_eq!(summary(&s, &relative), ["url.original evil.example doms"]);
+}
+
 #[test]
 fn match_event_dedups_and_ignores_other_fields() {
     let s = event_set();
