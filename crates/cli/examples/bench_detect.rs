@@ -79,7 +79,18 @@ async fn main() -> anyhow::Result<()> {
     )> = lines
         .iter()
         .map(|l| {
-            let (t, d) = yunshou_ingest::normalise::parse(l, "auto", now);
+            let (t, mut d) = yunshou_ingest::normalise::parse(l, "auto", now);
+            // What the pipeline's indexer adds before the detector sees an event
+            // (crates/ingest/src/pipeline.rs): the raw line is one more value to search.
+            let event = d
+                .entry("event")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(ev) = event.as_object_mut() {
+                ev.insert("original".into(), l.clone().into());
+                ev.insert("ingested".into(), now.to_rfc3339().into());
+                ev.entry("dataset").or_insert_with(|| "raw".into());
+                ev.insert("module".into(), "syslog".into());
+            }
             (t.unwrap_or(now), d)
         })
         .collect();
