@@ -16,11 +16,12 @@ pub(crate) enum Val {
     Real(Option<f64>),
 }
 
-/// `(?, ?), (?, ?)`: `rows` rows of `width` placeholders, for a `VALUES` list.
+/// The placeholder text of a `VALUES` list: `rows` parenthesised rows of `width` anonymous
+/// placeholders each, separated by commas.
 ///
-/// Anonymous placeholders: SQLite looks a numbered one up by name in a list as long as the
-/// statement's parameters, which made wide inserts quadratic (a third of an import's time).
-/// PostgreSQL, when it comes, takes `$n` here.
+/// Anonymous, not numbered: SQLite looks a numbered placeholder up by name in a list as
+/// long as the statement's parameters, which made wide inserts quadratic (a third of an
+/// import's time). The store runs on SQLite only; another engine would need its own form.
 pub(crate) fn value_rows(rows: usize, width: usize) -> String {
     let row = format!("({})", vec!["?"; width].join(", "));
     vec![row.as_str(); rows].join(", ")

@@ -394,10 +394,16 @@ impl Correlator {
         if window.is_empty() {
             return None;
         }
-        if !c.threshold.holds(Self::aggregate(c, window, true)) {
+        let judged = Self::aggregate(c, window, true);
+        if !c.threshold.holds(judged) {
             return None;
         }
-        let value = Self::aggregate(c, window, false);
+        // A distinct count judged early may have stopped short of the window's whole count.
+        let value = if c.kind == Kind::ValueCount {
+            Self::aggregate(c, window, false)
+        } else {
+            judged
+        };
         // Each event once (one event may match two rules of a temporal correlation, or
         // reach it both directly and through a chained correlation).
         let mut events = vec![];
