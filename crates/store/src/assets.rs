@@ -4,6 +4,7 @@
 
 use crate::asset_control::{check_rules, hold_change, needs_approval, raise_alerts, ChangeOutcome};
 use crate::asset_views::{record_exposure_today, refresh_exposure};
+use crate::batch::{bind_rows, Batch, Val};
 use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::{Page, TenantScope};
@@ -354,8 +355,6 @@ impl Store {
         asset: &Asset,
         insert: bool,
     ) -> Result<()> {
-        let f = &asset.fields;
-        let doc = serde_json::to_string(f).expect("fields serialise");
         let sql = if insert {
             "INSERT INTO assets (id, tenant_id, name, kind, lifecycle, owner, department, business_system, business_type, zone, \
              sensitivity, value, priority_score, priority_level, internet_facing, search_text, doc, risk_note, revision, created_at, updated_at) \
@@ -365,35 +364,7 @@ impl Store {
              business_type = $9, zone = $10, sensitivity = $11, value = $12, priority_score = $13, priority_level = $14, internet_facing = $15, \
              search_text = $16, doc = $17, risk_note = $18, revision = $19, created_at = $20, updated_at = $21 WHERE id = $1"
         };
-        let sensitivity = f.sensitivity.map(|s| {
-            serde_json::to_value(s)
-                .expect("enum")
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        });
-        sqlx::query(sql)
-            .bind(&asset.id)
-            .bind(&asset.tenant_id)
-            .bind(&f.name)
-            .bind(&f.kind)
-            .bind(asset.lifecycle.as_str())
-            .bind(&f.owner)
-            .bind(&f.department)
-            .bind(&f.business_system)
-            .bind(&f.business_type)
-            .bind(&f.zone)
-            .bind(sensitivity)
-            .bind(asset.value.map(i64::from))
-            .bind(i64::from(asset.priority.score))
-            .bind(i64::from(asset.priority.level))
-            .bind(i64::from(asset.internet_facing))
-            .bind(search_text(f))
-            .bind(doc)
-            .bind(&asset.risk_note)
-            .bind(asset.revision)
-            .bind(&asset.created_at)
-            .bind(&asset.updated_at)
+        bind_rows(sqlx::query(sql), [asset_row(asset)])
             .execute(&mut **tx)
             .await?;
         // A new asset has no rows to replace (an import discovers thousands).
@@ -405,70 +376,9 @@ impl Store {
                     .await?;
             }
         }
-        let mut keys: Vec<String> = f
-            .ips
-            .iter()
-            .filter_map(|ip| ip.parse().ok())
-            .map(ip_key)
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            sqlx::query("INSERT INTO asset_ips (tenant_id, asset_id, ip_key) VALUES ($1, $2, $3)")
-                .bind(&asset.tenant_id)
-                .bind(&asset.id)
-                .bind(key)
-                .execute(&mut **tx)
-                .await?;
-        }
-        let mut ports: Vec<(i64, &str, bool)> = f
-            .ports
-            .iter()
-            .map(|p| {
-                (
-                    i64::from(p.port),
-                    p.protocol.as_str(),
-                    p.exposure == yunshou_model::asset::Exposure::Internet,
-                )
-            })
-            .collect();
-        ports.sort();
-        ports.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        for (port, protocol, internet) in ports {
-            sqlx::query("INSERT INTO asset_ports (tenant_id, asset_id, port, protocol, internet) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&asset.tenant_id)
-                .bind(&asset.id)
-                .bind(port)
-                .bind(protocol)
-                .bind(i64::from(internet))
-                .execute(&mut **tx)
-                .await?;
-        }
-        let mut terms: Vec<(&str, String)> = Vec::new();
-        terms.extend(f.domains.iter().map(|d| ("domain", d.to_lowercase())));
-        terms.extend(
-            f.middleware
-                .iter()
-                .map(|v| ("middleware", v.to_lowercase())),
-        );
-        terms.extend(
-            f.applications
-                .iter()
-                .map(|v| ("application", v.to_lowercase())),
-        );
-        terms.extend(f.tech_stack.iter().map(|v| ("tech", v.to_lowercase())));
-        terms.sort();
-        terms.dedup();
-        for (field, term) in terms {
-            sqlx::query("INSERT INTO asset_terms (tenant_id, asset_id, field, term) VALUES ($1, $2, $3, $4)")
-                .bind(&asset.tenant_id)
-                .bind(&asset.id)
-                .bind(field)
-                .bind(term)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        let mut rows = AssetRows::default();
+        rows.push_lookups(asset);
+        rows.flush(tx).await
     }
 
     pub(crate) async fn record_change(
@@ -478,41 +388,9 @@ impl Store {
         before: Option<&Asset>,
         after: &Asset,
     ) -> Result<AssetChange> {
-        let after_json = serde_json::to_value(after).expect("asset serialises");
-        let before_json = before.map(|b| serde_json::to_value(b).expect("asset serialises"));
-        let changed = match &before_json {
-            Some(b) => changed_fields(b, &after_json)
-                .into_iter()
-                .filter(|k| !matches!(k.as_str(), "revision" | "updated_at"))
-                .collect(),
-            None => vec![],
-        };
-        let change = AssetChange {
-            id: ids::new_id(),
-            asset_id: after.id.clone(),
-            at: after.updated_at.clone(),
-            actor_name: actor.name.clone(),
-            action: action.to_string(),
-            changed,
-            before: before_json,
-            after: after_json,
-        };
-        sqlx::query(
-            "INSERT INTO asset_history (id, tenant_id, asset_id, at, actor_id, actor_name, action, changed, before_json, after_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&change.id)
-        .bind(&after.tenant_id)
-        .bind(&after.id)
-        .bind(&change.at)
-        .bind(&actor.user_id)
-        .bind(&actor.name)
-        .bind(action)
-        .bind(change.changed.join(","))
-        .bind(change.before.as_ref().map(|v| v.to_string()))
-        .bind(change.after.to_string())
-        .execute(&mut **tx)
-        .await?;
+        let mut rows = AssetRows::default();
+        let change = rows.push_change(actor, action, before, after);
+        rows.flush(tx).await?;
         Ok(change)
     }
 
@@ -1012,4 +890,242 @@ pub(crate) async fn asset_name_in_tx(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| Error::Invalid(format!("asset_ids: no asset {id}")))
+}
+
+/// The `assets` columns, in the order [`asset_row`] gives them.
+const ASSET_COLUMNS: &[&str] = &[
+    "id",
+    "tenant_id",
+    "name",
+    "kind",
+    "lifecycle",
+    "owner",
+    "department",
+    "business_system",
+    "business_type",
+    "zone",
+    "sensitivity",
+    "value",
+    "priority_score",
+    "priority_level",
+    "internet_facing",
+    "search_text",
+    "doc",
+    "risk_note",
+    "revision",
+    "created_at",
+    "updated_at",
+];
+
+/// An asset's `assets` row.
+fn asset_row(asset: &Asset) -> Vec<Val> {
+    let f = &asset.fields;
+    let sensitivity = f.sensitivity.map(|s| {
+        serde_json::to_value(s)
+            .expect("enum")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    vec![
+        Val::Text(Some(asset.id.clone())),
+        Val::Text(Some(asset.tenant_id.clone())),
+        Val::Text(Some(f.name.clone())),
+        Val::Text(Some(f.kind.clone())),
+        Val::Text(Some(asset.lifecycle.as_str().into())),
+        Val::Text(f.owner.clone()),
+        Val::Text(f.department.clone()),
+        Val::Text(f.business_system.clone()),
+        Val::Text(f.business_type.clone()),
+        Val::Text(f.zone.clone()),
+        Val::Text(sensitivity),
+        Val::Int(asset.value.map(i64::from)),
+        Val::Int(Some(i64::from(asset.priority.score))),
+        Val::Int(Some(i64::from(asset.priority.level))),
+        Val::Int(Some(i64::from(asset.internet_facing))),
+        Val::Text(Some(search_text(f))),
+        Val::Text(Some(serde_json::to_string(f).expect("fields serialise"))),
+        Val::Text(asset.risk_note.clone()),
+        Val::Int(Some(asset.revision)),
+        Val::Text(Some(asset.created_at.clone())),
+        Val::Text(Some(asset.updated_at.clone())),
+    ]
+}
+
+/// Rows of new assets, their lookup tables and change records, written together: an
+/// import discovering thousands of hosts writes them a few hundred per statement.
+pub(crate) struct AssetRows {
+    assets: Batch,
+    ips: Batch,
+    ports: Batch,
+    terms: Batch,
+    history: Batch,
+}
+
+impl Default for AssetRows {
+    fn default() -> Self {
+        AssetRows {
+            assets: Batch::new("assets", ASSET_COLUMNS),
+            ips: Batch::new("asset_ips", &["tenant_id", "asset_id", "ip_key"]),
+            ports: Batch::new(
+                "asset_ports",
+                &["tenant_id", "asset_id", "port", "protocol", "internet"],
+            ),
+            terms: Batch::new("asset_terms", &["tenant_id", "asset_id", "field", "term"]),
+            history: Batch::new(
+                "asset_history",
+                &[
+                    "id",
+                    "tenant_id",
+                    "asset_id",
+                    "at",
+                    "actor_id",
+                    "actor_name",
+                    "action",
+                    "changed",
+                    "before_json",
+                    "after_json",
+                ],
+            ),
+        }
+    }
+}
+
+impl AssetRows {
+    /// A new asset: its row, lookups and the change that created it.
+    pub(crate) fn push_new(&mut self, asset: &Asset, actor: &Actor, action: &str) {
+        self.assets.rows.push(asset_row(asset));
+        self.push_lookups(asset);
+        self.push_change(actor, action, None, asset);
+    }
+
+    /// The rows that find an asset by address, port and term.
+    fn push_lookups(&mut self, asset: &Asset) {
+        let f = &asset.fields;
+        let text = |s: &str| Val::Text(Some(s.to_string()));
+        let mut keys: Vec<String> = f
+            .ips
+            .iter()
+            .filter_map(|ip| ip.parse().ok())
+            .map(ip_key)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            self.ips.rows.push(vec![
+                text(&asset.tenant_id),
+                text(&asset.id),
+                Val::Text(Some(key)),
+            ]);
+        }
+        let mut ports: Vec<(i64, &str, bool)> = f
+            .ports
+            .iter()
+            .map(|p| {
+                (
+                    i64::from(p.port),
+                    p.protocol.as_str(),
+                    p.exposure == yunshou_model::asset::Exposure::Internet,
+                )
+            })
+            .collect();
+        ports.sort();
+        ports.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        for (port, protocol, internet) in ports {
+            self.ports.rows.push(vec![
+                text(&asset.tenant_id),
+                text(&asset.id),
+                Val::Int(Some(port)),
+                text(protocol),
+                Val::Int(Some(i64::from(internet))),
+            ]);
+        }
+        let mut terms: Vec<(&str, String)> = Vec::new();
+        terms.extend(f.domains.iter().map(|d| ("domain", d.to_lowercase())));
+        terms.extend(
+            f.middleware
+                .iter()
+                .map(|v| ("middleware", v.to_lowercase())),
+        );
+        terms.extend(
+            f.applications
+                .iter()
+                .map(|v| ("application", v.to_lowercase())),
+        );
+        terms.extend(f.tech_stack.iter().map(|v| ("tech", v.to_lowercase())));
+        terms.sort();
+        terms.dedup();
+        for (field, term) in terms {
+            self.terms.rows.push(vec![
+                text(&asset.tenant_id),
+                text(&asset.id),
+                text(field),
+                Val::Text(Some(term)),
+            ]);
+        }
+    }
+
+    /// The record of a change to `after` (from `before`, when it existed).
+    fn push_change(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        before: Option<&Asset>,
+        after: &Asset,
+    ) -> AssetChange {
+        let after_json = serde_json::to_value(after).expect("asset serialises");
+        let before_json = before.map(|b| serde_json::to_value(b).expect("asset serialises"));
+        let changed = match &before_json {
+            Some(b) => changed_fields(b, &after_json)
+                .into_iter()
+                .filter(|k| !matches!(k.as_str(), "revision" | "updated_at"))
+                .collect(),
+            None => vec![],
+        };
+        let change = AssetChange {
+            id: ids::new_id(),
+            asset_id: after.id.clone(),
+            at: after.updated_at.clone(),
+            actor_name: actor.name.clone(),
+            action: action.to_string(),
+            changed,
+            before: before_json,
+            after: after_json,
+        };
+        self.history.rows.push(vec![
+            Val::Text(Some(change.id.clone())),
+            Val::Text(Some(after.tenant_id.clone())),
+            Val::Text(Some(after.id.clone())),
+            Val::Text(Some(change.at.clone())),
+            Val::Text(actor.user_id.clone()),
+            Val::Text(Some(actor.name.clone())),
+            Val::Text(Some(action.to_string())),
+            Val::Text(Some(change.changed.join(","))),
+            Val::Text(change.before.as_ref().map(|v| v.to_string())),
+            Val::Text(Some(change.after.to_string())),
+        ]);
+        change
+    }
+
+    /// New assets waiting to be written.
+    pub(crate) fn assets(&self) -> usize {
+        self.assets.rows.len()
+    }
+
+    /// Writes the rows (assets before the rows naming them), `BATCH_ROWS` per statement.
+    pub(crate) async fn flush(
+        &mut self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ) -> Result<()> {
+        for batch in [
+            &mut self.assets,
+            &mut self.ips,
+            &mut self.ports,
+            &mut self.terms,
+            &mut self.history,
+        ] {
+            batch.flush_all(tx).await?;
+        }
+        Ok(())
+    }
 }

@@ -63,6 +63,24 @@ impl Batch {
         }
     }
 
+    /// The gathered rows as a batch of their own, leaving this one empty.
+    pub fn take(&mut self) -> Batch {
+        Batch {
+            rows: std::mem::replace(&mut self.rows, Vec::with_capacity(BATCH_ROWS)),
+            ..*self
+        }
+    }
+
+    /// Writes the gathered rows, `BATCH_ROWS` per statement.
+    pub async fn flush_all(&mut self, tx: &mut Tx) -> Result<()> {
+        while self.rows.len() > BATCH_ROWS {
+            let rest = self.rows.split_off(BATCH_ROWS);
+            self.flush(tx).await?;
+            self.rows = rest;
+        }
+        self.flush(tx).await
+    }
+
     /// Writes the gathered rows in one statement.
     pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
         if self.rows.is_empty() {

@@ -12,26 +12,25 @@
 //! - a `not_seen` or fixed finding reported again is open again (a failed retest, or a
 //!   regression), its work order back to fixing.
 
-use crate::assets::{from_row as asset_from_row, COLUMNS as ASSET_COLUMNS};
+use crate::assets::AssetRows;
 use crate::batch::{Batch, Val, BATCH_ROWS};
 use crate::crypto::sm3_hex;
-use crate::db::{Store, WriteTx};
+use crate::db::{Store, WriteLock};
 use crate::error::{Error, Result};
+use crate::finding_assets::{self, AssetInfo, Discovered};
 use crate::finding_texts::{FindingTexts, NewText};
 use crate::findings::FindingStatus;
 use crate::scope::TenantScope;
+use crate::tx_queue::{op, TxQueue};
 use crate::vuln_settings::VulnSettings;
 use crate::work_orders::{self, NewOrderNotice};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use yunshou_identify::assessment::{assess_finding, AssetExposure};
-use yunshou_model::asset::{ip_key, AssetFields, Fingerprint, Lifecycle};
+use yunshou_identify::assessment::assess_finding;
 use yunshou_model::finding::{ReportItem, ReportedFinding, Severity, Target};
 use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
 use yunshou_model::{ids, Actor};
-
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Longest text kept per field: reports carry whole HTTP responses as evidence.
 const MAX_TEXT: usize = 64 * 1024;
@@ -78,14 +77,6 @@ pub struct ImportSummary {
     pub work_orders: u64,
     /// Items the importer left out on purpose, with why (filled by the caller).
     pub skipped: Vec<String>,
-}
-
-#[derive(Clone)]
-struct AssetInfo {
-    id: String,
-    name: String,
-    exposure: AssetExposure,
-    owner: Option<String>,
 }
 
 /// The ids of a finding's texts in `finding_texts`.
@@ -158,8 +149,18 @@ const FINDING_UPSERT: &str = " ON CONFLICT (tenant_id, fingerprint) DO UPDATE SE
     reopened = findings.reopened + excluded.reopened, updated_at = excluded.updated_at";
 
 /// An import under way. Dropping it without [`FindingImport::finish`] rolls everything back.
+///
+/// Writes are queued to the transaction ([`TxQueue`]) and run while the import prepares the
+/// next rows; what the import reads was stored before it began, read on a second connection
+/// (see [`crate::finding_assets`]).
 pub struct FindingImport<'a> {
-    w: WriteTx<'a>,
+    lock: WriteLock<'a>,
+    queue: TxQueue,
+    read: sqlx::AnyConnection,
+    /// Assets this import added to the ledger.
+    discovered: Discovered,
+    /// Their rows, not yet queued.
+    new_assets: AssetRows,
     tenant: String,
     settings: VulnSettings,
     meta: ImportMeta,
@@ -242,10 +243,22 @@ impl Store {
         let mut sources = BTreeSet::new();
         sources.insert(meta.source.clone());
         let texts = FindingTexts::begin(&mut w.tx, scope.tenant_id()).await?;
+        // Its own connection, closed with the import, with a small cache: it reads an
+        // asset's findings once each (the pool's 32 MiB would be a fifth of a re-import's
+        // peak memory, and stay with the pool).
+        let mut read = self.pool.acquire().await?.detach();
+        sqlx::query("PRAGMA cache_size = -4096")
+            .execute(&mut read)
+            .await?;
+        let (lock, tx) = w.split();
         Ok(FindingImport {
             texts,
             new_texts: vec![],
-            w,
+            lock,
+            queue: TxQueue::start(tx),
+            read,
+            discovered: Discovered::default(),
+            new_assets: AssetRows::default(),
             tenant: scope.tenant_id().to_string(),
             settings,
             id: ids::new_id(),
@@ -294,6 +307,7 @@ impl FindingImport<'_> {
     /// their CVEs, work orders, their history), so no row lands before the row it names.
     async fn flush_full(&mut self) -> Result<()> {
         let full = self.new_texts.len() >= BATCH_ROWS
+            || self.new_assets.assets() >= BATCH_ROWS
             || [&self.findings, &self.cves, &self.orders, &self.history]
                 .iter()
                 .any(|b| b.rows.len() >= BATCH_ROWS);
@@ -303,6 +317,7 @@ impl FindingImport<'_> {
         Ok(())
     }
 
+    /// Queues every batch's rows, in dependency order.
     async fn flush_all(&mut self) -> Result<()> {
         let mut texts = Batch::new("finding_texts", &["id", "tenant_id", "digest", "body"]);
         for t in self.new_texts.drain(..) {
@@ -313,16 +328,25 @@ impl FindingImport<'_> {
                 Val::Text(Some(t.body)),
             ]);
         }
-        texts.flush(&mut self.w.tx).await?;
-        for batch in [
-            &mut self.findings,
-            &mut self.cves,
-            &mut self.orders,
-            &mut self.history,
-        ] {
-            batch.flush(&mut self.w.tx).await?;
-        }
-        Ok(())
+        let mut assets = std::mem::take(&mut self.new_assets);
+        let batches = [
+            texts,
+            self.findings.take(),
+            self.cves.take(),
+            self.orders.take(),
+            self.history.take(),
+        ];
+        self.queue
+            .push(op(move |tx| {
+                Box::pin(async move {
+                    assets.flush(tx).await?;
+                    for mut batch in batches {
+                        batch.flush(tx).await?;
+                    }
+                    Ok(())
+                })
+            }))
+            .await
     }
 
     async fn asset(&mut self, target: &Target, actor: &Actor) -> Result<AssetInfo> {
@@ -348,36 +372,28 @@ impl FindingImport<'_> {
         if let Some(a) = self.resolved.get(&key) {
             return Ok(a.clone());
         }
-        let (asset, discovered) = match find_asset(&mut self.w.tx, &self.tenant, target).await? {
-            Some(a) => (a, false),
+        let found =
+            finding_assets::find(&mut self.read, &self.tenant, &self.discovered, target).await?;
+        let info = match found {
+            Some(info) => {
+                self.load_known(&info.id).await?;
+                info
+            }
             None => {
                 self.summary.assets_discovered += 1;
-                let a = discover_asset(
-                    &mut self.w.tx,
+                let info = finding_assets::discover(
+                    &mut self.discovered,
+                    &mut self.new_assets,
                     &self.tenant,
                     target,
                     &self.meta.format,
                     actor,
-                )
-                .await?;
-                (a, true)
+                )?;
+                // Just added: it has no findings yet.
+                self.known.insert(info.id.clone(), HashMap::new());
+                info
             }
         };
-        let info = AssetInfo {
-            id: asset.id.clone(),
-            name: asset.fields.name.clone(),
-            exposure: AssetExposure {
-                value: asset.value,
-                internet_facing: asset.internet_facing,
-            },
-            owner: asset.fields.owner.clone(),
-        };
-        if discovered {
-            // Just added: it has no findings yet.
-            self.known.insert(info.id.clone(), HashMap::new());
-        } else {
-            self.load_known(&info.id).await?;
-        }
         self.resolved.insert(key, info.clone());
         Ok(info)
     }
@@ -392,7 +408,7 @@ impl FindingImport<'_> {
         )
         .bind(&self.tenant)
         .bind(asset_id)
-        .fetch_all(&mut *self.w.tx)
+        .fetch_all(&mut self.read)
         .await?;
         let mut map = HashMap::with_capacity(rows.len());
         for r in rows {
@@ -561,19 +577,19 @@ impl FindingImport<'_> {
                     return Ok(());
                 };
                 let to = action.apply(state).map_err(Error::Invalid)?.0;
-                work_orders::move_order(
-                    &mut self.w.tx,
-                    &self.tenant,
-                    &order_id,
-                    action,
-                    state,
-                    to,
-                    None,
-                    &actor.name,
-                    &format!("{note} {} ({})", self.meta.file_name, self.id),
-                    &self.now,
-                )
-                .await?;
+                let (tenant, who, now) =
+                    (self.tenant.clone(), actor.name.clone(), self.now.clone());
+                let note = format!("{note} {} ({})", self.meta.file_name, self.id);
+                self.queue
+                    .push(op(move |tx| {
+                        Box::pin(async move {
+                            work_orders::move_order(
+                                tx, &tenant, &order_id, action, state, to, None, &who, &note, &now,
+                            )
+                            .await
+                        })
+                    }))
+                    .await?;
             }
             None if needs_order && status == FindingStatus::Open => {
                 self.raise_order(&known.id, &f.title, &asset, assessment.risk_level, actor)
@@ -590,7 +606,7 @@ impl FindingImport<'_> {
         f: &mut ReportedFinding,
         risk: &serde_json::Value,
     ) -> Result<TextIds> {
-        let (texts, tx, new) = (&mut self.texts, &mut self.w.tx, &mut self.new_texts);
+        let (texts, tx, new) = (&mut self.texts, &mut self.read, &mut self.new_texts);
         Ok(TextIds {
             description: texts
                 .id_of_some(tx, clip(f.description.take()), new)
@@ -664,20 +680,33 @@ impl FindingImport<'_> {
         for k in leftovers {
             self.absent(k, actor).await?;
         }
-        if self.summary.assets_discovered > 0 {
-            crate::asset_views::record_exposure_today(&mut self.w.tx, &self.tenant).await?;
+        let FindingImport {
+            lock,
+            queue,
+            tenant,
+            summary,
+            meta,
+            id,
+            now,
+            settings,
+            notices,
+            ..
+        } = self;
+        let mut w = lock.resume(queue.finish().await?);
+        if summary.assets_discovered > 0 {
+            crate::asset_views::record_exposure_today(&mut w.tx, &tenant).await?;
         }
-        let s = &self.summary;
+        let s = &summary;
         sqlx::query(
             "INSERT INTO finding_imports (id, tenant_id, format, file_name, sha256, scanned_at, findings, targets, created, updated, \
              reopened, not_seen, retest_passed, assets_discovered, work_orders, imported_by, imported_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
         )
-        .bind(&self.id)
-        .bind(&self.tenant)
-        .bind(&self.meta.format)
-        .bind(&self.meta.file_name)
-        .bind(&self.meta.sha256)
+        .bind(&id)
+        .bind(&tenant)
+        .bind(&meta.format)
+        .bind(&meta.file_name)
+        .bind(&meta.sha256)
         .bind(None::<String>)
         .bind(s.findings as i64)
         .bind(s.targets as i64)
@@ -689,29 +718,18 @@ impl FindingImport<'_> {
         .bind(s.assets_discovered as i64)
         .bind(s.work_orders as i64)
         .bind(&actor.name)
-        .bind(&self.now)
-        .execute(&mut *self.w.tx)
+        .bind(&now)
+        .execute(&mut *w.tx)
         .await?;
-        work_orders::queue_new_order_notices(
-            &mut self.w.tx,
-            &self.tenant,
-            &self.settings,
-            &self.notices,
-        )
-        .await?;
-        let mut summary = self.summary.clone();
-        summary.import_id = self.id.clone();
-        let mut entry = actor.entry(
-            Some(&self.tenant),
-            "finding.import",
-            "finding_import",
-            Some(&self.id),
-        );
+        work_orders::queue_new_order_notices(&mut w.tx, &tenant, &settings, &notices).await?;
+        let mut summary = summary;
+        summary.import_id = id.clone();
+        let mut entry = actor.entry(Some(&tenant), "finding.import", "finding_import", Some(&id));
         entry.after = serde_json::to_value(&summary).ok();
         if let Some(v) = entry.after.as_mut() {
-            v["sha256"] = self.meta.sha256.clone().into();
+            v["sha256"] = meta.sha256.clone().into();
         }
-        self.w.commit(entry).await?;
+        w.commit(entry).await?;
         Ok(summary)
     }
 
@@ -728,194 +746,73 @@ impl FindingImport<'_> {
         } else {
             FindingStatus::NotSeen
         };
-        sqlx::query("UPDATE findings SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(&self.now)
-            .bind(&k.id)
-            .execute(&mut *self.w.tx)
-            .await?;
         let note = format!("{} ({})", self.meta.file_name, self.id);
         if passed {
             self.summary.retest_passed += 1;
         } else {
             self.summary.not_seen += 1;
         }
-        let Some((order_id, state)) = k.order else {
-            return Ok(());
+        let order = match k.order {
+            Some((order_id, state)) if state.is_open() => {
+                if passed {
+                    Some((
+                        order_id,
+                        state,
+                        WorkOrderState::Closed,
+                        Some(yunshou_model::work_order::WorkOrderResolution::Fixed),
+                        "retest_pass_by_import",
+                        "retest passed: no longer reported by import",
+                    ))
+                } else if state == WorkOrderState::Retest {
+                    None
+                } else {
+                    Some((
+                        order_id,
+                        state,
+                        WorkOrderState::Retest,
+                        None,
+                        "not_seen_by_import",
+                        "not reported by import; awaiting retest",
+                    ))
+                }
+            }
+            _ => None,
         };
-        if !state.is_open() {
-            return Ok(());
-        }
-        let (to, resolution, action, why) = if passed {
-            (
-                WorkOrderState::Closed,
-                Some(yunshou_model::work_order::WorkOrderResolution::Fixed),
-                "retest_pass_by_import",
-                "retest passed: no longer reported by import",
-            )
-        } else if state == WorkOrderState::Retest {
-            return Ok(());
-        } else {
-            (
-                WorkOrderState::Retest,
-                None,
-                "not_seen_by_import",
-                "not reported by import; awaiting retest",
-            )
-        };
-        work_orders::move_order_raw(
-            &mut self.w.tx,
-            &self.tenant,
-            &order_id,
-            action,
-            state,
-            to,
-            resolution,
-            &actor.name,
-            &format!("{why} {note}"),
-            &self.now,
-        )
-        .await
+        let (tenant, who, now, finding_id) = (
+            self.tenant.clone(),
+            actor.name.clone(),
+            self.now.clone(),
+            k.id,
+        );
+        self.queue
+            .push(op(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE findings SET status = $1, updated_at = $2 WHERE id = $3")
+                        .bind(status.as_str())
+                        .bind(&now)
+                        .bind(&finding_id)
+                        .execute(&mut **tx)
+                        .await?;
+                    let Some((order_id, from, to, resolution, action, why)) = order else {
+                        return Ok(());
+                    };
+                    work_orders::move_order_raw(
+                        tx,
+                        &tenant,
+                        &order_id,
+                        action,
+                        from,
+                        to,
+                        resolution,
+                        &who,
+                        &format!("{why} {note}"),
+                        &now,
+                    )
+                    .await
+                })
+            }))
+            .await
     }
-}
-
-/// The asset a report's target is, by address, then name or domain, then image or
-/// repository. Every lookup is an index search (the ledger may hold many thousands).
-async fn find_asset(
-    tx: &mut Tx,
-    tenant: &str,
-    t: &Target,
-) -> Result<Option<yunshou_model::asset::Asset>> {
-    let order = "ORDER BY (a.lifecycle = 'disposed'), a.created_at LIMIT 1";
-    if let Some(ip) = t.ip.as_deref().and_then(|ip| ip.trim().parse().ok()) {
-        let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM asset_ips i JOIN assets a ON a.id = i.asset_id WHERE i.tenant_id = $1 AND i.ip_key = $2 {order}"
-        ))
-        .bind(tenant)
-        .bind(ip_key(ip))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(r) = row {
-            return asset_from_row(&r).map(Some);
-        }
-    }
-    if let Some(h) = &t.hostname {
-        let h = h.trim().to_lowercase();
-        let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id IN \
-             (SELECT n.id FROM assets n INDEXED BY assets_tenant_lower_name WHERE n.tenant_id = $1 AND LOWER(n.name) = $2 \
-              UNION SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'domain' AND x.term = $2) {order}"
-        ))
-        .bind(tenant)
-        .bind(&h)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(r) = row {
-            return asset_from_row(&r).map(Some);
-        }
-    }
-    for name in [&t.image, &t.repository].into_iter().flatten() {
-        let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id IN \
-             (SELECT n.id FROM assets n WHERE n.tenant_id = $1 AND n.name = $2 \
-              UNION SELECT x.asset_id FROM asset_terms x WHERE x.tenant_id = $1 AND x.field = 'application' AND x.term = $3) {order}"
-        ))
-        .bind(tenant)
-        .bind(name.trim())
-        .bind(name.trim().to_lowercase())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(r) = row {
-            return asset_from_row(&r).map(Some);
-        }
-    }
-    // A CPE names a product, not a host: it identifies the asset only when the report
-    // gives nothing else (many hosts run the same product).
-    let named =
-        t.ip.is_some() || t.hostname.is_some() || t.image.is_some() || t.repository.is_some();
-    for cpe in t.cpe.iter().filter(|_| !named) {
-        let row = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = $1 AND a.search_text LIKE $2 ESCAPE '\\' {order}"
-        ))
-        .bind(tenant)
-        .bind(format!("%{}%", crate::alerts::like_escape(&cpe.to_lowercase())))
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(r) = row {
-            return asset_from_row(&r).map(Some);
-        }
-    }
-    Ok(None)
-}
-
-/// Adds an unknown target to the ledger: onboarding, no owner — discovered, not yet
-/// managed — with what the report knew of it.
-async fn discover_asset(
-    tx: &mut Tx,
-    tenant: &str,
-    t: &Target,
-    format: &str,
-    actor: &Actor,
-) -> Result<yunshou_model::asset::Asset> {
-    let name = t
-        .hostname
-        .clone()
-        .or_else(|| t.ip.clone())
-        .or_else(|| t.image.clone())
-        .or_else(|| t.repository.clone())
-        .unwrap_or_default();
-    let kind = if t.image.is_some() && t.ip.is_none() {
-        "container"
-    } else if t.repository.is_some() && t.ip.is_none() {
-        "application"
-    } else {
-        "host"
-    };
-    let mut fields = AssetFields {
-        name: name.chars().take(200).collect(),
-        kind: kind.into(),
-        // Reports carry addresses no host can have (`192.168.1.1001`); keep the target by
-        // name rather than refuse the report.
-        ips: t
-            .ip
-            .iter()
-            .filter(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok())
-            .cloned()
-            .collect(),
-        domains: t
-            .hostname
-            .iter()
-            .filter(|h| h.contains('.'))
-            .cloned()
-            .collect(),
-        os: t.os.clone().map(|o| o.chars().take(200).collect()),
-        fingerprint: Fingerprint {
-            cpe: t.cpe.clone(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    if fields.validate().is_err() {
-        // Keep what identifies it; drop what the ledger cannot take.
-        fields.domains.clear();
-        fields.fingerprint.cpe.clear();
-        fields.os = None;
-        fields.validate().map_err(|e| {
-            Error::Invalid(format!(
-                "target `{name}` cannot be added to the ledger: {e}"
-            ))
-        })?;
-    }
-    let scope = TenantScope::new(tenant);
-    let now = crate::now_text();
-    let asset = crate::assets::new_asset(&scope, fields, Lifecycle::Onboarding, &now);
-    Store::write_asset_rows(tx, &asset, true).await?;
-    let discoverer = Actor {
-        name: format!("{} ({format})", actor.name),
-        ..actor.clone()
-    };
-    Store::record_change(tx, &discoverer, "discover", None, &asset).await?;
-    Ok(asset)
 }
 
 /// A past import.

@@ -62,7 +62,7 @@ impl FindingTexts {
     /// pushed onto `new` (to be written before anything naming it is).
     pub(crate) async fn id_of(
         &mut self,
-        tx: &mut Tx,
+        conn: &mut sqlx::AnyConnection,
         body: String,
         new: &mut Vec<NewText>,
     ) -> Result<i64> {
@@ -74,7 +74,7 @@ impl FindingTexts {
             sqlx::query("SELECT id FROM finding_texts WHERE tenant_id = $1 AND digest = $2")
                 .bind(&self.tenant)
                 .bind(&digest)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?;
         let id = match stored {
             Some(row) => row.try_get(0)?,
@@ -96,12 +96,12 @@ impl FindingTexts {
     /// [`FindingTexts::id_of`] for a text that may be absent.
     pub(crate) async fn id_of_some(
         &mut self,
-        tx: &mut Tx,
+        conn: &mut sqlx::AnyConnection,
         body: Option<String>,
         new: &mut Vec<NewText>,
     ) -> Result<Option<i64>> {
         match body {
-            Some(body) => self.id_of(tx, body, new).await.map(Some),
+            Some(body) => self.id_of(conn, body, new).await.map(Some),
             None => Ok(None),
         }
     }

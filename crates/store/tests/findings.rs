@@ -752,3 +752,66 @@ async fn threats_take_their_frequency_from_alerts_and_risks_follow() {
         Err(Error::Conflict(_))
     ));
 }
+
+/// Named in a target's own words: the address, host name or both.
+fn finding_on(target: Target, cve: &str) -> ReportItem {
+    match finding("nessus", "0.0.0.0", 443, cve, Severity::High) {
+        ReportItem::Finding(mut f) => {
+            f.target = Target {
+                port: Some(443),
+                protocol: Some("tcp".into()),
+                ..target
+            };
+            ReportItem::Finding(f)
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_host_named_two_ways_in_one_report_is_one_asset() {
+    // The import reads the ledger as it was when it began and keeps what it discovers in
+    // memory: a host it discovered by address must be found again by its name, and a stored
+    // host by either.
+    let (_dir, store, a, _) = store().await;
+    let stored = add_asset(&store, &a, "db-1", "10.0.0.20", "ops").await;
+    let host = |ip: Option<&str>, name: Option<&str>| Target {
+        ip: ip.map(Into::into),
+        hostname: name.map(Into::into),
+        ..Default::default()
+    };
+    let s = import(
+        &store,
+        &a,
+        "nessus",
+        vec![
+            finding_on(
+                host(Some("10.0.0.9"), Some("web-9.gov.example")),
+                "CVE-2021-0001",
+            ),
+            finding_on(host(None, Some("WEB-9.gov.example")), "CVE-2021-0002"),
+            finding_on(host(Some("10.0.0.9"), None), "CVE-2021-0003"),
+            finding_on(host(None, Some("DB-1")), "CVE-2021-0004"),
+            finding_on(host(Some("10.0.0.20"), None), "CVE-2021-0005"),
+        ],
+    )
+    .await;
+    assert_eq!((s.created, s.assets_discovered), (5, 1), "{s:?}");
+    let (found, _) = store
+        .findings(&a, &FindingFilter::default(), Page::default())
+        .await
+        .unwrap();
+    let asset_of = |cve: &str| {
+        found
+            .iter()
+            .find(|f| f.cves.iter().any(|c| c == cve))
+            .map(|f| f.asset_id.clone())
+            .unwrap()
+    };
+    let web = asset_of("CVE-2021-0001");
+    assert_ne!(web, stored);
+    assert_eq!(asset_of("CVE-2021-0002"), web);
+    assert_eq!(asset_of("CVE-2021-0003"), web);
+    assert_eq!(asset_of("CVE-2021-0004"), stored);
+    assert_eq!(asset_of("CVE-2021-0005"), stored);
+}
