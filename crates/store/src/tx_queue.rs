@@ -145,7 +145,9 @@ mod tests {
         q.push(op(|_| Box::pin(async { panic!("ran after a failure") })))
             .await
             .unwrap();
-        let err = q.finish().await.err().expect("the failure");
+        let Err(err) = q.finish().await else {
+            panic!("the failure was lost");
+        };
         assert!(err.to_string().contains("NOT NULL"), "{err}");
     }
 }
