@@ -71,7 +71,6 @@ pub(crate) struct End {
 enum Raw {
     Start(String, Vec<(String, String)>),
     End,
-    Text(String),
     Skip,
     Eof,
 }
@@ -195,12 +194,16 @@ impl<'r> Xml<'r> {
                     Raw::Start(name, attrs)
                 }
                 Ok(Event::End(_)) => Raw::End,
+                // Texts go straight from the reader's buffer to the open element's (most
+                // are the indentation between elements: no copy of their own).
                 Ok(Event::Text(t)) => match t.xml10_content() {
-                    Ok(s) => Raw::Text(s.into_owned()),
+                    Ok(s) if push_text(&mut self.texts, &mut self.capture, &s) => Raw::Skip,
+                    Ok(_) => return Err(self.stray_text()),
                     Err(e) => return Err(self.invalid(format!("text is not UTF-8: {e}"))),
                 },
                 Ok(Event::CData(t)) => match t.xml10_content() {
-                    Ok(s) => Raw::Text(s.into_owned()),
+                    Ok(s) if push_text(&mut self.texts, &mut self.capture, &s) => Raw::Skip,
+                    Ok(_) => return Err(self.stray_text()),
                     Err(e) => return Err(self.invalid(format!("CDATA is not UTF-8: {e}"))),
                 },
                 Ok(Event::GeneralRef(r)) => {
@@ -215,14 +218,16 @@ impl<'r> Xml<'r> {
                         }
                         Err(e) => return Err(self.invalid(format!("bad character reference: {e}"))),
                     };
-                    Raw::Text(text)
+                    if !push_text(&mut self.texts, &mut self.capture, &text) {
+                        return Err(self.stray_text());
+                    }
+                    Raw::Skip
                 }
                 Ok(Event::Eof) => Raw::Eof,
                 Ok(_) => Raw::Skip,
             };
             match raw {
                 Raw::Skip => {}
-                Raw::Text(s) => self.text::<E>(s)?,
                 Raw::Start(name, attrs) => {
                     if self.root_done {
                         return Err(
@@ -305,26 +310,31 @@ impl<'r> Xml<'r> {
         }
     }
 
-    fn text<E>(&mut self, s: String) -> Result<(), ParseError<E>> {
-        let blank = s.trim().is_empty();
-        let Some(top) = self.texts.last_mut() else {
-            if blank {
-                return Ok(());
-            }
-            let what = if self.root_done { "after" } else { "before" };
-            return Err(self.invalid(format!(
-                "text {what} the root element: this is not an XML document"
-            )));
-        };
-        if let Some(c) = &mut self.capture {
-            c.text.push_str(&s);
-        }
-        // Indentation between children would otherwise pile up in every container.
-        if !(blank && top.1) {
-            top.0.push_str(&s);
-        }
-        Ok(())
+    /// Text outside the root element: not an XML document.
+    fn stray_text<E>(&self) -> ParseError<E> {
+        let what = if self.root_done { "after" } else { "before" };
+        self.invalid(format!(
+            "text {what} the root element: this is not an XML document"
+        ))
     }
+}
+
+/// Adds `s` to the innermost open element's text (and the capture's); false when no element
+/// is open and `s` is not blank.
+fn push_text(texts: &mut [(String, bool)], capture: &mut Option<Capture>, s: &str) -> bool {
+    // XML's white space is ASCII; checked only where it matters (a leaf's text is kept whole).
+    let blank = || s.bytes().all(|b| b.is_ascii_whitespace());
+    let Some(top) = texts.last_mut() else {
+        return blank();
+    };
+    if let Some(c) = capture {
+        c.text.push_str(s);
+    }
+    // Indentation between children would otherwise pile up in every container.
+    if !top.1 || !blank() {
+        top.0.push_str(s);
+    }
+    true
 }
 
 /// Captured text → paragraphs: each block's whitespace collapsed, empty blocks dropped, a
