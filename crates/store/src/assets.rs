@@ -355,20 +355,21 @@ impl Store {
         asset: &Asset,
         insert: bool,
     ) -> Result<()> {
-        let sql = if insert {
-            "INSERT INTO assets (id, tenant_id, name, kind, lifecycle, owner, department, business_system, business_type, zone, \
-             sensitivity, value, priority_score, priority_level, internet_facing, search_text, doc, risk_note, revision, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)"
+        let mut rows = AssetRows::default();
+        if insert {
+            // A new asset has no rows to replace (an import discovers thousands).
+            rows.assets.rows.push(asset_row(asset));
         } else {
-            "UPDATE assets SET tenant_id = $2, name = $3, kind = $4, lifecycle = $5, owner = $6, department = $7, business_system = $8, \
-             business_type = $9, zone = $10, sensitivity = $11, value = $12, priority_score = $13, priority_level = $14, internet_facing = $15, \
-             search_text = $16, doc = $17, risk_note = $18, revision = $19, created_at = $20, updated_at = $21 WHERE id = $1"
-        };
-        bind_rows(sqlx::query(sql), [asset_row(asset)])
+            bind_rows(
+                sqlx::query(
+                    "UPDATE assets SET tenant_id = $2, name = $3, kind = $4, lifecycle = $5, owner = $6, department = $7, business_system = $8, \
+                     business_type = $9, zone = $10, sensitivity = $11, value = $12, priority_score = $13, priority_level = $14, internet_facing = $15, \
+                     search_text = $16, doc = $17, risk_note = $18, revision = $19, created_at = $20, updated_at = $21 WHERE id = $1",
+                ),
+                [asset_row(asset)],
+            )
             .execute(&mut **tx)
             .await?;
-        // A new asset has no rows to replace (an import discovers thousands).
-        if !insert {
             for table in ["asset_ips", "asset_ports", "asset_terms"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE asset_id = $1"))
                     .bind(&asset.id)
@@ -376,7 +377,6 @@ impl Store {
                     .await?;
             }
         }
-        let mut rows = AssetRows::default();
         rows.push_lookups(asset);
         rows.flush(tx).await
     }
@@ -892,7 +892,8 @@ pub(crate) async fn asset_name_in_tx(
         .ok_or_else(|| Error::Invalid(format!("asset_ids: no asset {id}")))
 }
 
-/// The `assets` columns, in the order [`asset_row`] gives them.
+/// The `assets` columns, in the order [`asset_row`] gives them (and the `UPDATE` in
+/// `write_asset_rows` numbers them).
 const ASSET_COLUMNS: &[&str] = &[
     "id",
     "tenant_id",
