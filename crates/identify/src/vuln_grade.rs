@@ -454,9 +454,26 @@ impl VulnRating {
 /// Rates a reported finding: its CVSS v4.0 vector if it has one that parses, else its v3.x
 /// vector, else the scanner's severity alone.
 pub fn rate_finding(finding: &ReportedFinding) -> VulnRating {
+    rate(
+        finding.cvss4.as_deref(),
+        finding.cvss3.as_deref(),
+        finding.severity,
+        finding.known_exploited,
+        finding.epss,
+    )
+}
+
+/// [`rate_finding`] from the only fields of a finding it reads.
+pub(crate) fn rate(
+    cvss4: Option<&str>,
+    cvss3: Option<&str>,
+    severity: Severity,
+    known_exploited: bool,
+    epss: Option<f64>,
+) -> VulnRating {
     let mut reasons = Vec::new();
     let mut cvss = None;
-    for vector in [&finding.cvss4, &finding.cvss3].into_iter().flatten() {
+    for vector in [cvss4, cvss3].into_iter().flatten() {
         match Cvss::parse(vector) {
             Ok(c) => {
                 cvss = Some(c);
@@ -477,17 +494,16 @@ pub fn rate_finding(finding: &ReportedFinding) -> VulnRating {
             level
         }
         None => {
-            let level = severity_level_from_severity(finding.severity);
+            let level = severity_level_from_severity(severity);
             reasons.push(format!(
                 "severity {level} ({}): the scanner's severity {}",
                 level_label(level, Lang::Zh),
-                finding.severity.as_str()
+                severity.as_str()
             ));
             level
         }
     };
-    let (exploitability, why) =
-        exploitability_level(cvss.as_ref(), finding.known_exploited, finding.epss);
+    let (exploitability, why) = exploitability_level(cvss.as_ref(), known_exploited, epss);
     reasons.extend(why);
     VulnRating {
         cvss_vector: cvss.as_ref().map(|c| c.to_string()),

@@ -4,7 +4,7 @@
 
 use crate::asset_control::{check_rules, hold_change, needs_approval, raise_alerts, ChangeOutcome};
 use crate::asset_views::{record_exposure_today, refresh_exposure};
-use crate::batch::{bind_rows, Batch, Val};
+use crate::batch::{bind_rows, execute_all, Batch, Bound, Val};
 use crate::db::Store;
 use crate::error::{Error, Result};
 use crate::{Page, TenantScope};
@@ -1118,6 +1118,12 @@ impl AssetRows {
         &mut self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     ) -> Result<()> {
+        execute_all(self.bind_all()?, tx).await
+    }
+
+    /// The rows as statements, in the order [`AssetRows::flush`] writes them.
+    pub(crate) fn bind_all(&mut self) -> Result<Vec<Bound>> {
+        let mut statements = Vec::new();
         for batch in [
             &mut self.assets,
             &mut self.ips,
@@ -1125,8 +1131,8 @@ impl AssetRows {
             &mut self.terms,
             &mut self.history,
         ] {
-            batch.flush_all(tx).await?;
+            statements.extend(batch.bind_all()?);
         }
-        Ok(())
+        Ok(statements)
     }
 }

@@ -1,7 +1,9 @@
 //! Multi-row statements: rows gathered in memory and written a few hundred per statement,
 //! so a batch of thousands is a handful of hand-offs to the database thread, not thousands.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use sqlx::any::AnyArguments;
+use sqlx::Arguments;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -44,6 +46,34 @@ pub(crate) fn bind_rows<'q>(
     q
 }
 
+/// A statement with its values bound, ready to run.
+///
+/// Bound by whoever gathered the rows, before the statement is queued: bound by the task
+/// running the transaction, between one statement and the next, the database's thread sat
+/// idle while a few thousand values were encoded.
+pub(crate) struct Bound {
+    sql: String,
+    args: AnyArguments<'static>,
+}
+
+impl Bound {
+    /// Runs the statement.
+    pub async fn execute(self, tx: &mut Tx) -> Result<()> {
+        sqlx::query_with(&self.sql, self.args)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Runs `statements` in order; the first failure stops the rest.
+pub(crate) async fn execute_all(statements: Vec<Bound>, tx: &mut Tx) -> Result<()> {
+    for s in statements {
+        s.execute(tx).await?;
+    }
+    Ok(())
+}
+
 /// Rows for one table, written `BATCH_ROWS` at a time.
 pub(crate) struct Batch {
     pub table: &'static str,
@@ -63,45 +93,51 @@ impl Batch {
         }
     }
 
-    /// The gathered rows as a batch of their own, leaving this one empty.
-    pub fn take(&mut self) -> Batch {
-        Batch {
-            rows: std::mem::replace(&mut self.rows, Vec::with_capacity(BATCH_ROWS)),
-            ..*self
-        }
-    }
-
-    /// Writes the gathered rows, `BATCH_ROWS` per statement.
-    pub async fn flush_all(&mut self, tx: &mut Tx) -> Result<()> {
-        while self.rows.len() > BATCH_ROWS {
-            let rest = self.rows.split_off(BATCH_ROWS);
-            self.flush(tx).await?;
-            self.rows = rest;
-        }
-        self.flush(tx).await
-    }
-
     /// Writes the gathered rows in one statement.
     pub async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
+        match self.bind(self.rows.len())? {
+            Some(statement) => statement.execute(tx).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The gathered rows as statements of `BATCH_ROWS` rows, leaving the batch empty.
+    pub fn bind_all(&mut self) -> Result<Vec<Bound>> {
+        let mut statements = Vec::with_capacity(self.rows.len().div_ceil(BATCH_ROWS));
+        while let Some(s) = self.bind(BATCH_ROWS.min(self.rows.len()))? {
+            statements.push(s);
+        }
+        Ok(statements)
+    }
+
+    /// The first `n` gathered rows as one statement, or `None` when there are none.
+    fn bind(&mut self, n: usize) -> Result<Option<Bound>> {
+        if n == 0 {
+            return Ok(None);
         }
         debug_assert!(self.rows.iter().all(|r| r.len() == self.columns.len()));
         // `OR FAIL` (and, for an import, foreign keys checked at commit): a statement that
         // cannot abort half-way needs no statement journal (a copy of every page a 256-row
-        // insert touches). Tables other rows name (findings, work orders, texts) still need
-        // one: SQLite checks their referrers' declared-immediate keys per statement. A
-        // failure still fails the caller, whose transaction rolls back whole.
+        // insert touches). An upsert's update still can, so it keeps one. A failure still
+        // fails the caller, whose transaction rolls back whole.
         let sql = format!(
             "INSERT OR FAIL INTO {} ({}) VALUES {}{}",
             self.table,
             self.columns.join(", "),
-            value_rows(self.rows.len(), self.columns.len()),
+            value_rows(n, self.columns.len()),
             self.upsert
         );
-        bind_rows(sqlx::query(&sql), self.rows.drain(..))
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        let mut args = AnyArguments::default();
+        for row in self.rows.drain(..n) {
+            for v in row {
+                match v {
+                    Val::Text(s) => args.add(s),
+                    Val::Int(i) => args.add(i),
+                    Val::Real(f) => args.add(f),
+                }
+                .map_err(|e| Error::Invalid(format!("a value for {}: {e}", self.table)))?;
+            }
+        }
+        Ok(Some(Bound { sql, args }))
     }
 }

@@ -83,6 +83,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "finding_cves_by_cve",
         sql: include_str!("../migrations/sqlite/0013_finding_cves_by_cve.sql"),
     },
+    Migration {
+        version: 14,
+        name: "findings_unused_index",
+        sql: include_str!("../migrations/sqlite/0014_findings_unused_index.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

@@ -13,7 +13,7 @@
 //!   regression), its work order back to fixing.
 
 use crate::assets::AssetRows;
-use crate::batch::{Batch, Val, BATCH_ROWS};
+use crate::batch::{execute_all, Batch, Val, BATCH_ROWS};
 use crate::crypto::sm3_hex;
 use crate::db::{Store, WriteLock};
 use crate::error::{Error, Result};
@@ -27,7 +27,7 @@ use crate::work_orders::{self, NewOrderNotice};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use yunshou_identify::assessment::assess_finding;
+use yunshou_identify::assessment::{assess, AssessmentInputs, AssetExposure};
 use yunshou_model::finding::{ReportItem, ReportedFinding, Severity, Target};
 use yunshou_model::work_order::{WorkOrderAction, WorkOrderState};
 use yunshou_model::{ids, Actor};
@@ -85,8 +85,21 @@ struct TextIds {
     solution: Option<i64>,
     evidence: Option<i64>,
     refs: i64,
-    risk: i64,
 }
+
+/// A finding's assessment as stored: its figures and the id of its detail's text.
+#[derive(Clone, Copy)]
+struct Assessed {
+    cvss_score: Option<i64>,
+    risk_level: u8,
+    risk_value: f64,
+    priority: i64,
+    risk_text: i64,
+}
+
+/// Assessments an import keeps for reuse; past this many distinct inputs it starts over (a
+/// report has a few dozen: its checks' vectors times the assets' exposures).
+const MAX_ASSESSED: usize = 4096;
 
 struct Known {
     id: String,
@@ -176,7 +189,13 @@ pub struct FindingImport<'a> {
     sources: BTreeSet<String>,
     texts: FindingTexts,
     new_texts: Vec<NewText>,
-    findings: Batch,
+    /// Assessments by their inputs.
+    assessed: HashMap<AssessmentInputs, Assessed>,
+    /// Findings new to the store: plain inserts.
+    created: Batch,
+    /// Findings stored before, refreshed by an upsert on their fingerprint (kept apart: an
+    /// upsert's update may abort half-way, so SQLite keeps a statement journal for it).
+    refreshed: Batch,
     cves: Batch,
     orders: Batch,
     history: Batch,
@@ -254,6 +273,7 @@ impl Store {
         Ok(FindingImport {
             texts,
             new_texts: vec![],
+            assessed: HashMap::new(),
             lock,
             queue: TxQueue::start(tx),
             read,
@@ -273,7 +293,8 @@ impl Store {
             known: HashMap::new(),
             seen: HashSet::new(),
             sources,
-            findings: Batch {
+            created: Batch::new("findings", FINDING_INSERT),
+            refreshed: Batch {
                 upsert: FINDING_UPSERT,
                 ..Batch::new("findings", FINDING_INSERT)
             },
@@ -308,16 +329,23 @@ impl FindingImport<'_> {
     async fn flush_full(&mut self) -> Result<()> {
         let full = self.new_texts.len() >= BATCH_ROWS
             || self.new_assets.assets() >= BATCH_ROWS
-            || [&self.findings, &self.cves, &self.orders, &self.history]
-                .iter()
-                .any(|b| b.rows.len() >= BATCH_ROWS);
+            || [
+                &self.created,
+                &self.refreshed,
+                &self.cves,
+                &self.orders,
+                &self.history,
+            ]
+            .iter()
+            .any(|b| b.rows.len() >= BATCH_ROWS);
         if full {
             self.flush_all().await?;
         }
         Ok(())
     }
 
-    /// Queues every batch's rows, in dependency order.
+    /// Queues every batch's rows, in dependency order, bound here (see
+    /// [`crate::batch::Bound`]).
     async fn flush_all(&mut self) -> Result<()> {
         let mut texts = Batch::new("finding_texts", &["id", "tenant_id", "digest", "body"]);
         for t in self.new_texts.drain(..) {
@@ -328,24 +356,22 @@ impl FindingImport<'_> {
                 Val::Text(Some(t.body)),
             ]);
         }
-        let mut assets = std::mem::take(&mut self.new_assets);
-        let batches = [
-            texts,
-            self.findings.take(),
-            self.cves.take(),
-            self.orders.take(),
-            self.history.take(),
-        ];
+        let mut statements = self.new_assets.bind_all()?;
+        for batch in [
+            &mut texts,
+            &mut self.created,
+            &mut self.refreshed,
+            &mut self.cves,
+            &mut self.orders,
+            &mut self.history,
+        ] {
+            statements.extend(batch.bind_all()?);
+        }
+        if statements.is_empty() {
+            return Ok(());
+        }
         self.queue
-            .push(op(move |tx| {
-                Box::pin(async move {
-                    assets.flush(tx).await?;
-                    for mut batch in batches {
-                        batch.flush(tx).await?;
-                    }
-                    Ok(())
-                })
-            }))
+            .push(op(move |tx| Box::pin(execute_all(statements, tx))))
             .await
     }
 
@@ -458,16 +484,11 @@ impl FindingImport<'_> {
             return Ok(());
         }
         let seen_at = f.seen_at.clone().unwrap_or_else(|| self.now.clone());
-        let assessment = assess_finding(
-            &f,
-            asset.exposure,
-            self.settings.risk_method,
-            &self.settings.risk_tables,
-        );
+        let assessment = self.assess(&f, asset.exposure).await?;
         let needs_order = f.severity > Severity::Info
             && assessment.risk_level >= self.settings.work_order_min_level;
         f.title = f.title.trim().chars().take(1000).collect();
-        let texts = self.text_ids(&mut f, &assessment.detail).await?;
+        let texts = self.text_ids(&mut f).await?;
         let known = self
             .known
             .get_mut(&asset.id)
@@ -514,7 +535,11 @@ impl FindingImport<'_> {
             }
         }
         let place = f.target.place();
-        self.findings.rows.push(vec![
+        let batch = match known {
+            None => &mut self.created,
+            Some(_) => &mut self.refreshed,
+        };
+        batch.rows.push(vec![
             Val::Text(Some(id.clone())),
             Val::Text(Some(self.tenant.clone())),
             Val::Text(Some(asset.id.clone())),
@@ -531,7 +556,7 @@ impl FindingImport<'_> {
             Val::Text(f.cvss3),
             Val::Text(f.cvss4),
             Val::Text(f.cvss2),
-            Val::Int(assessment.cvss_score.map(|s| (s * 10.0).round() as i64)),
+            Val::Int(assessment.cvss_score),
             Val::Text(Some(f.severity.as_str().into())),
             Val::Int(Some(f.severity as i64)),
             Val::Text(f.severity_raw),
@@ -545,7 +570,7 @@ impl FindingImport<'_> {
             Val::Int(Some(i64::from(assessment.risk_level))),
             Val::Real(Some(assessment.risk_value)),
             Val::Int(Some(assessment.priority)),
-            Val::Int(Some(texts.risk)),
+            Val::Int(Some(assessment.risk_text)),
             Val::Text(Some(status.as_str().into())),
             Val::Text(Some(seen_at.clone())),
             Val::Text(Some(seen_at)),
@@ -600,12 +625,37 @@ impl FindingImport<'_> {
         Ok(())
     }
 
+    /// The finding's assessment on its asset, with the tenant's method and tables.
+    async fn assess(&mut self, f: &ReportedFinding, exposure: AssetExposure) -> Result<Assessed> {
+        let inputs = AssessmentInputs::of(f, exposure);
+        if let Some(a) = self.assessed.get(&inputs) {
+            return Ok(*a);
+        }
+        let a = assess(
+            &inputs,
+            self.settings.risk_method,
+            &self.settings.risk_tables,
+        );
+        let risk_text = self
+            .texts
+            .id_of(&mut self.read, a.detail.to_string(), &mut self.new_texts)
+            .await?;
+        let assessed = Assessed {
+            cvss_score: a.cvss_score.map(|s| (s * 10.0).round() as i64),
+            risk_level: a.risk_level,
+            risk_value: a.risk_value,
+            priority: a.priority,
+            risk_text,
+        };
+        if self.assessed.len() >= MAX_ASSESSED {
+            self.assessed.clear();
+        }
+        self.assessed.insert(inputs, assessed);
+        Ok(assessed)
+    }
+
     /// Names the finding's texts, storing those not stored yet.
-    async fn text_ids(
-        &mut self,
-        f: &mut ReportedFinding,
-        risk: &serde_json::Value,
-    ) -> Result<TextIds> {
+    async fn text_ids(&mut self, f: &mut ReportedFinding) -> Result<TextIds> {
         let (texts, tx, new) = (&mut self.texts, &mut self.read, &mut self.new_texts);
         Ok(TextIds {
             description: texts
@@ -614,7 +664,6 @@ impl FindingImport<'_> {
             solution: texts.id_of_some(tx, clip(f.solution.take()), new).await?,
             evidence: texts.id_of_some(tx, clip(f.evidence.take()), new).await?,
             refs: texts.id_of(tx, to_json(&f.references), new).await?,
-            risk: texts.id_of(tx, risk.to_string(), new).await?,
         })
     }
 

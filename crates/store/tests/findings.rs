@@ -815,3 +815,53 @@ async fn a_host_named_two_ways_in_one_report_is_one_asset() {
     assert_eq!(asset_of("CVE-2021-0004"), stored);
     assert_eq!(asset_of("CVE-2021-0005"), stored);
 }
+
+#[tokio::test]
+async fn an_import_assesses_each_finding_on_its_own_asset() {
+    // An import assesses each combination of vectors, severity and asset exposure once and
+    // reuses it: the same check on a valued asset and on a just-discovered one must still
+    // get each asset's risk, and another vector on the same asset its own.
+    let (_dir, store, a, _) = store().await;
+    add_asset(&store, &a, "db-1", "10.0.0.20", "ops").await;
+    let mut other_vector = finding("nessus", "10.0.0.20", 443, "CVE-2021-0003", Severity::High);
+    if let ReportItem::Finding(f) = &mut other_vector {
+        f.cvss3 = Some("CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N".into());
+    }
+    let s = import(
+        &store,
+        &a,
+        "nessus",
+        vec![
+            finding("nessus", "10.0.0.20", 22, "CVE-2021-0001", Severity::High),
+            finding("nessus", "10.0.0.99", 22, "CVE-2021-0001", Severity::High),
+            finding("nessus", "10.0.0.20", 80, "CVE-2021-0002", Severity::High),
+            other_vector,
+        ],
+    )
+    .await;
+    assert_eq!((s.created, s.assets_discovered), (4, 1), "{s:?}");
+    let (found, _) = store
+        .findings(&a, &FindingFilter::default(), Page::default())
+        .await
+        .unwrap();
+    let on = |port: u16, ip: &str| {
+        found
+            .iter()
+            .find(|f| f.target.port == Some(port) && f.target.ip.as_deref() == Some(ip))
+            .unwrap_or_else(|| panic!("no finding on {ip}:{port}"))
+    };
+    let (valued, discovered) = (on(22, "10.0.0.20"), on(22, "10.0.0.99"));
+    assert_eq!(valued.risk["asset_value"], 4, "{}", valued.risk);
+    assert!(
+        discovered.risk["asset_value"].is_null(),
+        "{}",
+        discovered.risk
+    );
+    assert_ne!(valued.risk, discovered.risk);
+    // The same inputs: the same assessment, stored once.
+    assert_eq!(on(80, "10.0.0.20").risk, valued.risk);
+    assert_eq!(on(80, "10.0.0.20").risk_level, valued.risk_level);
+    let weaker = on(443, "10.0.0.20");
+    assert_eq!(weaker.cvss_score, Some(1.8), "{}", weaker.risk);
+    assert!(weaker.risk_level < valued.risk_level, "{}", weaker.risk);
+}
