@@ -219,6 +219,20 @@ fn clip(s: Option<String>) -> Option<String> {
     .filter(|s| !s.trim().is_empty())
 }
 
+/// A title trimmed and cut to 1,000 characters, copied only when that changes it.
+fn clip_title(title: String) -> String {
+    let trimmed = title.trim();
+    let cut = trimmed
+        .char_indices()
+        .nth(1000)
+        .map_or(trimmed.len(), |(i, _)| i);
+    if cut == title.len() {
+        title
+    } else {
+        trimmed[..cut].to_string()
+    }
+}
+
 fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
@@ -487,7 +501,7 @@ impl FindingImport<'_> {
         let assessment = self.assess(&f, asset.exposure).await?;
         let needs_order = f.severity > Severity::Info
             && assessment.risk_level >= self.settings.work_order_min_level;
-        f.title = f.title.trim().chars().take(1000).collect();
+        f.title = clip_title(std::mem::take(&mut f.title));
         let texts = self.text_ids(&mut f).await?;
         let known = self
             .known
@@ -936,5 +950,21 @@ impl Store {
             })
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip_title;
+
+    #[test]
+    fn titles_are_trimmed_and_cut_at_a_thousand_characters() {
+        assert_eq!(clip_title("SSL 证书过期".into()), "SSL 证书过期");
+        assert_eq!(clip_title("  padded \n".into()), "padded");
+        let long = "漏".repeat(1200);
+        let clipped = clip_title(format!(" {long}"));
+        assert_eq!(clipped.chars().count(), 1000);
+        assert!(clipped.starts_with('漏'));
+        assert_eq!(clip_title("a".repeat(1000)).len(), 1000);
     }
 }

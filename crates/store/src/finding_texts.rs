@@ -28,12 +28,21 @@ pub(crate) fn digest(body: &str) -> String {
     hex::encode(Sha256::digest(body.as_bytes()))
 }
 
+/// Bytes of text bodies a [`FindingTexts`] keeps to find repeated texts without hashing
+/// them with SHA-256.
+const BODIES_BUDGET: usize = 8 << 20;
+
 /// The texts one write transaction names: ids of texts already stored or queued, and the
 /// next id to give (ids are taken under the store's writer lock, so rows can be written in
 /// batches after the findings that name them are prepared).
 pub(crate) struct FindingTexts {
     tenant: String,
     ids: HashMap<String, i64>,
+    /// Texts met before, by their body under a fast hash: a report repeats a check's texts
+    /// for every host, and their SHA-256 was an eighth of an import's own work. Holds at
+    /// most `BODIES_BUDGET` bytes; texts past it are found by digest alone.
+    bodies: HashMap<Box<str>, i64, foldhash::fast::RandomState>,
+    body_bytes: usize,
     next_id: i64,
 }
 
@@ -54,6 +63,8 @@ impl FindingTexts {
         Ok(FindingTexts {
             tenant: tenant.to_string(),
             ids: HashMap::new(),
+            bodies: HashMap::default(),
+            body_bytes: 0,
             next_id,
         })
     }
@@ -66,10 +77,15 @@ impl FindingTexts {
         body: String,
         new: &mut Vec<NewText>,
     ) -> Result<i64> {
+        if let Some(id) = self.bodies.get(body.as_str()) {
+            return Ok(*id);
+        }
         let digest = digest(&body);
         if let Some(id) = self.ids.get(&digest) {
             return Ok(*id);
         }
+        let remembered = self.body_bytes + body.len() <= BODIES_BUDGET;
+        let kept = remembered.then(|| body.clone().into_boxed_str());
         let stored =
             sqlx::query("SELECT id FROM finding_texts WHERE tenant_id = $1 AND digest = $2")
                 .bind(&self.tenant)
@@ -90,6 +106,10 @@ impl FindingTexts {
             }
         };
         self.ids.insert(digest, id);
+        if let Some(kept) = kept {
+            self.body_bytes += kept.len();
+            self.bodies.insert(kept, id);
+        }
         Ok(id)
     }
 
@@ -236,6 +256,12 @@ mod tests {
             .await
             .unwrap();
         assert!(known <= 6 && fresh == 7 && again == fresh);
+        // Met again, a stored text is found by its body without another lookup.
+        let known_again = texts
+            .id_of(&mut w.tx, "Shared description".into(), &mut new)
+            .await
+            .unwrap();
+        assert_eq!(known_again, known);
         assert_eq!(new.len(), 1, "only the new text is queued, once");
     }
 }
