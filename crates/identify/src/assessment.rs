@@ -132,26 +132,9 @@ mod tests {
 
     fn finding(title: &str, cvss3: &str) -> ReportedFinding {
         ReportedFinding {
-            source: "nessus".into(),
-            check_id: None,
-            target: Default::default(),
             title: title.into(),
             description: Some(format!("{title}, described")),
-            solution: None,
-            evidence: None,
-            cves: vec![],
-            cwes: vec![],
-            cvss3: Some(cvss3.into()),
-            cvss4: None,
-            cvss2: None,
-            severity: Severity::High,
-            severity_raw: None,
-            references: vec![],
-            seen_at: None,
-            known_exploited: false,
-            epss: None,
-            category: None,
-            method: None,
+            ..crate::vuln_grade::tests::finding(Some(cvss3), None, Severity::High)
         }
     }
 

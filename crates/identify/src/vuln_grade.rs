@@ -516,7 +516,7 @@ pub(crate) fn rate(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn grade(vector: &str) -> Gb30279Grade {
@@ -706,7 +706,12 @@ mod tests {
         assert_eq!(why[1], "raised to 5: known to be exploited");
     }
 
-    fn finding(cvss3: Option<&str>, cvss4: Option<&str>, severity: Severity) -> ReportedFinding {
+    /// A finding with only the fields a rating reads set.
+    pub(crate) fn finding(
+        cvss3: Option<&str>,
+        cvss4: Option<&str>,
+        severity: Severity,
+    ) -> ReportedFinding {
         ReportedFinding {
             source: "nessus".into(),
             check_id: None,
