@@ -50,35 +50,48 @@ pub(crate) fn text(s: &str) -> Option<String> {
     let rest: Vec<&str> = lines.collect();
     let indent = rest
         .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
+        .map(|l| (l.len(), leading_space(l)))
+        .filter(|(len, lead)| lead < len)
+        .map(|(_, lead)| lead)
         .min()
         .unwrap_or(0);
     let mut out = first.trim_end().to_string();
     for l in rest {
         out.push('\n');
-        out.push_str(l.get(indent..).unwrap_or(l.trim_start()).trim_end());
+        out.push_str(l.get(indent..).unwrap_or_else(|| l.trim_start()).trim_end());
     }
     Some(out)
 }
 
+/// Bytes of white space (Unicode's, as [`str::trim_start`]) `l` starts with. Reports indent
+/// every line by tens of spaces, so the ASCII run is counted bytewise first.
+fn leading_space(l: &str) -> usize {
+    let ascii = l.bytes().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    let rest = &l[ascii..];
+    ascii + rest.len() - rest.trim_start().len()
+}
+
 /// [`text`], and None for the placeholders of [`meaningful`].
 pub(crate) fn prose(s: &str) -> Option<String> {
-    meaningful(s).and_then(|_| text(s))
+    if is_placeholder(s) {
+        None
+    } else {
+        text(s)
+    }
 }
 
 /// Like [`clean`], and also None for the placeholders tools write for "nothing"
 /// (`n/a`, `N/A`, `-`, `none`).
 pub(crate) fn meaningful(s: &str) -> Option<String> {
+    (!is_placeholder(s)).then(|| s.trim().to_string())
+}
+
+/// Empty, or a tool's word for "nothing".
+fn is_placeholder(s: &str) -> bool {
     let s = s.trim();
-    if matches!(
-        s.to_ascii_lowercase().as_str(),
-        "" | "n/a" | "na" | "-" | "none" | "null"
-    ) {
-        None
-    } else {
-        Some(s.to_string())
-    }
+    ["", "n/a", "na", "-", "none", "null"]
+        .iter()
+        .any(|p| s.eq_ignore_ascii_case(p))
 }
 
 /// Joins the present parts with a blank line between them.
@@ -565,6 +578,9 @@ mod tests {
         assert_eq!(t.ip.as_deref(), Some("192.168.1.1001"));
         assert_eq!(t.hostname.as_deref(), Some("b6b9f466d63"));
         assert_eq!(text("a\n      b\n        c\n").unwrap(), "a\nb\n  c");
+        // Blank lines set no indent; full-width (U+3000) spaces indent like ASCII ones.
+        assert_eq!(text("a\n \n  b\n \u{3000}c").unwrap(), "a\n\nb\nc");
+        assert_eq!(leading_space("\t \u{3000}x "), 5);
         assert_eq!(port_proto("443/tcp"), (Some(443), Some("tcp".into())));
         assert_eq!(port_proto("general/tcp"), (None, None));
         assert!(port("70000").is_err());

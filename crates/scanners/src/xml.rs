@@ -6,7 +6,11 @@
 //! texts are held. Whitespace between child elements is not accumulated, so a root with
 //! 100,000 children holds no text at all.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::io::BufRead;
+use std::ops::Deref;
+use std::rc::Rc;
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
@@ -18,11 +22,76 @@ use crate::{Format, ParseError};
 /// Separates blocks in captured text; never occurs in XML text.
 const BLOCK: char = '\u{1}';
 
+/// How many distinct names are shared; a document with more (no report format has) gets its
+/// further names allocated one by one, so memory stays bounded.
+const SHARED_NAMES: usize = 1024;
+
+/// An element or attribute name. A report repeats a few dozen names millions of times, so
+/// each distinct name is allocated once and shared: starting an element, opening its path
+/// entry and ending it cost no allocation.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Name(Rc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// The names met so far, by their raw bytes.
+#[derive(Default)]
+struct Names(HashMap<Box<[u8]>, Name, foldhash::fast::RandomState>);
+
+impl Names {
+    fn of(&mut self, raw: &[u8]) -> Name {
+        if let Some(name) = self.0.get(raw) {
+            return name.clone();
+        }
+        let name = Name(Rc::from(String::from_utf8_lossy(raw).as_ref()));
+        if self.0.len() < SHARED_NAMES {
+            self.0.insert(raw.into(), name.clone());
+        }
+        name
+    }
+}
+
 pub(crate) struct Xml<'r> {
     format: Format,
     reader: Reader<&'r mut dyn BufRead>,
     buf: Vec<u8>,
-    path: Vec<String>,
+    names: Names,
+    path: Vec<Name>,
     /// Text of each open element, and whether it has had a child element yet.
     texts: Vec<(String, bool)>,
     roots: &'static [&'static str],
@@ -48,28 +117,28 @@ pub(crate) enum Ev {
 }
 
 pub(crate) struct Start {
-    pub name: String,
-    attrs: Vec<(String, String)>,
+    pub name: Name,
+    attrs: Vec<(Name, String)>,
 }
 
 impl Start {
     pub fn attr(&self, key: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v.as_str())
     }
 }
 
 pub(crate) struct End {
-    pub name: String,
+    pub name: Name,
     /// The element's own text (not its children's), or its whole subtree's text when it was
     /// captured.
     pub text: String,
 }
 
 enum Raw {
-    Start(String, Vec<(String, String)>),
+    Start(Name, Vec<(Name, String)>),
     End,
     Skip,
     Eof,
@@ -86,6 +155,7 @@ impl<'r> Xml<'r> {
             format,
             reader,
             buf: Vec::with_capacity(8 * 1024),
+            names: Names::default(),
             path: Vec::new(),
             texts: Vec::new(),
             roots,
@@ -97,7 +167,7 @@ impl<'r> Xml<'r> {
 
     /// The innermost open element.
     pub fn parent(&self) -> &str {
-        self.path.last().map(String::as_str).unwrap_or("")
+        self.path.last().map(Name::as_str).unwrap_or("")
     }
 
     /// True when the open elements end with `suffix` (after a Start, the started element is
@@ -107,12 +177,12 @@ impl<'r> Xml<'r> {
             && self.path[self.path.len() - suffix.len()..]
                 .iter()
                 .zip(suffix)
-                .all(|(a, b)| a == b)
+                .all(|(a, b)| a.as_str() == *b)
     }
 
     /// True when an element of this name is open.
     pub fn within(&self, name: &str) -> bool {
-        self.path.iter().any(|p| p == name)
+        self.path.iter().any(|p| p.as_str() == name)
     }
 
     /// Where the reader is, for errors.
@@ -123,7 +193,7 @@ impl<'r> Xml<'r> {
             if self.path.is_empty() {
                 "the document".to_string()
             } else {
-                self.path.join("/")
+                self.path_text()
             }
         )
     }
@@ -162,13 +232,13 @@ impl<'r> Xml<'r> {
                         format!(
                             "byte {} in {}",
                             self.reader.error_position(),
-                            self.path.join("/")
+                            self.path_text()
                         ),
                         format!("malformed XML: {e}"),
                     ))
                 }
                 Ok(Event::Start(e)) => {
-                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    let name = self.names.of(e.name().as_ref());
                     let decoder = self.reader.decoder();
                     let mut attrs = Vec::new();
                     for a in e.attributes() {
@@ -178,7 +248,7 @@ impl<'r> Xml<'r> {
                                 return Err(self.invalid(format!("malformed attribute: {err}")))
                             }
                         };
-                        let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                        let key = self.names.of(a.key.as_ref());
                         let value = match a
                             .decoded_and_normalized_value(XmlVersion::Implicit1_0, decoder)
                         {
@@ -251,7 +321,7 @@ impl<'r> Xml<'r> {
                         if c.inline.contains(&name.as_str()) {
                             let link = attrs
                                 .iter()
-                                .find(|(k, _)| k == "LinkURL" || k == "href")
+                                .find(|(k, _)| *k == "LinkURL" || *k == "href")
                                 .map(|(_, v)| v.trim().to_string())
                                 .filter(|v| !v.is_empty());
                             c.links.push(link);
@@ -268,7 +338,9 @@ impl<'r> Xml<'r> {
                 }
                 Raw::End => {
                     let depth = self.path.len();
-                    let name = self.path.pop().unwrap_or_default();
+                    let Some(name) = self.path.pop() else {
+                        return Err(self.invalid("an end tag with no element open"));
+                    };
                     let (mut text, _) = self.texts.pop().unwrap_or_default();
                     if let Some(c) = &mut self.capture {
                         if c.depth == depth {
@@ -301,13 +373,18 @@ impl<'r> Xml<'r> {
                     if !self.path.is_empty() {
                         return Err(self.invalid(format!(
                             "the file ends inside <{}>: it is truncated",
-                            self.path.last().map(String::as_str).unwrap_or("")
+                            self.parent()
                         )));
                     }
                     return Ok(Ev::Eof);
                 }
             }
         }
+    }
+
+    fn path_text(&self) -> String {
+        let names: Vec<&str> = self.path.iter().map(Name::as_str).collect();
+        names.join("/")
     }
 
     /// Text outside the root element: not an XML document.

@@ -116,10 +116,10 @@ impl Batch {
             return Ok(None);
         }
         debug_assert!(self.rows.iter().all(|r| r.len() == self.columns.len()));
-        // `OR FAIL` (and, for an import, foreign keys checked at commit): a statement that
-        // cannot abort half-way needs no statement journal (a copy of every page a 256-row
-        // insert touches). An upsert's update still can, so it keeps one. A failure still
-        // fails the caller, whose transaction rolls back whole.
+        // `OR FAIL`, and foreign keys checked at commit (declared so by migration 15): a
+        // statement that cannot abort half-way needs no statement journal (a copy of every
+        // page a 256-row insert touches). An upsert's update still can, so it keeps one. A
+        // failure still fails the caller, whose transaction rolls back whole.
         let sql = format!(
             "INSERT OR FAIL INTO {} ({}) VALUES {}{}",
             self.table,

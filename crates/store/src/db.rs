@@ -88,6 +88,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "findings_unused_index",
         sql: include_str!("../migrations/sqlite/0014_findings_unused_index.sql"),
     },
+    Migration {
+        version: 15,
+        name: "import_keys_at_commit",
+        sql: include_str!("../migrations/sqlite/0015_import_keys_at_commit.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.

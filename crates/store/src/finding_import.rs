@@ -261,11 +261,6 @@ impl Store {
     ) -> Result<FindingImport<'_>> {
         let settings = self.vuln_settings(scope).await?;
         let mut w = self.begin_write().await?;
-        // Checked at commit instead of per statement (reset by SQLite when the
-        // transaction ends): see `Batch::flush`.
-        sqlx::query("PRAGMA defer_foreign_keys = ON")
-            .execute(&mut *w.tx)
-            .await?;
         let next_number: i64 = sqlx::query(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM work_orders WHERE tenant_id = $1",
         )

@@ -619,4 +619,91 @@ mod tests {
         let counts: Vec<(&str, i64)> = groups.iter().map(|g| (g.key.as_str(), g.count)).collect();
         assert_eq!(counts, [("CVE-2021-44228", 2), ("CVE-2021-45046", 1)]);
     }
+    #[tokio::test]
+    async fn migration_15_checks_import_keys_at_commit_and_keeps_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_to(dir.path(), 14).await.unwrap();
+        store.bootstrap(Some("Test-Admin-Passw0rd")).await.unwrap();
+        let (_, scope) = store.operator_scope("default").await.unwrap();
+        let meta = ImportMeta {
+            format: "nessus".into(),
+            source: "nessus".into(),
+            file_name: "before.nessus".into(),
+            sha256: String::new(),
+        };
+        let actor = Actor::cli();
+        let mut import = store.begin_findings_import(&scope, meta).await.unwrap();
+        import
+            .add(reported("10.0.0.1", &["CVE-2021-44228"]), &actor)
+            .await
+            .unwrap();
+        import.finish(&actor).await.unwrap();
+        store.pool.close().await;
+        drop(store);
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(check, ["ok"]);
+        let broken: Vec<String> =
+            sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert!(broken.is_empty(), "{broken:?}");
+        // Every key of the edited tables is deferred, and no other table was touched.
+        let deferred: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%DEFERRABLE INITIALLY DEFERRED%' ORDER BY name",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            deferred,
+            [
+                "alerts",
+                "asset_history",
+                "asset_ips",
+                "asset_ports",
+                "asset_terms",
+                "assets",
+                "finding_cves",
+                "finding_texts",
+                "findings",
+                "work_order_history",
+                "work_orders"
+            ]
+        );
+        let immediate: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('findings', 'work_orders', 'assets') \
+             AND (LENGTH(sql) - LENGTH(REPLACE(sql, 'REFERENCES', ''))) / 10 \
+              != (LENGTH(sql) - LENGTH(REPLACE(sql, 'DEFERRABLE', ''))) / 10",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(immediate, 0);
+        // A row naming a missing finding is written, and its transaction cannot commit.
+        let mut w = store.begin_write().await.unwrap();
+        sqlx::query(
+            "INSERT INTO finding_cves (tenant_id, finding_id, cve) VALUES ($1, 'missing', 'CVE-1')",
+        )
+        .bind(scope.tenant_id())
+        .execute(&mut *w.tx)
+        .await
+        .unwrap();
+        let failed = w
+            .commit(actor.entry(Some(scope.tenant_id()), "test", "finding", None))
+            .await
+            .unwrap_err();
+        assert!(failed.to_string().contains("FOREIGN KEY"), "{failed}");
+        let (found, total) = store
+            .findings(&scope, &FindingFilter::default(), Page::default())
+            .await
+            .unwrap();
+        assert_eq!((found.len(), total), (1, 1));
+        assert_eq!(found[0].cves, ["CVE-2021-44228"]);
+    }
 }
