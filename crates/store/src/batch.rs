@@ -2,8 +2,10 @@
 //! so a batch of thousands is a handful of hand-offs to the database thread, not thousands.
 
 use crate::error::{Error, Result};
-use sqlx::any::AnyArguments;
-use sqlx::Arguments;
+use sqlx::any::{AnyArguments, AnyTypeInfo};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Any, Arguments, Database, Encode, Type};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -16,6 +18,34 @@ pub(crate) enum Val {
     Text(Option<String>),
     Int(Option<i64>),
     Real(Option<f64>),
+}
+
+impl Type<Any> for Val {
+    fn type_info() -> AnyTypeInfo {
+        <String as Type<Any>>::type_info()
+    }
+}
+
+/// Binds as the value it holds (a `None` as that type's NULL).
+impl<'q> Encode<'q, Any> for Val {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        match self {
+            Val::Text(s) => <Option<String> as Encode<'q, Any>>::encode_by_ref(s, buf),
+            Val::Int(i) => <Option<i64> as Encode<'q, Any>>::encode_by_ref(i, buf),
+            Val::Real(f) => <Option<f64> as Encode<'q, Any>>::encode_by_ref(f, buf),
+        }
+    }
+
+    fn produces(&self) -> Option<AnyTypeInfo> {
+        Some(match self {
+            Val::Text(_) => <String as Type<Any>>::type_info(),
+            Val::Int(_) => <i64 as Type<Any>>::type_info(),
+            Val::Real(_) => <f64 as Type<Any>>::type_info(),
+        })
+    }
 }
 
 /// The placeholder text of a `VALUES` list: `rows` parenthesised rows of `width` anonymous
@@ -34,14 +64,8 @@ pub(crate) fn bind_rows<'q>(
     mut q: Query<'q>,
     rows: impl IntoIterator<Item = Vec<Val>>,
 ) -> Query<'q> {
-    for row in rows {
-        for v in row {
-            q = match v {
-                Val::Text(s) => q.bind(s),
-                Val::Int(i) => q.bind(i),
-                Val::Real(f) => q.bind(f),
-            };
-        }
+    for v in rows.into_iter().flatten() {
+        q = q.bind(v);
     }
     q
 }
@@ -130,12 +154,8 @@ impl Batch {
         let mut args = AnyArguments::default();
         for row in self.rows.drain(..n) {
             for v in row {
-                match v {
-                    Val::Text(s) => args.add(s),
-                    Val::Int(i) => args.add(i),
-                    Val::Real(f) => args.add(f),
-                }
-                .map_err(|e| Error::Invalid(format!("a value for {}: {e}", self.table)))?;
+                args.add(v)
+                    .map_err(|e| Error::Invalid(format!("a value for {}: {e}", self.table)))?;
             }
         }
         Ok(Some(Bound { sql, args }))

@@ -74,7 +74,7 @@ impl FindingTexts {
     pub(crate) async fn id_of(
         &mut self,
         conn: &mut sqlx::AnyConnection,
-        body: String,
+        mut body: String,
         new: &mut Vec<NewText>,
     ) -> Result<i64> {
         if let Some(id) = self.bodies.get(body.as_str()) {
@@ -85,7 +85,6 @@ impl FindingTexts {
             return Ok(*id);
         }
         let remembered = self.body_bytes + body.len() <= BODIES_BUDGET;
-        let kept = remembered.then(|| body.clone().into_boxed_str());
         let stored =
             sqlx::query("SELECT id FROM finding_texts WHERE tenant_id = $1 AND digest = $2")
                 .bind(&self.tenant)
@@ -97,6 +96,12 @@ impl FindingTexts {
             None => {
                 let id = self.next_id;
                 self.next_id += 1;
+                // Copied only when the body map keeps the text too.
+                let body = if remembered {
+                    body.clone()
+                } else {
+                    std::mem::take(&mut body)
+                };
                 new.push(NewText {
                     id,
                     digest: digest.clone(),
@@ -106,9 +111,9 @@ impl FindingTexts {
             }
         };
         self.ids.insert(digest, id);
-        if let Some(kept) = kept {
-            self.body_bytes += kept.len();
-            self.bodies.insert(kept, id);
+        if remembered {
+            self.body_bytes += body.len();
+            self.bodies.insert(body.into_boxed_str(), id);
         }
         Ok(id)
     }

@@ -565,10 +565,14 @@ mod tests {
         ReportItem::Finding(Box::new(f))
     }
 
-    #[tokio::test]
-    async fn migration_13_keeps_every_finding_found_by_its_cves() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_to(dir.path(), 12).await.unwrap();
+    /// A data directory at schema `version` holding one import of `items`, reopened at the
+    /// newest schema: the store and the tenant's scope.
+    async fn imported_then_migrated(
+        dir: &std::path::Path,
+        version: i64,
+        items: Vec<ReportItem>,
+    ) -> (Store, TenantScope) {
+        let store = Store::open_to(dir, version).await.unwrap();
         store.bootstrap(Some("Test-Admin-Passw0rd")).await.unwrap();
         let (_, scope) = store.operator_scope("default").await.unwrap();
         let meta = ImportMeta {
@@ -579,17 +583,23 @@ mod tests {
         };
         let actor = Actor::cli();
         let mut import = store.begin_findings_import(&scope, meta).await.unwrap();
-        for item in [
-            reported("10.0.0.1", &["CVE-2021-44228", "CVE-2021-45046"]),
-            reported("10.0.0.2", &["CVE-2021-44228"]),
-        ] {
+        for item in items {
             import.add(item, &actor).await.unwrap();
         }
         import.finish(&actor).await.unwrap();
         store.pool.close().await;
         drop(store);
+        (Store::open(dir).await.unwrap(), scope)
+    }
 
-        let store = Store::open(dir.path()).await.unwrap();
+    #[tokio::test]
+    async fn migration_13_keeps_every_finding_found_by_its_cves() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = vec![
+            reported("10.0.0.1", &["CVE-2021-44228", "CVE-2021-45046"]),
+            reported("10.0.0.2", &["CVE-2021-44228"]),
+        ];
+        let (store, scope) = imported_then_migrated(dir.path(), 12, items).await;
         let key: Vec<String> =
             sqlx::query("SELECT name FROM pragma_index_info('sqlite_autoindex_finding_cves_1')")
                 .fetch_all(&store.pool)
@@ -619,29 +629,13 @@ mod tests {
         let counts: Vec<(&str, i64)> = groups.iter().map(|g| (g.key.as_str(), g.count)).collect();
         assert_eq!(counts, [("CVE-2021-44228", 2), ("CVE-2021-45046", 1)]);
     }
+
     #[tokio::test]
     async fn migration_15_checks_import_keys_at_commit_and_keeps_the_data() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_to(dir.path(), 14).await.unwrap();
-        store.bootstrap(Some("Test-Admin-Passw0rd")).await.unwrap();
-        let (_, scope) = store.operator_scope("default").await.unwrap();
-        let meta = ImportMeta {
-            format: "nessus".into(),
-            source: "nessus".into(),
-            file_name: "before.nessus".into(),
-            sha256: String::new(),
-        };
+        let items = vec![reported("10.0.0.1", &["CVE-2021-44228"])];
+        let (store, scope) = imported_then_migrated(dir.path(), 14, items).await;
         let actor = Actor::cli();
-        let mut import = store.begin_findings_import(&scope, meta).await.unwrap();
-        import
-            .add(reported("10.0.0.1", &["CVE-2021-44228"]), &actor)
-            .await
-            .unwrap();
-        import.finish(&actor).await.unwrap();
-        store.pool.close().await;
-        drop(store);
-
-        let store = Store::open(dir.path()).await.unwrap();
         let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_all(&store.pool)
             .await
