@@ -71,23 +71,23 @@ fn leading_space(l: &str) -> usize {
     ascii + rest.len() - rest.trim_start().len()
 }
 
-/// [`text`], and None for the placeholders of [`meaningful`].
+/// [`text`], and None when the text [says nothing](says_nothing).
 pub(crate) fn prose(s: &str) -> Option<String> {
-    if is_placeholder(s) {
+    if says_nothing(s) {
         None
     } else {
         text(s)
     }
 }
 
-/// Like [`clean`], and also None for the placeholders tools write for "nothing"
-/// (`n/a`, `N/A`, `-`, `none`).
+/// Like [`clean`], and also None when the text [says nothing](says_nothing).
 pub(crate) fn meaningful(s: &str) -> Option<String> {
-    (!is_placeholder(s)).then(|| s.trim().to_string())
+    (!says_nothing(s)).then(|| s.trim().to_string())
 }
 
-/// Empty, or a tool's word for "nothing".
-fn is_placeholder(s: &str) -> bool {
+/// Empty, or a word tools write for "nothing" (`n/a`, `N/A`, `-`, `none`, `null`), in any
+/// ASCII case.
+fn says_nothing(s: &str) -> bool {
     let s = s.trim();
     ["", "n/a", "na", "-", "none", "null"]
         .iter()
@@ -581,6 +581,9 @@ mod tests {
         // Blank lines set no indent; full-width (U+3000) spaces indent like ASCII ones.
         assert_eq!(text("a\n \n  b\n \u{3000}c").unwrap(), "a\n\nb\nc");
         assert_eq!(leading_space("\t \u{3000}x "), 5);
+        assert!(says_nothing(" N/A ") && says_nothing("None") && says_nothing(""));
+        assert!(!says_nothing("nan") && !says_nothing("no"));
+        assert_eq!(prose("  n/a "), None);
         assert_eq!(port_proto("443/tcp"), (Some(443), Some("tcp".into())));
         assert_eq!(port_proto("general/tcp"), (None, None));
         assert!(port("70000").is_err());
