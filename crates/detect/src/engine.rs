@@ -114,12 +114,6 @@ impl Engine {
     /// `errors` with their reason.
     pub fn build(loaded: Loaded, mapping: &Mapping) -> Engine {
         let mut schema = Schema::default();
-        for (sigma, paths) in &mapping.fields {
-            let id = schema.field(sigma);
-            for p in paths {
-                schema.alias(p, id);
-            }
-        }
         for p in &mapping.prefixes {
             schema.strip_prefix(p);
         }
@@ -226,6 +220,16 @@ impl Engine {
             &mut schema,
             &mut errors,
         );
+
+        // The mapping's paths only for the fields something reads: values no rule, route,
+        // correlation or time field names are not flattened at all.
+        for (sigma, paths) in &mapping.fields {
+            if let Some(id) = schema.lookup(sigma) {
+                for p in paths {
+                    schema.alias(p, id);
+                }
+            }
+        }
 
         // The literal prefilter.
         let needs: Vec<Vec<(FieldId, String)>> = rules
@@ -885,6 +889,64 @@ mod tests {
         };
         assert_eq!(web("/index.html"), (vec![], vec![]));
         assert_eq!(web("/q?name={{7*7}}"), (vec![0], vec![0]));
+    }
+
+    #[test]
+    fn literals_count_in_their_own_fields_and_never_across_values() {
+        // `url.original` is registered first, so its value comes just before the agent's in
+        // the joined text the shared automaton searches.
+        let text = "title: path\nid: p1\nlogsource: {product: test}\ndetection:\n  sel: {url.original|contains: 'zzz'}\n  condition: sel\n---\ntitle: agent\nid: a1\nlogsource: {product: test}\ndetection:\n  sel: {user_agent.original|contains: 'sqlmap'}\n  condition: sel\n---\ntitle: short\nid: m1\nlogsource: {product: test}\ndetection:\n  sel: {http.request.method: 'GE'}\n  condition: sel\n---\ntitle: keyword\nid: k1\nlogsource: {product: test}\ndetection:\n  kw: ['evilcorp']\n  condition: kw\n";
+        let e = engine(text);
+        let candidates =
+            |json: &str| e.candidates(&FlatEvent::from_json(e.schema(), json).unwrap());
+        assert_eq!(
+            candidates(r#"{"user_agent":{"original":"SQLMap/1.7"}}"#),
+            vec![1]
+        );
+        // In another field the literal says nothing.
+        assert!(
+            candidates(r#"{"url":{"original":"/sqlmap"},"user_agent":{"original":"curl"}}"#)
+                .is_empty()
+        );
+        // Two values never run into each other.
+        assert!(
+            candidates(r#"{"url":{"original":"/sql"},"user_agent":{"original":"map/1"}}"#)
+                .is_empty()
+        );
+        // A two-byte literal is searched in its own field only.
+        assert_eq!(
+            candidates(r#"{"http":{"request":{"method":"GE"}}}"#),
+            vec![2]
+        );
+        assert!(candidates(
+            r#"{"http":{"request":{"method":"PUT"}},"user_agent":{"original":"GE"}}"#
+        )
+        .is_empty());
+        // A keyword is found in any value, named or not.
+        assert_eq!(
+            candidates(r#"{"user_agent":{"original":"x"},"note":"from EvilCorp"}"#),
+            vec![3]
+        );
+    }
+
+    #[test]
+    fn a_small_rule_set_flattens_only_what_it_reads() {
+        let e = engine("title: key login\nid: s1\nlogsource: {product: linux, service: sshd}\ndetection:\n  sel: {message|contains: 'Accepted publickey'}\n  condition: sel\n");
+        // The mapping knows `c-ip` and `source.ip`, but no rule, route or time field reads them.
+        assert!(e.schema().lookup("c-ip").is_none());
+        assert!(e.schema().lookup("source.ip").is_none());
+        let json = r#"{"event":{"dataset":"system.auth"},"process":{"name":"sshd"},"source":{"ip":"203.0.113.9"},"message":"Accepted publickey for ops from 203.0.113.9"}"#;
+        let ev = FlatEvent::from_json(e.schema(), json).unwrap();
+        assert!(ev
+            .leaves
+            .iter()
+            .all(|l| !l.text.contains("203.0.113.9") || l.text.starts_with("Accepted")));
+        assert_eq!(e.evaluate(&ev), vec![0]);
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            e.evaluate(&FlatEvent::from_value(e.schema(), &value)),
+            vec![0]
+        );
     }
 
     #[test]

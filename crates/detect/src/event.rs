@@ -7,7 +7,7 @@
 //! Lines of NDJSON are walked straight from their text with serde's visitor (no
 //! `serde_json::Value` tree is built), borrowing every string that needs no unescaping.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -83,6 +83,9 @@ pub struct Schema {
     groups: Vec<Vec<FieldId>>,
     /// Path prefixes whose children also answer to their bare name (`winlog.event_data.`).
     prefixes: Vec<String>,
+    /// The first segment of every path and prefix (and `Event`, where raw Windows events
+    /// keep their values): a document's other top-level keys hold nothing a rule names.
+    roots: FxHashSet<String>,
     /// Keep unnamed leaves too (some rule searches keywords).
     pub keep_unnamed: bool,
 }
@@ -115,6 +118,7 @@ impl Schema {
 
     /// Also read field `id` from the event path `path`.
     pub fn alias(&mut self, path: &str, id: FieldId) {
+        self.add_root(path);
         let next = self.groups.len() as u32;
         let group = *self.paths.entry(path.to_string()).or_insert(next);
         if group == next {
@@ -135,7 +139,20 @@ impl Schema {
     pub fn strip_prefix(&mut self, prefix: &str) {
         if !self.prefixes.iter().any(|p| p == prefix) {
             self.prefixes.push(prefix.to_string());
+            self.add_root(prefix);
         }
+    }
+
+    fn add_root(&mut self, path: &str) {
+        let first = first_segment(path);
+        if !self.roots.contains(first) {
+            self.roots.insert(first.to_string());
+        }
+    }
+
+    /// Whether a top-level key of a document can hold a value worth flattening.
+    fn walks(&self, key: &str) -> bool {
+        self.keep_unnamed || key == "Event" || self.roots.contains(first_segment(key))
     }
 
     /// Number of registered fields.
@@ -157,6 +174,10 @@ impl Schema {
             self.paths.get(rest).copied()
         })
     }
+}
+
+fn first_segment(path: &str) -> &str {
+    path.split('.').next().unwrap_or(path)
 }
 
 /// An event flattened for matching.
@@ -296,8 +317,12 @@ impl<'a> Walk<'_, '_, 'a> {
                 self.depth -= 1;
             }
             Value::Object(m) if self.depth < MAX_DEPTH => {
+                let top = self.depth == 0;
                 self.depth += 1;
                 for (k, x) in m {
+                    if top && !self.schema.walks(k) {
+                        continue;
+                    }
                     let mark = self.enter(k);
                     self.value(x);
                     self.path.truncate(mark);
@@ -398,8 +423,13 @@ impl<'de> Visitor<'de> for &mut Walk<'_, '_, 'de> {
         if self.depth >= MAX_DEPTH {
             return Err(serde::de::Error::custom("nested too deeply"));
         }
+        let top = self.depth == 0;
         self.depth += 1;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if top && !self.schema.walks(&key) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
             let mark = self.enter(&key);
             map.next_value_seed(&mut *self)?;
             self.path.truncate(mark);

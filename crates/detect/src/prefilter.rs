@@ -54,161 +54,215 @@ pub(crate) fn admits(rule: &LogSource, ev: &EventSource) -> bool {
         && ok(&rule.category, &ev.category)
 }
 
-struct FieldAutomaton {
+/// Literals of fewer bytes than this are searched only in their own fields' values: in one
+/// pass over every value, a one- or two-byte literal (`" "`, `"="`, a Cyrillic homoglyph)
+/// would be found all over other fields.
+const SHARED_MIN_LEN: usize = 3;
+
+/// An automaton over some literals, with the (field, rule) pairs that need each pattern
+/// (the field is [`ANY_FIELD`] for a keyword search's literal).
+struct Patterns {
     ac: AhoCorasick,
-    /// Pattern index → rules needing it.
-    rules: Vec<Vec<u32>>,
-    /// It holds the keyword literals too.
-    with_keywords: bool,
+    needs: Vec<Vec<(FieldId, u32)>>,
 }
 
-impl FieldAutomaton {
-    fn build(lits: &[(&str, u32)], with_keywords: bool) -> FieldAutomaton {
+impl Patterns {
+    fn build(lits: &[(&str, FieldId, u32)], dfa: bool) -> Patterns {
         let mut pats: Vec<&str> = vec![];
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut rules: Vec<Vec<u32>> = vec![];
-        for (lit, rule) in lits {
+        let mut needs: Vec<Vec<(FieldId, u32)>> = vec![];
+        for (lit, field, rule) in lits {
             let p = *index.entry(lit).or_insert_with(|| {
                 pats.push(lit);
-                rules.push(vec![]);
+                needs.push(vec![]);
                 pats.len() - 1
             });
-            rules[p].push(*rule);
+            needs[p].push((*field, *rule));
         }
-        for r in &mut rules {
-            r.sort_unstable();
-            r.dedup();
+        for n in &mut needs {
+            n.sort_unstable();
+            n.dedup();
         }
-        FieldAutomaton {
+        Patterns {
             // The crate picks the automaton; full DFAs were measured 4 % faster on the hunt
             // benchmark for 2.6× the memory (docs/benchmarks.md).
             ac: AhoCorasick::builder()
                 // Patterns are lower case; ASCII values are searched as they are.
                 .ascii_case_insensitive(true)
+                .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&pats)
                 .expect("literal patterns build an automaton"),
-            rules,
-            with_keywords,
+            needs,
         }
     }
 }
 
-/// Automata over a set of rules' literals: one per group of fields that share a value (an
-/// event path answering to several Sigma names is searched once for all of them), plus one
-/// for keyword searches.
+/// Automata over a set of rules' literals. Every literal of [`SHARED_MIN_LEN`] bytes or more
+/// is in one automaton that searches all of an event's values in a single pass (the values
+/// joined by a byte UTF-8 never holds, so no literal spans two); a match counts where the
+/// value answers to the literal's field, or anywhere for a keyword search's literal. Most
+/// values are a few bytes long (addresses, ports, names): searching them one by one cost
+/// more in setting up each search than in the search itself. Shorter literals keep an
+/// automaton per group of fields, run only over those fields' values.
 struct Literals {
-    automata: Vec<FieldAutomaton>,
-    /// Schema group → automaton index (`u32::MAX`: none).
-    automaton_of: Vec<u32>,
-    /// Literals of keyword searches, found in any value.
-    any_field: Option<FieldAutomaton>,
+    shared: Option<Patterns>,
+    /// Schema group → it answers to a field with a shared literal.
+    in_shared: Vec<bool>,
+    /// Some shared literal is a keyword search's (every value is then searched).
+    keywords: bool,
+    /// Automata for short literals, and schema group → its automaton (`u32::MAX`: none).
+    short: Vec<Patterns>,
+    short_of: Vec<u32>,
+}
+
+/// What one scan over the joined values needs: the text, and where each value ends with
+/// its schema group.
+#[derive(Default)]
+struct Joined {
+    text: Vec<u8>,
+    ends: Vec<(usize, u32)>,
+}
+
+/// Joins an event's values; never in UTF-8, so no literal matches across two values.
+const SEPARATOR: u8 = 0xff;
+
+thread_local! {
+    static JOINED: std::cell::RefCell<Joined> = Default::default();
 }
 
 impl Literals {
     /// Automata over the literals of the rules `include` accepts, for the schema's path
-    /// `groups`; with `merge_keywords` the keyword literals join each group's automaton, so
-    /// a value is searched once (worth it for a route's few keywords, not for all of them).
+    /// `groups`.
     fn build(
         needs: &[Vec<(FieldId, String)>],
         groups: &[Vec<FieldId>],
         include: impl Fn(u32) -> bool,
-        merge_keywords: bool,
+        dfa: bool,
     ) -> Self {
-        let mut per_field: FxHashMap<FieldId, Vec<(&str, u32)>> = FxHashMap::default();
+        let mut shared: Vec<(&str, FieldId, u32)> = vec![];
+        let mut short: FxHashMap<FieldId, Vec<(&str, FieldId, u32)>> = FxHashMap::default();
         for (i, lits) in needs.iter().enumerate() {
             let rule = i as u32;
             if lits.is_empty() || !include(rule) {
                 continue;
             }
             for (field, lit) in lits {
-                per_field
-                    .entry(*field)
-                    .or_default()
-                    .push((lit.as_str(), rule));
+                let lit = (lit.as_str(), *field, rule);
+                if *field == ANY_FIELD || lit.0.len() >= SHARED_MIN_LEN {
+                    shared.push(lit);
+                } else {
+                    short.entry(*field).or_default().push(lit);
+                }
             }
         }
-        let keywords = per_field.remove(&ANY_FIELD).unwrap_or_default();
-        let any_field = (!keywords.is_empty()).then(|| FieldAutomaton::build(&keywords, true));
-        // Paths answering to the same fields share one automaton.
-        let group_fields: Vec<Vec<FieldId>> = groups
+        let shared_fields: FxHashSet<FieldId> = shared.iter().map(|(_, f, _)| *f).collect();
+        let in_shared = groups
             .iter()
-            .map(|fields| {
-                let mut fields: Vec<FieldId> = fields
-                    .iter()
-                    .copied()
-                    .filter(|f| per_field.contains_key(f))
-                    .collect();
-                fields.sort_unstable();
-                fields
-            })
+            .map(|fields| fields.iter().any(|f| shared_fields.contains(f)))
             .collect();
-        let distinct: FxHashSet<&[FieldId]> = group_fields
-            .iter()
-            .filter(|f| !f.is_empty())
-            .map(Vec::as_slice)
-            .collect();
-        // Each automaton repeats every keyword literal: only while that stays cheap to build.
-        let merge = merge_keywords
-            && !keywords.is_empty()
-            && keywords.len() * distinct.len() <= MERGE_BUDGET;
-        let mut automaton_of = vec![u32::MAX; groups.len()];
+        // Paths answering to the same fields share one automaton for short literals.
+        let mut short_of = vec![u32::MAX; groups.len()];
         let mut automata = vec![];
-        let mut by_fields: FxHashMap<&[FieldId], u32> = FxHashMap::default();
-        for (group, fields) in group_fields.iter().enumerate() {
+        let mut by_fields: FxHashMap<Vec<FieldId>, u32> = FxHashMap::default();
+        for (group, fields) in groups.iter().enumerate() {
+            let mut fields: Vec<FieldId> = fields
+                .iter()
+                .copied()
+                .filter(|f| short.contains_key(f))
+                .collect();
             if fields.is_empty() {
                 continue;
             }
-            let a = *by_fields
-                .entry(fields.as_slice())
-                .or_insert_with_key(|fields| {
-                    let mut lits: Vec<(&str, u32)> = fields
-                        .iter()
-                        .flat_map(|f| per_field[f].iter().copied())
-                        .collect();
-                    if merge {
-                        lits.extend(keywords.iter().copied());
-                    }
-                    automata.push(FieldAutomaton::build(&lits, merge));
-                    automata.len() as u32 - 1
-                });
-            automaton_of[group] = a;
+            fields.sort_unstable();
+            let a = *by_fields.entry(fields).or_insert_with_key(|fields| {
+                let lits: Vec<(&str, FieldId, u32)> = fields
+                    .iter()
+                    .flat_map(|f| short[f].iter().copied())
+                    .collect();
+                automata.push(Patterns::build(&lits, false));
+                automata.len() as u32 - 1
+            });
+            short_of[group] = a;
         }
         Literals {
-            automata,
-            automaton_of,
-            any_field,
+            keywords: shared_fields.contains(&ANY_FIELD),
+            shared: (!shared.is_empty()).then(|| Patterns::build(&shared, dfa)),
+            in_shared,
+            short: automata,
+            short_of,
         }
     }
 
-    /// Adds to `out` the rules (that `keep` accepts) whose literals are in the event.
-    fn scan(&self, ev: &FlatEvent, keywords: bool, keep: impl Fn(u32) -> bool, out: &mut Vec<u32>) {
-        let mut found = |fa: &FieldAutomaton, text: &str| {
-            for m in fa.ac.find_overlapping_iter(text) {
-                out.extend(
-                    fa.rules[m.pattern().as_usize()]
-                        .iter()
-                        .filter(|r| keep(**r)),
-                );
+    /// Adds to `out` the rules (that `keep` accepts) whose literals are in the event; with
+    /// `keywords`, keyword searches' literals count too.
+    fn scan(
+        &self,
+        ev: &FlatEvent,
+        groups: &[Vec<FieldId>],
+        keywords: bool,
+        keep: impl Fn(u32) -> bool,
+        out: &mut Vec<u32>,
+    ) {
+        let keywords = keywords && self.keywords;
+        let answers = |group: u32, field: FieldId| {
+            if field == ANY_FIELD {
+                keywords
+            } else {
+                groups
+                    .get(group as usize)
+                    .is_some_and(|fields| fields.contains(&field))
             }
         };
-        let any_field = self.any_field.as_ref().filter(|_| keywords);
-        for leaf in &ev.leaves {
-            // The value's first leaf stands for its group: its aliases hold the same text.
-            if leaf.alias {
-                continue;
+        JOINED.with_borrow_mut(|joined| {
+            joined.text.clear();
+            joined.ends.clear();
+            for leaf in &ev.leaves {
+                // The value's first leaf stands for its group: its aliases hold the same text.
+                if leaf.alias {
+                    continue;
+                }
+                let text = searchable(leaf);
+                if let Some(p) = self
+                    .short_of
+                    .get(leaf.group as usize)
+                    .and_then(|a| self.short.get(*a as usize))
+                {
+                    for m in p.ac.find_overlapping_iter(text) {
+                        out.extend(
+                            p.needs[m.pattern().as_usize()]
+                                .iter()
+                                .filter(|(f, r)| answers(leaf.group, *f) && keep(*r))
+                                .map(|(_, r)| *r),
+                        );
+                    }
+                }
+                let wanted = keywords
+                    || self
+                        .in_shared
+                        .get(leaf.group as usize)
+                        .copied()
+                        .unwrap_or(false);
+                if wanted && self.shared.is_some() {
+                    joined.text.extend_from_slice(text.as_bytes());
+                    joined.ends.push((joined.text.len(), leaf.group));
+                    joined.text.push(SEPARATOR);
+                }
             }
-            let text = searchable(leaf);
-            let own = self
-                .automaton_of
-                .get(leaf.group as usize)
-                .and_then(|a| self.automata.get(*a as usize));
-            if let Some(fa) = own {
-                found(fa, text);
+            let Some(p) = &self.shared else { return };
+            if joined.text.is_empty() {
+                return;
             }
-            if let Some(fa) = any_field.filter(|_| !own.is_some_and(|o| o.with_keywords)) {
-                found(fa, text);
+            for m in p.ac.find_overlapping_iter(joined.text.as_slice()) {
+                let at = joined.ends.partition_point(|(end, _)| *end < m.end());
+                let group = joined.ends[at].1;
+                out.extend(
+                    p.needs[m.pattern().as_usize()]
+                        .iter()
+                        .filter(|(f, r)| answers(group, *f) && keep(*r))
+                        .map(|(_, r)| *r),
+                );
             }
-        }
+        });
     }
 }
 
@@ -222,9 +276,6 @@ fn searchable<'l>(leaf: &'l crate::event::Leaf<'_>) -> &'l str {
     }
 }
 
-/// Keyword literals are merged into a narrowed route's field automata while that adds at
-/// most this many patterns.
-const MERGE_BUDGET: usize = 4096;
 /// A route used this often gets automata of its own.
 const NARROW_AFTER: u32 = 256;
 /// A route is narrowed when it keeps at most one in this many literals.
@@ -264,17 +315,22 @@ pub(crate) struct Prefilter {
     source_fields: Option<(FieldId, FieldId, FieldId)>,
     /// Every field an event's route depends on.
     route_fields: Vec<FieldId>,
-    /// Literals per rule (empty: none, always evaluated).
-    needs: Vec<Vec<(FieldId, String)>>,
     /// The rules' log sources, for routing.
     logsources: Vec<LogSource>,
     /// Rules without literals.
     unfiltered: Vec<u32>,
-    /// The schema's path groups.
-    groups: Vec<Vec<FieldId>>,
     all: Arc<Literals>,
     routes: RwLock<FxHashMap<Box<[u8]>, Arc<Route>>>,
     by_source: RwLock<FxHashMap<EventSource, Arc<Route>>>,
+    corpus: Arc<Corpus>,
+}
+
+/// What routes' own automata are built from, shared with the threads that build them.
+struct Corpus {
+    /// Literals per rule (empty: none, always evaluated).
+    needs: Vec<Vec<(FieldId, String)>>,
+    /// The schema's path groups.
+    groups: Vec<Vec<FieldId>>,
     /// Narrowed automata by the rule set they cover.
     narrowed: Mutex<FxHashMap<Vec<u64>, Arc<Literals>>>,
 }
@@ -304,13 +360,15 @@ impl Prefilter {
             sources,
             source_fields,
             route_fields,
-            needs,
             logsources,
             unfiltered,
-            groups,
             routes: Default::default(),
             by_source: Default::default(),
-            narrowed: Default::default(),
+            corpus: Arc::new(Corpus {
+                needs,
+                groups,
+                narrowed: Default::default(),
+            }),
         }
     }
 
@@ -350,10 +408,14 @@ impl Prefilter {
         let route = self.route(ev);
         let mut out = route.unfiltered.clone();
         match self.narrowed(&route) {
-            Some(own) => own.scan(ev, true, |_| true, &mut out),
-            None => self
-                .all
-                .scan(ev, route.keywords, |r| route.allows(r), &mut out),
+            Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, &mut out),
+            None => self.all.scan(
+                ev,
+                &self.corpus.groups,
+                route.keywords,
+                |r| route.allows(r),
+                &mut out,
+            ),
         }
         out.sort_unstable();
         out.dedup();
@@ -403,10 +465,11 @@ impl Prefilter {
         }
         let allowed = |i: u32| compatible[i as usize / 64] & (1 << (i % 64)) != 0;
         let keywords = self
-            .all
-            .any_field
-            .as_ref()
-            .is_some_and(|fa| fa.rules.iter().flatten().any(|r| allowed(*r)));
+            .corpus
+            .needs
+            .iter()
+            .enumerate()
+            .any(|(r, lits)| allowed(r as u32) && lits.iter().any(|(f, _)| *f == ANY_FIELD));
         Route {
             unfiltered: self
                 .unfiltered
@@ -421,23 +484,37 @@ impl Prefilter {
         }
     }
 
-    /// The route's own automata, once it has been used often enough to be worth them.
-    fn narrowed(&self, route: &Route) -> Option<Arc<Literals>> {
+    /// The route's own automata, once they are built: the event that finds the route used
+    /// often enough starts building them on a thread of their own (a few hundred
+    /// milliseconds for a large set), and the route searches the full automata meanwhile,
+    /// so no event waits for them.
+    fn narrowed(&self, route: &Arc<Route>) -> Option<Arc<Literals>> {
         if let Some(own) = route.narrowed.get() {
             return own.clone();
         }
-        if route.seen.fetch_add(1, Ordering::Relaxed) < NARROW_AFTER {
+        if route.seen.fetch_add(1, Ordering::Relaxed) != NARROW_AFTER {
             return None;
         }
-        route
-            .narrowed
-            .get_or_init(|| {
-                let mut sets = self.narrowed.lock().expect("narrowed automata");
-                if let Some(own) = sets.get(&route.compatible) {
-                    return Some(own.clone());
-                }
-                // Worth it where the route leaves out most literals: building automata
-                // nearly as large as the full ones costs more than it saves.
+        let (corpus, for_thread) = (self.corpus.clone(), route.clone());
+        let spawned = std::thread::Builder::new()
+            .name("yunshou-narrow".into())
+            .spawn(move || corpus.narrow(&for_thread));
+        if spawned.is_err() {
+            self.corpus.narrow(route);
+        }
+        route.narrowed.get().cloned().flatten()
+    }
+}
+
+impl Corpus {
+    /// Gives `route` automata over only the literals of the rules it allows, where that
+    /// leaves out most literals (building automata nearly as large as the full ones costs
+    /// more than it saves); routes allowing the same rules share them.
+    fn narrow(&self, route: &Route) {
+        let mut sets = self.narrowed.lock().expect("narrowed automata");
+        let own = match sets.get(&route.compatible) {
+            Some(own) => Some(own.clone()),
+            None => {
                 let (kept, all) =
                     self.needs
                         .iter()
@@ -446,14 +523,18 @@ impl Prefilter {
                             let n = lits.len();
                             (kept + if route.allows(r as u32) { n } else { 0 }, all + n)
                         });
-                if kept * NARROW_SHARE > all || sets.len() >= MAX_NARROWED {
-                    return None;
-                }
-                let own = Literals::build(&self.needs, &self.groups, |r| route.allows(r), true);
-                let own = Arc::new(own);
-                sets.insert(route.compatible.clone(), own.clone());
-                Some(own)
-            })
-            .clone()
+                (kept * NARROW_SHARE <= all && sets.len() < MAX_NARROWED).then(|| {
+                    let own = Arc::new(Literals::build(
+                        &self.needs,
+                        &self.groups,
+                        |r| route.allows(r),
+                        true,
+                    ));
+                    sets.insert(route.compatible.clone(), own.clone());
+                    own
+                })
+            }
+        };
+        let _ = route.narrowed.set(own);
     }
 }
