@@ -476,6 +476,27 @@ mod tests {
     }
 
     #[test]
+    fn leaves_sort_by_field_in_document_order() {
+        let mut s = Schema::default();
+        let a = s.field("a");
+        let b = s.field("b");
+        let ev =
+            FlatEvent::from_json(&s, r#"{"b":["1","2"],"a":"x","c":{"b":"no"},"b2":0}"#).unwrap();
+        let got: Vec<(FieldId, &str)> = ev
+            .leaves
+            .iter()
+            .map(|l| (l.field, l.text.as_ref()))
+            .collect();
+        assert_eq!(got, vec![(a, "x"), (b, "1"), (b, "2")]);
+        let mut s = s.clone();
+        s.alias("c.b", b);
+        let ev = FlatEvent::from_json(&s, r#"{"c":{"b":"0"},"b":["1","2"],"a":"x"}"#).unwrap();
+        let texts: Vec<&str> = ev.values(b).map(|l| l.text.as_ref()).collect();
+        assert_eq!(texts, vec!["0", "1", "2"]);
+        assert_eq!(ev.first(a), Some("x"));
+    }
+
+    #[test]
     fn windows_names() {
         assert_eq!(
             windows_name("Event.System.EventID").as_deref(),

@@ -1,7 +1,7 @@
 //! Hits rendered as ECS 8 `threat.enrichments` entries.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::observe::Hit;
 use crate::set::IndicatorSet;
@@ -23,9 +23,22 @@ fn ts(t: DateTime<Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// A JSON object of the given entries, in order.
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 impl Hit<'_> {
     /// One `threat.enrichments` entry. ECS has no place for a numeric
     /// confidence, labels or a CIDR value; those go under `yunshou`.
+    ///
+    /// Built entry by entry rather than with `json!`, which serialises each
+    /// interpolated value: this runs for every hit of a busy stream.
     pub fn to_enrichment(&self) -> Value {
         let ind = &self.indicator;
         let kind = ind.kind();
@@ -47,16 +60,17 @@ impl Hit<'_> {
                 indicator.insert("ip".into(), value.clone().into());
             }
             IndicatorKind::Domain => {
-                indicator.insert("url".into(), json!({ "domain": value }));
+                indicator.insert("url".into(), object([("domain", value.clone().into())]));
             }
             IndicatorKind::Url => {
-                indicator.insert("url".into(), json!({ "full": value }));
+                indicator.insert("url".into(), object([("full", value.clone().into())]));
             }
             IndicatorKind::Md5
             | IndicatorKind::Sha1
             | IndicatorKind::Sha256
             | IndicatorKind::Sm3 => {
-                indicator.insert("file".into(), json!({ "hash": { kind.name(): value } }));
+                let hash = object([(kind.name(), value.clone().into())]);
+                indicator.insert("file".into(), object([("hash", hash)]));
             }
             IndicatorKind::Cidr => {}
         }
@@ -71,26 +85,31 @@ impl Hit<'_> {
         if let Some(t) = ind.valid_from() {
             indicator.insert("first_seen".into(), ts(t));
         }
-        let mut matched = json!({
-            "atomic": self.value,
-            "field": self.field,
-            "type": "indicator_match_rule",
-        });
+        let mut matched = Map::new();
+        matched.insert("atomic".into(), self.value.clone().into());
+        matched.insert("field".into(), self.field.into());
+        matched.insert("type".into(), "indicator_match_rule".into());
         if let Some(id) = ind.external_id() {
-            matched["id"] = id.into();
+            matched.insert("id".into(), id.into());
         }
-        let mut yunshou = json!({ "value": value, "kind": kind.name() });
+        let mut yunshou = Map::new();
+        yunshou.insert("value".into(), value.into());
+        yunshou.insert("kind".into(), kind.name().into());
         if let Some(c) = ind.confidence() {
-            yunshou["confidence"] = c.into();
+            yunshou.insert("confidence".into(), c.into());
         }
         let labels = ind.labels();
         if !labels.is_empty() {
-            yunshou["labels"] = labels.into();
+            yunshou.insert("labels".into(), labels.into());
         }
         if let Some(t) = ind.valid_until() {
-            yunshou["valid_until"] = ts(t);
+            yunshou.insert("valid_until".into(), ts(t));
         }
-        json!({ "indicator": indicator, "matched": matched, "yunshou": yunshou })
+        object([
+            ("indicator", Value::Object(indicator)),
+            ("matched", Value::Object(matched)),
+            ("yunshou", Value::Object(yunshou)),
+        ])
     }
 }
 
