@@ -4,6 +4,7 @@
 
 pub mod condition;
 pub mod correlation;
+pub mod correlator;
 pub mod matcher;
 pub mod value;
 
