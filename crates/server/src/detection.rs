@@ -73,7 +73,13 @@ impl RuleBook {
 
     /// Compiles what was loaded.
     pub fn build(loaded: Loaded) -> RuleBook {
-        let engine = Engine::build(loaded, &Mapping::builtin());
+        Self::build_over(loaded, Default::default())
+    }
+
+    /// Compiles what was loaded with `base` (another book's schema) as the start of its
+    /// schema (see [`Engine::build_over`]).
+    fn build_over(loaded: Loaded, base: yunshou_detect::Schema) -> RuleBook {
+        let engine = Engine::build_over(loaded, &Mapping::builtin(), base);
         let mut by_id = HashMap::new();
         for (i, r) in engine.rules().iter().enumerate() {
             by_id.insert(r.rule.id.clone(), RuleRef::Rule(i as u32));
@@ -90,8 +96,9 @@ impl RuleBook {
     }
 
     /// Compiles a tenant's imported rule sets (files named `set/path`), without the
-    /// built-in pack: what could not be loaded is in [`RuleBook::errors`].
-    pub fn from_sets(sets: &[RuleSetContent]) -> RuleBook {
+    /// built-in pack: what could not be loaded is in [`RuleBook::errors`]. Its schema
+    /// extends `shared`'s, so an event is flattened once for both books.
+    pub fn from_sets(sets: &[RuleSetContent], shared: &RuleBook) -> RuleBook {
         let mut loaded = Loaded::default();
         for set in sets {
             for f in &set.files {
@@ -105,7 +112,7 @@ impl RuleBook {
             }
         }
         let mut errors = std::mem::take(&mut loaded.errors);
-        let mut book = RuleBook::build(loaded);
+        let mut book = RuleBook::build_over(loaded, shared.engine.schema().clone());
         errors.append(&mut book.engine.errors);
         book.engine.errors = errors;
         book
@@ -319,10 +326,11 @@ impl StreamDetector {
                 .or_default()
                 .push(set);
         }
+        let shared = self.book.clone();
         let compiled: Vec<(String, RuleBook)> = tokio::task::spawn_blocking(move || {
             by_tenant
                 .into_iter()
-                .map(|(t, sets)| (t, RuleBook::from_sets(&sets)))
+                .map(|(t, sets)| (t, RuleBook::from_sets(&sets, &shared)))
                 .collect()
         })
         .await?;
@@ -411,15 +419,20 @@ impl StreamDetector {
         state: &mut TenantState,
         testing: bool,
     ) -> Vec<Detected> {
+        let own = self.tenant_book(tenant);
+        // The tenant's schema extends the shared one: flattened once, read by both.
+        let schema = own.as_ref().unwrap_or(&self.book).engine.schema();
+        let value = trigger.value;
+        let ev = FlatEvent::from_value(schema, value);
         let mut out = self.evaluate_book(
             &self.book,
+            &ev,
             tenant,
             trigger,
             &mut state.correlation,
             &mut state.recent,
             testing,
         );
-        let own = self.tenant_book(tenant);
         if let Some(own) = own {
             if state
                 .own_book
@@ -432,6 +445,7 @@ impl StreamDetector {
             }
             out.extend(self.evaluate_book(
                 &own,
+                &ev,
                 tenant,
                 trigger,
                 &mut state.own,
@@ -451,9 +465,11 @@ impl StreamDetector {
         books.get(tenant).cloned()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evaluate_book(
         &self,
         book: &Arc<RuleBook>,
+        ev: &FlatEvent,
         tenant: &str,
         trigger: &mut LazyTrigger,
         correlation: &mut CorrelationState,
@@ -462,8 +478,7 @@ impl StreamDetector {
     ) -> Vec<Detected> {
         let (seq, time, value) = (trigger.seq, trigger.time, trigger.value);
         let engine = &book.engine;
-        let ev = FlatEvent::from_value(engine.schema(), value);
-        let mut matched = engine.evaluate(&ev);
+        let mut matched = engine.evaluate(ev);
         if matched.is_empty() {
             return vec![];
         }
@@ -501,7 +516,7 @@ impl StreamDetector {
             let fired = engine.correlate_where(
                 correlation,
                 &matched,
-                &ev,
+                ev,
                 time.timestamp_millis(),
                 seq,
                 |c| !off.is_some_and(|o| o.contains(&engine.correlation(c).id)),

@@ -119,7 +119,7 @@ pub async fn import_rule_set(
     let shared = d.book().clone();
     let (rules, correlations, problems) = tokio::task::spawn_blocking(move || {
         let mut problems: Vec<String> = vec![];
-        let book = RuleBook::from_sets(&sets);
+        let book = RuleBook::from_sets(&sets, &shared);
         for e in book.errors() {
             let file = e.file.display().to_string();
             problems.push(if file.is_empty() {
