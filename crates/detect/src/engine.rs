@@ -973,7 +973,10 @@ mod tests {
         let own_text = "title: key login\nid: s1\nlogsource: {product: linux}\ndetection:\n  sel: {message|contains: 'Accepted publickey'}\n  condition: sel\n---\ntitle: from\nid: s2\ndetection:\n  sel: {c-ip: 203.0.113.9}\n  condition: sel\n---\ntitle: tool\nid: s3\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel: {Image|endswith: '/nc'}\n  kw: [reverse]\n  condition: sel or kw\n";
         let own = Engine::build_over(load(own_text), &Mapping::builtin(), shared.schema().clone());
         let alone = Engine::build(load(own_text), &Mapping::builtin());
-        assert_eq!(shared.schema().lookup("Image"), own.schema().lookup("Image"));
+        assert_eq!(
+            shared.schema().lookup("Image"),
+            own.schema().lookup("Image")
+        );
         let events = [
             r#"{"event":{"dataset":"system.auth"},"process":{"name":"sshd"},"source":{"ip":"203.0.113.9"},"message":"Accepted publickey for ops from 203.0.113.9"}"#,
             r#"{"event":{"dataset":"system.auth"},"message":"Failed password for root from 198.51.100.7"}"#,
@@ -990,7 +993,11 @@ mod tests {
                 let once = FlatEvent::from_value(own.schema(), &value);
                 let apart = FlatEvent::from_value(shared.schema(), &value);
                 assert_eq!(shared.evaluate(&once), shared.evaluate(&apart), "{json}");
-                assert_eq!(shared.candidates(&once), shared.candidates(&apart), "{json}");
+                assert_eq!(
+                    shared.candidates(&once),
+                    shared.candidates(&apart),
+                    "{json}"
+                );
                 let own_alone = FlatEvent::from_value(alone.schema(), &value);
                 let matched = own.evaluate(&once);
                 assert_eq!(matched, alone.evaluate(&own_alone), "{json}");

@@ -297,8 +297,13 @@ impl Correlator {
             self.groups.insert(key.clone(), Group::default());
         }
         let Group { hits, tally } = self.groups.get_mut(&key).expect("inserted above");
-        let at = hits.partition_point(|h| h.time <= time);
-        let newest = at == hits.len();
+        // In time order the match goes last: no search.
+        let newest = hits.back().is_none_or(|h| h.time <= time);
+        let at = if newest {
+            hits.len()
+        } else {
+            hits.partition_point(|h| h.time <= time)
+        };
         hits.insert(at, hit);
         match tally {
             Some(t) if newest => t.count(c.kind, &hits[at], true),
@@ -306,7 +311,10 @@ impl Correlator {
         }
         // Forget what no window reaching the newest event can hold.
         let horizon = self.latest - span;
-        let stale = hits.partition_point(|h| h.time < horizon - span);
+        let stale = match hits.front() {
+            Some(h) if h.time < horizon - span => hits.partition_point(|h| h.time < horizon - span),
+            _ => 0,
+        };
         let drop = stale.max(hits.len().saturating_sub(MAX_PER_GROUP));
         if drop > 0 {
             if let Some(t) = tally {
