@@ -215,6 +215,7 @@ impl Literals {
                     .is_some_and(|fields| fields.contains(&field))
             }
         };
+        let searching = self.shared.is_some();
         JOINED.with_borrow_mut(|joined| {
             joined.text.clear();
             joined.ends.clear();
@@ -244,7 +245,7 @@ impl Literals {
                         .get(leaf.group as usize)
                         .copied()
                         .unwrap_or(false);
-                if wanted && self.shared.is_some() {
+                if wanted && searching {
                     joined.text.extend_from_slice(text.as_bytes());
                     joined.ends.push((joined.text.len(), leaf.group));
                     joined.text.push(SEPARATOR);
@@ -513,10 +514,15 @@ impl Corpus {
     /// leaves out most literals (building automata nearly as large as the full ones costs
     /// more than it saves); routes allowing the same rules share them.
     fn narrow(&self, route: &Route) {
-        let mut sets = self.narrowed.lock().expect("narrowed automata");
-        let own = match sets.get(&route.compatible) {
-            Some(own) => Some(own.clone()),
-            None => {
+        let known = {
+            let sets = self.narrowed.lock().expect("narrowed automata");
+            sets.get(&route.compatible)
+                .cloned()
+                .ok_or(sets.len() < MAX_NARROWED)
+        };
+        let own = match known {
+            Ok(own) => Some(own),
+            Err(room) => {
                 let (kept, all) =
                     self.needs
                         .iter()
@@ -525,16 +531,27 @@ impl Corpus {
                             let n = lits.len();
                             (kept + if route.allows(r as u32) { n } else { 0 }, all + n)
                         });
-                (kept * NARROW_SHARE <= all && sets.len() < MAX_NARROWED).then(|| {
-                    let own = Arc::new(Literals::build(
+                if !room || kept * NARROW_SHARE > all {
+                    None
+                } else {
+                    // Built without the lock, so routes turning busy together build at once;
+                    // should two build the same set, the first one stored is shared.
+                    let built = Arc::new(Literals::build(
                         &self.needs,
                         &self.groups,
                         |r| route.allows(r),
                         true,
                     ));
-                    sets.insert(route.compatible.clone(), own.clone());
-                    own
-                })
+                    let mut sets = self.narrowed.lock().expect("narrowed automata");
+                    match sets.get(&route.compatible) {
+                        Some(first) => Some(first.clone()),
+                        None if sets.len() < MAX_NARROWED => {
+                            sets.insert(route.compatible.clone(), built.clone());
+                            Some(built)
+                        }
+                        None => None,
+                    }
+                }
             }
         };
         let _ = route.narrowed.set(own);
