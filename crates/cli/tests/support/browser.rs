@@ -7,6 +7,11 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How long a page may take to show what a test waits for: generous, since a loaded two-core
+/// CI machine (the demo seeding its day of logs, other tests beside) can be slow, and a wait
+/// that succeeds returns at once.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -92,7 +97,7 @@ impl Browser {
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(PATIENCE)
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
@@ -118,7 +123,7 @@ impl Browser {
 
     /// Waits until the page's path is `path`.
     pub async fn wait_path(&self, path: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         while self.path().await != path {
             assert!(
                 Instant::now() < deadline,
@@ -141,7 +146,7 @@ impl Browser {
     /// Waits until the element at `css` exists and its text contains `needle`: the way to
     /// know that a navigation started by a click has finished.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {
                 if let Ok(text) = el.text().await {
@@ -157,7 +162,7 @@ impl Browser {
 
     /// Waits until `<html lang>` is `lang`.
     pub async fn wait_lang(&self, lang: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         while self.html_lang().await != lang {
             assert!(
                 Instant::now() < deadline,
