@@ -176,21 +176,39 @@ impl Recent {
 
 /// The matched event as detections carry it, serialised on first need and then shared:
 /// most detections fold into a burst that already holds its share of events and never
-/// need it.
+/// need it. Its entities too are worked out once, for every rule of either book it matched.
 struct LazyTrigger<'a> {
     seq: u64,
     time: DateTime<Utc>,
     value: &'a Value,
     made: Option<NewTrigger>,
+    entities: Option<Entities>,
 }
 
-impl LazyTrigger<'_> {
+impl<'a> LazyTrigger<'a> {
+    fn new(seq: u64, time: DateTime<Utc>, value: &'a Value) -> LazyTrigger<'a> {
+        LazyTrigger {
+            seq,
+            time,
+            value,
+            made: None,
+            entities: None,
+        }
+    }
+
+    /// Host, user, addresses, assets and indicators of the event.
+    fn entities(&mut self) -> &Entities {
+        let value = self.value;
+        self.entities.get_or_insert_with(|| entities_of(value))
+    }
+
     fn get(&mut self) -> NewTrigger {
         let LazyTrigger {
             seq,
             time,
             value,
             made,
+            ..
         } = self;
         made.get_or_insert_with(|| {
             NewTrigger::new(Some(*seq), yunshou_store::time_text(*time), value)
@@ -476,7 +494,7 @@ impl StreamDetector {
         recent: &mut Recent,
         testing: bool,
     ) -> Vec<Detected> {
-        let (seq, time, value) = (trigger.seq, trigger.time, trigger.value);
+        let (seq, time) = (trigger.seq, trigger.time);
         let engine = &book.engine;
         let mut matched = engine.evaluate(ev);
         if matched.is_empty() {
@@ -492,8 +510,7 @@ impl StreamDetector {
                 return vec![];
             }
         }
-        // The event's entities are the same for every rule it matched: worked out once.
-        let entities = entities_of(value);
+        let entities = trigger.entities().clone();
         let mut out: Vec<Detected> = matched
             .iter()
             .filter(|r| testing || !engine.rules()[**r as usize].quiet)
@@ -569,12 +586,7 @@ impl StreamDetector {
             .map(|(i, v)| {
                 let t = event_time(v).unwrap_or(last);
                 last = t;
-                let mut trigger = LazyTrigger {
-                    seq: i as u64 + 1,
-                    time: t,
-                    value: v,
-                    made: None,
-                };
+                let mut trigger = LazyTrigger::new(i as u64 + 1, t, v);
                 let found = self.evaluate(tenant, &mut trigger, &mut state, true);
                 found
                     .into_iter()
@@ -660,12 +672,7 @@ impl yunshou_ingest::Detector for StreamDetector {
     fn inspect(&self, tenant: &str, seq: u64, time: DateTime<Utc>, doc: &mut Map<String, Value>) {
         let mut value = Value::Object(std::mem::take(doc));
         let feeds = self.intel.enrich(tenant, &mut value, Utc::now());
-        let mut trigger = LazyTrigger {
-            seq,
-            time,
-            value: &value,
-            made: None,
-        };
+        let mut trigger = LazyTrigger::new(seq, time, &value);
         let detections = {
             let mut tenants = self.tenants.lock().expect("detector state");
             let state = match tenants.get_mut(tenant) {
