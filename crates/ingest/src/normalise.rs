@@ -197,6 +197,8 @@ mod tests {
             "Nov 99 99:99:99 x",
             "<34>1",
             "\u{0}\u{ffff}",
+            // Found by the fuzzer: a timestamp whose zone runs into a multi-byte character.
+            "025-10-25 0:53:30 +0\u{fffd} \u{1}\u{fffd}\u{7f}\u{0}",
         ] {
             let _ = parse(junk, "auto", now());
         }

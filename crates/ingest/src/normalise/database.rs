@@ -232,6 +232,10 @@ fn zone_offset(abbr: &str) -> Option<FixedOffset> {
                 _ => return None,
             };
             let digits = &abbr[1..];
+            // Checked first: slicing at byte 2 needs ASCII, and `parse` would take a sign.
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
             let (h, m) = match digits.len() {
                 2 => (digits.parse::<i32>().ok()?, 0),
                 4 => (digits[..2].parse().ok()?, digits[2..].parse::<i32>().ok()?),
@@ -413,6 +417,18 @@ fn postgres_message(level: &str, message: &str, d: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zone_offsets_take_only_names_and_signed_digits() {
+        let east = |h: i32, m: i32| FixedOffset::east_opt(h * 3600 + m * 60);
+        assert_eq!(zone_offset("CST"), east(8, 0));
+        assert_eq!(zone_offset("+0530"), east(5, 30));
+        assert_eq!(zone_offset("-05"), east(-5, 0));
+        // A multi-byte character where digits belong, a second sign, a fraction: no zone.
+        for bad in ["+0\u{fffd}", "+-1", "+-130", "+1.5", "+", "EST5"] {
+            assert_eq!(zone_offset(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn mariadb_server_audit_lines() {
