@@ -861,6 +861,36 @@ mod tests {
     }
 
     #[test]
+    fn firewall_and_flow_records_reach_only_rules_for_their_products() {
+        // Zeek's RDP rule is a negated selection: on a record without Zeek's fields it would
+        // fire, so it must never see netfilter's or a flow collector's records.
+        let e = engine("title: public rdp\nid: z1\nlogsource: {product: zeek, service: rdp}\ndetection:\n  sel: {id.orig_h|cidr: 10.0.0.0/8}\n  condition: not sel\n---\ntitle: linux firewall drop\nid: l1\nlogsource: {product: linux}\ndetection:\n  sel: {event.action: ngfw-drop}\n  condition: sel\n---\ntitle: any firewall\nid: f1\nlogsource: {category: firewall}\ndetection:\n  sel: {dst_port: 445}\n  condition: sel\n");
+        let eval = |json: &str| {
+            let ev = FlatEvent::from_json(e.schema(), json).unwrap();
+            (e.event_source(&ev), e.evaluate(&ev))
+        };
+        let (src, hits) = eval(
+            r#"{"event":{"dataset":"firewall","action":"ngfw-drop"},"source":{"ip":"45.155.205.233"},"destination":{"ip":"10.20.12.84","port":445}}"#,
+        );
+        assert_eq!(
+            (src.product, src.category),
+            (vec!["linux".to_string()], vec!["firewall".to_string()])
+        );
+        assert_eq!(hits, vec![1, 2]);
+        for dataset in ["netflow.v5", "netflow.v9", "ipfix"] {
+            let (src, hits) = eval(&format!(
+                r#"{{"event":{{"dataset":"{dataset}"}},"source":{{"ip":"36.110.44.8"}},"destination":{{"ip":"10.20.10.26","port":445}}}}"#
+            ));
+            assert_eq!(src.product, vec!["netflow"], "{dataset}");
+            // Neither the Zeek nor the Linux rule; a rule naming only a category still reads
+            // it (the flow's category is unknown, a wildcard).
+            assert_eq!(hits, vec![2], "{dataset}");
+        }
+        // Without a known source the negated rule is still a candidate (routing loses nothing).
+        assert_eq!(eval(r#"{"destination":{"port":445}}"#).1, vec![0, 2]);
+    }
+
+    #[test]
     fn busy_routes_narrow_without_losing_candidates() {
         // A keyword rule and a field rule for Linux authentication, next to Windows rules
         // whose literals the narrowed automata leave out.
