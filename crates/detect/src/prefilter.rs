@@ -123,7 +123,14 @@ struct Literals {
 struct Joined {
     text: Vec<u8>,
     ends: Vec<(usize, u32)>,
+    /// A value whose text is already joined (a web log's `message` and `event.original`
+    /// hold the same line) is searched once: (its copy's index in `ends`, its group).
+    copies: Vec<(usize, u32)>,
 }
+
+/// Values shorter than this are joined even when their text is already there: a rescan
+/// costs less than looking for the copy.
+const COPY_MIN_LEN: usize = 16;
 
 /// Joins an event's values; never in UTF-8, so no literal matches across two values.
 const SEPARATOR: u8 = 0xff;
@@ -219,6 +226,7 @@ impl Literals {
         JOINED.with_borrow_mut(|joined| {
             joined.text.clear();
             joined.ends.clear();
+            joined.copies.clear();
             for leaf in &ev.leaves {
                 // The value's first leaf stands for its group: its aliases hold the same text.
                 if leaf.alias {
@@ -246,6 +254,10 @@ impl Literals {
                         .copied()
                         .unwrap_or(false);
                 if wanted && searching {
+                    if let Some(copy) = joined.copy_of(text.as_bytes()) {
+                        joined.copies.push((copy, leaf.group));
+                        continue;
+                    }
                     joined.text.extend_from_slice(text.as_bytes());
                     joined.ends.push((joined.text.len(), leaf.group));
                     joined.text.push(SEPARATOR);
@@ -257,15 +269,32 @@ impl Literals {
             }
             for m in p.ac.find_overlapping_iter(joined.text.as_slice()) {
                 let at = joined.ends.partition_point(|(end, _)| *end < m.end());
-                let group = joined.ends[at].1;
-                out.extend(
-                    p.needs[m.pattern().as_usize()]
-                        .iter()
-                        .filter(|(f, r)| answers(group, *f) && keep(*r))
-                        .map(|(_, r)| *r),
-                );
+                let copies = joined.copies.iter().filter(|(of, _)| *of == at);
+                for group in std::iter::once(joined.ends[at].1).chain(copies.map(|(_, g)| *g)) {
+                    out.extend(
+                        p.needs[m.pattern().as_usize()]
+                            .iter()
+                            .filter(|(f, r)| answers(group, *f) && keep(*r))
+                            .map(|(_, r)| *r),
+                    );
+                }
             }
         });
+    }
+}
+
+impl Joined {
+    /// The index in `ends` of a joined value with the same text, for a long enough one.
+    fn copy_of(&self, text: &[u8]) -> Option<usize> {
+        if text.len() < COPY_MIN_LEN {
+            return None;
+        }
+        let mut start = 0;
+        self.ends.iter().position(|(end, _)| {
+            let same = *end - start == text.len() && &self.text[start..*end] == text;
+            start = end + 1;
+            same
+        })
     }
 }
 
