@@ -650,8 +650,9 @@ pub fn entities_of(v: &Value) -> Entities {
         .map(|list| {
             list.iter()
                 .filter_map(|e| {
-                    let provider = e.pointer("/indicator/provider")?.as_str()?;
-                    let atomic = e.pointer("/matched/atomic")?.as_str()?;
+                    // `get` rather than `pointer`, which allocates to unescape each segment.
+                    let provider = e.get("indicator")?.get("provider")?.as_str()?;
+                    let atomic = e.get("matched")?.get("atomic")?.as_str()?;
                     Some(format!("{provider}: {atomic}"))
                 })
                 .collect()

@@ -95,14 +95,16 @@ impl IntelBook {
         if added == 0 {
             return vec![];
         }
+        // `get` rather than `pointer`, which allocates to unescape each segment.
         let list = event
-            .pointer("/threat/enrichments")
+            .get("threat")
+            .and_then(|t| t.get("enrichments"))
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
         let feeds = list[list.len().saturating_sub(added)..]
             .iter()
-            .filter_map(|e| e.pointer("/indicator/provider").and_then(Value::as_str))
+            .filter_map(|e| e.get("indicator")?.get("provider")?.as_str())
             .map(str::to_string)
             .collect();
         feeds
