@@ -972,14 +972,20 @@ mod tests {
         // A web log's `message` and `event.original` hold the same line: the joined text has
         // it once, and a literal found there counts for either field.
         let text = "title: in message\nid: m1\nlogsource: {product: test}\ndetection:\n  sel: {message|contains: 'union select'}\n  condition: sel\n---\ntitle: in original\nid: o1\nlogsource: {product: test}\ndetection:\n  sel: {event.original|contains: 'union select'}\n  condition: sel\n---\ntitle: in agent\nid: a1\nlogsource: {product: test}\ndetection:\n  sel: {user_agent.original|contains: 'union select'}\n  condition: sel\n---\ntitle: keyword\nid: k1\nlogsource: {product: test}\ndetection:\n  kw: ['union select']\n  condition: kw\n";
-        let e = engine(text);
+        // Literals of another product's rule, so the test route keeps few enough to narrow.
+        let others: Vec<String> = (0..16).map(|i| format!("'tool{i}.exe'")).collect();
+        let text = format!(
+            "{text}---\ntitle: tools\nid: w1\nlogsource: {{product: windows}}\ndetection:\n  sel: {{Image|endswith: [{}]}}\n  condition: sel\n",
+            others.join(", ")
+        );
+        let e = engine(&text);
         let line = "GET /q?id=1 UNION SELECT password FROM users HTTP/1.1";
         let ev = |json: String| {
             let ev = FlatEvent::from_json(e.schema(), &json).unwrap();
             (e.candidates(&ev), e.evaluate(&ev))
         };
         let both = format!(
-            r#"{{"message":"{line}","event":{{"original":"{line}"}},"user_agent":{{"original":"curl/8.5"}}}}"#
+            r#"{{"product":"test","message":"{line}","event":{{"original":"{line}"}},"user_agent":{{"original":"curl/8.5"}}}}"#
         );
         // Past the threshold the route's own automata answer the same.
         for _ in 0..600 {
@@ -987,11 +993,13 @@ mod tests {
         }
         // The agent holds the line too: three fields share one search.
         let three = format!(
-            r#"{{"message":"{line}","event":{{"original":"{line}"}},"user_agent":{{"original":"{line}"}}}}"#
+            r#"{{"product":"test","message":"{line}","event":{{"original":"{line}"}},"user_agent":{{"original":"{line}"}}}}"#
         );
         assert_eq!(ev(three), (vec![0, 1, 2, 3], vec![0, 1, 2, 3]));
         // Only in the original: the other fields' rules are no candidates.
-        let one = format!(r#"{{"message":"GET / HTTP/1.1","event":{{"original":"{line}"}}}}"#);
+        let one = format!(
+            r#"{{"product":"test","message":"GET / HTTP/1.1","event":{{"original":"{line}"}}}}"#
+        );
         assert_eq!(ev(one), (vec![1, 3], vec![1, 3]));
     }
 
