@@ -4,7 +4,8 @@
 //! correlation, and recording the alerts in the store.
 //!
 //! `cargo run --release -p yunshou --example bench_detect -- SIGMA_DIR [EVENTS] [INDICATORS]`
-//! (scripts/bench-detect runs it pinned to one core).
+//! (scripts/bench-detect runs it pinned to one core). With `BENCH_ALERTS_BY_RULE` set it
+//! also lists the alerts by rule, to compare two builds' detections.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -210,6 +211,30 @@ async fn main() -> anyhow::Result<()> {
             "after the first {WARM_UP} events (routes' automata built): {:.0} events/s",
             (events - WARM_UP) as f64 / (secs - warm)
         );
+    }
+    // Two builds compared rule by rule: did a change lose or add a detection?
+    if std::env::var_os("BENCH_ALERTS_BY_RULE").is_some() {
+        let (all, _) = store
+            .alerts(
+                &scope,
+                &Default::default(),
+                yunshou_store::Page {
+                    limit: alerts,
+                    offset: 0,
+                },
+            )
+            .await?;
+        let mut by_rule = std::collections::BTreeMap::<_, (usize, i64)>::new();
+        for a in &all {
+            let e = by_rule
+                .entry((a.rule_id.clone(), a.title.clone()))
+                .or_default();
+            e.0 += 1;
+            e.1 += a.count;
+        }
+        for ((id, title), (alerts, count)) in by_rule {
+            println!("{alerts:5} alerts {count:7} matches  {id}  {title}");
+        }
     }
     Ok(())
 }

@@ -137,6 +137,7 @@ impl Engine {
                 product: s.product.iter().map(|x| x.to_lowercase()).collect(),
                 service: s.service.iter().map(|x| x.to_lowercase()).collect(),
                 category: s.category.iter().map(|x| x.to_lowercase()).collect(),
+                category_named: s.category_named,
             })
             .collect();
         let source_fields = mapping
@@ -888,6 +889,59 @@ mod tests {
         }
         // Without a known source the negated rule is still a candidate (routing loses nothing).
         assert_eq!(eval(r#"{"destination":{"port":445}}"#).1, vec![0, 2]);
+    }
+
+    #[test]
+    fn sources_naming_no_category_skip_rules_that_name_one() {
+        // A keyword rule for Sysmon for Linux's process records would fire on an SSH line
+        // that mentions the same word; the mapping says auth, syslog and auditd lines are in
+        // no category, so only auditd's execve (process_creation) and events of unknown
+        // source reach it.
+        let e = engine("title: linux shell\nid: p1\nlogsource: {product: linux, category: process_creation}\ndetection:\n  kw: [bash]\n  condition: kw\n---\ntitle: auth bash\nid: a1\nlogsource: {product: linux, service: auth}\ndetection:\n  kw: [bash]\n  condition: kw\n---\ntitle: any linux\nid: l1\nlogsource: {product: linux}\ndetection:\n  kw: [bash]\n  condition: kw\n");
+        let eval = |json: &str| {
+            let ev = FlatEvent::from_json(e.schema(), json).unwrap();
+            (e.event_source(&ev), e.evaluate(&ev))
+        };
+        for dataset in ["linux.auth", "syslog", "auditd.log"] {
+            let (src, hits) = eval(&format!(
+                r#"{{"event":{{"dataset":"{dataset}"}},"message":"session opened by bash"}}"#
+            ));
+            assert!(src.category.is_empty() && src.category_known, "{dataset}");
+            let own = if dataset == "linux.auth" {
+                vec![1, 2]
+            } else {
+                vec![2]
+            };
+            assert_eq!(hits, own, "{dataset}");
+        }
+        let (src, hits) = eval(
+            r#"{"event":{"dataset":"auditd.log","action":"execve"},"message":"exe=/bin/bash"}"#,
+        );
+        assert_eq!(src.category, vec!["process_creation"]);
+        assert_eq!(hits, vec![0, 2]);
+        // The execve system call's own record (it names the new image) is one too; another
+        // system call's is not.
+        let syscall = |arch: &str, nr: &str| {
+            format!(
+                r#"{{"event":{{"dataset":"auditd.log","action":"syscall"}},"auditd":{{"data":{{"arch":"{arch}","syscall":"{nr}"}}}},"message":"exe=/bin/bash"}}"#
+            )
+        };
+        for (arch, nr) in [
+            ("c000003e", "59"),
+            ("c00000b7", "221"),
+            ("x86_64", "execve"),
+        ] {
+            assert_eq!(eval(&syscall(arch, nr)).1, vec![0, 2], "{arch} {nr}");
+        }
+        for (arch, nr) in [("c000003e", "2"), ("c000003e", "221"), ("c00000b7", "59")] {
+            assert_eq!(eval(&syscall(arch, nr)).1, vec![2], "{arch} {nr}");
+        }
+        // A tagged event naming only its product keeps an unknown category (a wildcard).
+        assert_eq!(
+            eval(r#"{"product":"linux","message":"bash"}"#).1,
+            vec![0, 1, 2]
+        );
+        assert_eq!(eval(r#"{"message":"bash"}"#).1, vec![0, 1, 2]);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct SourceRule {
     pub service: Vec<String>,
     /// Categories.
     pub category: Vec<String>,
+    /// Whether the definition names its categories (`category: []` included): an event it
+    /// holds is in no category it does not name, so rules naming another category skip it.
+    /// Without it an event's unnamed category is unknown, a wildcard every rule admits.
+    pub category_named: bool,
 }
 
 /// A (combined) mapping.
@@ -131,6 +135,7 @@ impl Mapping {
                 product: strings(&s["product"]),
                 service: strings(&s["service"]),
                 category: strings(&s["category"]),
+                category_named: !s["category"].is_badvalue(),
             };
             if rule.product.is_empty() && rule.service.is_empty() && rule.category.is_empty() {
                 return Err(format!(
@@ -179,5 +184,32 @@ mod tests {
             .add_text("x", "fields: [")
             .unwrap_err()
             .starts_with("YAML"));
+    }
+
+    #[test]
+    fn an_empty_category_list_is_named_and_a_missing_one_is_not() {
+        let mut m = Mapping::default();
+        m.add_text(
+            "x",
+            "logsources:\n  - {when: {a: 1}, product: p, category: []}\n  - {when: {a: 2}, product: p}\n  - {when: {a: 3}, category: c}\n",
+        )
+        .unwrap();
+        let named: Vec<_> = m
+            .sources
+            .iter()
+            .map(|s| (s.category.clone(), s.category_named))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                (vec![], true),
+                (vec![], false),
+                (vec!["c".to_string()], true)
+            ]
+        );
+        // A definition naming only an empty category names nothing.
+        assert!(Mapping::default()
+            .add_text("x", "logsources:\n  - {when: {a: 1}, category: []}\n")
+            .is_err());
     }
 }

@@ -30,6 +30,7 @@ pub(crate) struct CompiledSource {
     pub product: Vec<String>,
     pub service: Vec<String>,
     pub category: Vec<String>,
+    pub category_named: bool,
 }
 
 /// The log sources an event belongs to (empty: unknown, a wildcard).
@@ -41,17 +42,20 @@ pub struct EventSource {
     pub service: Vec<String>,
     /// Categories.
     pub category: Vec<String>,
+    /// The categories are all the event's (a mapping definition named them, perhaps none):
+    /// an empty list is then no category, not an unknown one.
+    pub category_known: bool,
 }
 
 /// Whether a rule's log source admits an event of source `ev`.
 pub(crate) fn admits(rule: &LogSource, ev: &EventSource) -> bool {
-    let ok = |r: &Option<String>, e: &[String]| match r {
+    let ok = |r: &Option<String>, e: &[String], known: bool| match r {
         None => true,
-        Some(r) => e.is_empty() || e.iter().any(|x| x.eq_ignore_ascii_case(r)),
+        Some(r) => (e.is_empty() && !known) || e.iter().any(|x| x.eq_ignore_ascii_case(r)),
     };
-    ok(&rule.product, &ev.product)
-        && ok(&rule.service, &ev.service)
-        && ok(&rule.category, &ev.category)
+    ok(&rule.product, &ev.product, false)
+        && ok(&rule.service, &ev.service, false)
+        && ok(&rule.category, &ev.category, ev.category_known)
 }
 
 /// Literals of fewer bytes than this are searched only in their own fields' values: in one
@@ -426,6 +430,7 @@ impl Prefilter {
                 out.product.extend(src.product.iter().cloned());
                 out.service.extend(src.service.iter().cloned());
                 out.category.extend(src.category.iter().cloned());
+                out.category_known |= src.category_named;
             }
         }
         for v in [&mut out.product, &mut out.service, &mut out.category] {

@@ -133,7 +133,8 @@ fn run_rsigma(
 /// rsigma routes on one value per dimension. Only values some loaded rule names can make a
 /// rule conflict, so each dimension keeps those (or, if it names none, its first value, which
 /// conflicts with every rule naming that dimension in both engines); an event left with two
-/// named values in a dimension goes to rsigma once per value.
+/// named values in a dimension goes to rsigma once per value. An event the mapping says is in
+/// no category gets a category no rule names, as rsigma takes a missing one for any.
 fn tags(engine: &Engine, event: &Value) -> Vec<Map<String, Value>> {
     let src = engine.event_source(&FlatEvent::from_value(engine.schema(), event));
     let named = |pick: fn(&yunshou_detect::sigma::LogSource) -> &Option<String>| {
@@ -159,7 +160,10 @@ fn tags(engine: &Engine, event: &Value) -> Vec<Map<String, Value>> {
     };
     let products = dim(&src.product, &named(|l| &l.product));
     let services = dim(&src.service, &named(|l| &l.service));
-    let categories = dim(&src.category, &named(|l| &l.category));
+    let categories = match (src.category.is_empty(), src.category_known) {
+        (true, true) => vec![Some("(none)".to_string())],
+        _ => dim(&src.category, &named(|l| &l.category)),
+    };
     let mut out = vec![];
     for p in &products {
         for s in &services {
