@@ -823,6 +823,12 @@ mod tests {
         Engine::build(loaded, &Mapping::builtin())
     }
 
+    /// The log sources an event is routed by, and the rules it matches.
+    fn sourced(e: &Engine, json: &str) -> (EventSource, Vec<u32>) {
+        let ev = FlatEvent::from_json(e.schema(), json).unwrap();
+        (e.event_source(&ev), e.evaluate(&ev))
+    }
+
     const RULES: &str = "title: whoami\nid: r1\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel\n---\ntitle: linux whoami\nid: r2\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel: {Image|endswith: '/whoami'}\n  condition: sel\n---\ntitle: any big count\nid: r3\nlogsource: {product: windows}\ndetection:\n  sel: {Count|gt: 10}\n  condition: sel\n---\ntitle: not system\nid: f1\nlogsource: {product: windows}\nfilter:\n  rules: [r1]\n  sel: {User: SYSTEM}\n  condition: not sel\n";
 
     #[test]
@@ -866,10 +872,7 @@ mod tests {
         // Zeek's RDP rule is a negated selection: on a record without Zeek's fields it would
         // fire, so it must never see netfilter's or a flow collector's records.
         let e = engine("title: public rdp\nid: z1\nlogsource: {product: zeek, service: rdp}\ndetection:\n  sel: {id.orig_h|cidr: 10.0.0.0/8}\n  condition: not sel\n---\ntitle: linux firewall drop\nid: l1\nlogsource: {product: linux}\ndetection:\n  sel: {event.action: ngfw-drop}\n  condition: sel\n---\ntitle: any firewall\nid: f1\nlogsource: {category: firewall}\ndetection:\n  sel: {dst_port: 445}\n  condition: sel\n");
-        let eval = |json: &str| {
-            let ev = FlatEvent::from_json(e.schema(), json).unwrap();
-            (e.event_source(&ev), e.evaluate(&ev))
-        };
+        let eval = |json: &str| sourced(&e, json);
         let (src, hits) = eval(
             r#"{"event":{"dataset":"firewall","action":"ngfw-drop"},"source":{"ip":"45.155.205.233"},"destination":{"ip":"10.20.12.84","port":445}}"#,
         );
@@ -898,10 +901,7 @@ mod tests {
         // no category, so only auditd's execve (process_creation) and events of unknown
         // source reach it.
         let e = engine("title: linux shell\nid: p1\nlogsource: {product: linux, category: process_creation}\ndetection:\n  kw: [bash]\n  condition: kw\n---\ntitle: auth bash\nid: a1\nlogsource: {product: linux, service: auth}\ndetection:\n  kw: [bash]\n  condition: kw\n---\ntitle: any linux\nid: l1\nlogsource: {product: linux}\ndetection:\n  kw: [bash]\n  condition: kw\n");
-        let eval = |json: &str| {
-            let ev = FlatEvent::from_json(e.schema(), json).unwrap();
-            (e.event_source(&ev), e.evaluate(&ev))
-        };
+        let eval = |json: &str| sourced(&e, json);
         for dataset in ["linux.auth", "syslog", "auditd.log"] {
             let (src, hits) = eval(&format!(
                 r#"{{"event":{{"dataset":"{dataset}"}},"message":"session opened by bash"}}"#
