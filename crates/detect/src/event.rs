@@ -66,10 +66,33 @@ fn lowered(s: &str) -> Option<String> {
         s.bytes()
             .any(|b| b.is_ascii_uppercase())
             .then(|| s.to_ascii_lowercase())
+    } else if s.chars().all(|c| match c {
+        'A'..='Z' => false,
+        c if c.is_ascii() => true,
+        c => caseless(c),
+    }) {
+        // Chinese text (asset names, owners, messages) is the common case: it is found
+        // unchanged without `to_lowercase`'s table search per character and its copy.
+        None
     } else {
         let l = s.to_lowercase();
         (l != s).then_some(l)
     }
+}
+
+/// Characters no case mapping changes, common in Chinese and East Asian text: CJK
+/// punctuation and kana, ideographs, Hangul syllables, and the fullwidth forms that are not
+/// letters (the test below checks every one against `char::to_lowercase`).
+fn caseless(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3000..=0x30FF
+            | 0x3400..=0x9FFF
+            | 0xAC00..=0xD7A3
+            | 0xFF00..=0xFF20
+            | 0xFF3B..=0xFF40
+            | 0xFF5B..=0xFFEF
+    )
 }
 
 /// Field names to ids, and the event paths that answer to each.
@@ -494,6 +517,21 @@ mod tests {
         let texts: Vec<&str> = ev.values(b).map(|l| l.text.as_ref()).collect();
         assert_eq!(texts, vec!["0", "1", "2"]);
         assert_eq!(ev.first(a), Some("x"));
+    }
+
+    #[test]
+    fn caseless_characters_have_no_lower_case_of_their_own() {
+        let changed: Vec<char> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| caseless(*c))
+            .filter(|c| !c.to_lowercase().eq([*c]))
+            .collect();
+        assert_eq!(changed, vec![], "caseless characters that lowering changes");
+        assert_eq!(lowered("政务服务门户（二期）"), None);
+        assert_eq!(lowered("张三 zhang"), None);
+        assert_eq!(lowered("张三 Zhang").as_deref(), Some("张三 zhang"));
+        assert_eq!(lowered("ＡＢＣ报表").as_deref(), Some("ａｂｃ报表"));
+        assert_eq!(lowered("ΣΊΣΥΦΟΣ").as_deref(), Some("σίσυφος"));
     }
 
     #[test]

@@ -130,6 +130,8 @@ struct Joined {
     /// A value whose text is already joined (a web log's `message` and `event.original`
     /// hold the same line) is searched once: (its copy's index in `ends`, its group).
     copies: Vec<(usize, u32)>,
+    /// The joined values long enough to look for copies of: (start, end, index in `ends`).
+    long: Vec<(usize, usize, usize)>,
 }
 
 /// Values shorter than this are joined even when their text is already there: a rescan
@@ -231,18 +233,19 @@ impl Literals {
             joined.text.clear();
             joined.ends.clear();
             joined.copies.clear();
+            joined.long.clear();
             for leaf in &ev.leaves {
                 // The value's first leaf stands for its group: its aliases hold the same text.
                 if leaf.alias {
                     continue;
                 }
-                let text = searchable(leaf);
+                // Only a value some automaton reads is prepared (non-ASCII text is lowered).
                 if let Some(p) = self
                     .short_of
                     .get(leaf.group as usize)
                     .and_then(|a| self.short.get(*a as usize))
                 {
-                    for m in p.ac.find_overlapping_iter(text) {
+                    for m in p.ac.find_overlapping_iter(searchable(leaf)) {
                         out.extend(
                             p.needs[m.pattern().as_usize()]
                                 .iter()
@@ -258,11 +261,16 @@ impl Literals {
                         .copied()
                         .unwrap_or(false);
                 if wanted && searching {
+                    let text = searchable(leaf);
                     if let Some(copy) = joined.copy_of(text.as_bytes()) {
                         joined.copies.push((copy, leaf.group));
                         continue;
                     }
+                    let start = joined.text.len();
                     joined.text.extend_from_slice(text.as_bytes());
+                    if text.len() >= COPY_MIN_LEN {
+                        joined.long.push((start, joined.text.len(), joined.ends.len()));
+                    }
                     joined.ends.push((joined.text.len(), leaf.group));
                     joined.text.push(SEPARATOR);
                 }
@@ -293,12 +301,10 @@ impl Joined {
         if text.len() < COPY_MIN_LEN {
             return None;
         }
-        let mut start = 0;
-        self.ends.iter().position(|(end, _)| {
-            let same = *end - start == text.len() && &self.text[start..*end] == text;
-            start = end + 1;
-            same
-        })
+        self.long
+            .iter()
+            .find(|(start, end, _)| end - start == text.len() && &self.text[*start..*end] == text)
+            .map(|(_, _, index)| *index)
     }
 }
 
@@ -330,6 +336,8 @@ struct Route {
     unfiltered: Vec<u32>,
     /// Some rule it allows searches keywords (else the any-field pass is skipped).
     keywords: bool,
+    /// It allows no rule (a tenant's own rules are often all for other log sources).
+    closed: bool,
     /// Events routed here so far (until it is narrowed).
     seen: AtomicU32,
     /// Its own automata, once it is used often enough (`None`: it shares the full ones).
@@ -349,8 +357,8 @@ pub(crate) struct Prefilter {
     sources: Vec<CompiledSource>,
     /// Event fields carrying the log source directly: (product, service, category).
     source_fields: Option<(FieldId, FieldId, FieldId)>,
-    /// Every field an event's route depends on.
-    route_fields: Vec<FieldId>,
+    /// Whether an event's route depends on a field, by field id.
+    route_fields: Vec<bool>,
     /// The rules' log sources, for routing.
     logsources: Vec<LogSource>,
     /// Rules without literals.
@@ -384,13 +392,19 @@ impl Prefilter {
         let unfiltered = (0..needs.len() as u32)
             .filter(|i| needs[*i as usize].is_empty())
             .collect();
-        let mut route_fields: Vec<FieldId> = sources
+        let route_fields: Vec<FieldId> = sources
             .iter()
             .flat_map(|s| s.when.iter().map(|(f, _)| *f))
             .chain(source_fields.iter().flat_map(|(p, s, c)| [*p, *s, *c]))
             .collect();
-        route_fields.sort_unstable();
-        route_fields.dedup();
+        let route_fields = route_fields.iter().fold(vec![], |mut by_id, f| {
+            let i = *f as usize;
+            if by_id.len() <= i {
+                by_id.resize(i + 1, false);
+            }
+            by_id[i] = true;
+            by_id
+        });
         Prefilter {
             all: Arc::new(Literals::build(&needs, &groups, |_| true, false)),
             sources,
@@ -443,6 +457,9 @@ impl Prefilter {
     /// The rules the routing and the literals let through for an event, sorted.
     pub fn candidates(&self, ev: &FlatEvent) -> Vec<u32> {
         let route = self.route(ev);
+        if route.closed {
+            return vec![];
+        }
         let mut out = route.unfiltered.clone();
         match self.narrowed(&route) {
             Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, &mut out),
@@ -459,12 +476,13 @@ impl Prefilter {
         out
     }
 
-    /// The text of the fields the route depends on, as a cache key.
+    /// The text of the fields the route depends on, as a cache key (one pass over the
+    /// leaves, which are sorted by field, rather than a search per route field).
     fn route_key(&self, ev: &FlatEvent) -> Vec<u8> {
         let mut key = Vec::with_capacity(64);
-        for f in &self.route_fields {
-            for leaf in ev.values(*f) {
-                key.extend_from_slice(&f.to_le_bytes());
+        for leaf in &ev.leaves {
+            if self.route_fields.get(leaf.field as usize) == Some(&true) {
+                key.extend_from_slice(&leaf.field.to_le_bytes());
                 key.extend_from_slice(leaf.text.as_bytes());
                 // Never in UTF-8: values cannot run into each other.
                 key.push(0xff);
@@ -508,6 +526,7 @@ impl Prefilter {
             .enumerate()
             .any(|(r, lits)| allowed(r as u32) && lits.iter().any(|(f, _)| *f == ANY_FIELD));
         Route {
+            closed: compatible.iter().all(|w| *w == 0),
             unfiltered: self
                 .unfiltered
                 .iter()
