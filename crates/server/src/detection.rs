@@ -9,6 +9,9 @@
 use crate::intel::IntelBook;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+// Tenant ids and sequence numbers key the per-event lookups: the pipeline makes them, not
+// the events, so the faster Fx hash is safe where SipHash would cost each event.
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -155,7 +158,7 @@ struct TenantState {
 /// Recent events that fed correlations (seq → event), for correlation alerts.
 #[derive(Default)]
 struct Recent {
-    events: HashMap<u64, NewTrigger>,
+    events: FxHashMap<u64, NewTrigger>,
     order: VecDeque<u64>,
 }
 
@@ -283,21 +286,21 @@ impl Coalesced {
 
 #[derive(Default)]
 struct Pending {
-    detections: HashMap<String, Coalesced>,
+    detections: FxHashMap<String, Coalesced>,
     /// Highest sequence inspected.
     upto: u64,
     /// Intelligence hits per tenant and feed.
-    intel_hits: HashMap<String, HashMap<String, i64>>,
+    intel_hits: FxHashMap<String, HashMap<String, i64>>,
 }
 
 /// The pipeline's detector.
 pub struct StreamDetector {
     book: Arc<RuleBook>,
     /// Each tenant's imported rule sets, compiled apart: no other tenant's events meet them.
-    tenant_books: RwLock<HashMap<String, Arc<RuleBook>>>,
+    tenant_books: RwLock<FxHashMap<String, Arc<RuleBook>>>,
     intel: Arc<IntelBook>,
-    disabled: RwLock<HashMap<String, HashSet<String>>>,
-    tenants: Mutex<HashMap<String, TenantState>>,
+    disabled: RwLock<FxHashMap<String, HashSet<String>>>,
+    tenants: Mutex<FxHashMap<String, TenantState>>,
     pending: Mutex<Pending>,
     /// Per tenant, the sequence up to which detections are already recorded: events at or
     /// below it are being replayed after a restart and only feed the correlations.
@@ -371,7 +374,7 @@ impl StreamDetector {
 
     /// Re-reads every tenant's rule switches (after one changes).
     pub async fn reload_settings(&self) -> anyhow::Result<()> {
-        let mut table: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut table: FxHashMap<String, HashSet<String>> = FxHashMap::default();
         for (tenant, rule, enabled) in self.store.all_rule_settings().await? {
             if !enabled {
                 table.entry(tenant).or_default().insert(rule);

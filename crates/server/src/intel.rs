@@ -13,7 +13,8 @@ use yunshou_store::Store;
 /// Every tenant's indicators.
 #[derive(Default)]
 pub struct IntelBook {
-    by_tenant: RwLock<HashMap<String, Arc<IndicatorSet>>>,
+    /// Fx-hashed: looked up for every event, by tenant ids the platform makes.
+    by_tenant: RwLock<rustc_hash::FxHashMap<String, Arc<IndicatorSet>>>,
 }
 
 /// Parses a format name (`stix`, `misp-json`, `misp-csv`, `csv`).
@@ -65,7 +66,7 @@ impl IntelBook {
             builders
                 .into_iter()
                 .map(|(t, b)| (t, Arc::new(b.build())))
-                .collect::<HashMap<_, _>>()
+                .collect::<rustc_hash::FxHashMap<_, _>>()
         })
         .await?;
         *self.by_tenant.write().expect("intel table") = table;
