@@ -271,7 +271,12 @@ const MAX_DEPTH: usize = 64;
 
 impl<'a> Walk<'_, '_, 'a> {
     fn leaf(&mut self, text: Cow<'a, str>, kind: Kind) {
-        let name = windows_name(&self.path);
+        // Checked here too: most leaves are not a raw Windows event's, and this is inlined.
+        let name = if self.path.starts_with("Event.") {
+            windows_name(&self.path)
+        } else {
+            None
+        };
         let path = name.as_deref().unwrap_or(&self.path);
         let group = self.schema.group_of(path).or_else(|| {
             // Defender writes `Threat Name`; rules say `ThreatName`.

@@ -269,7 +269,9 @@ impl Literals {
                     let start = joined.text.len();
                     joined.text.extend_from_slice(text.as_bytes());
                     if text.len() >= COPY_MIN_LEN {
-                        joined.long.push((start, joined.text.len(), joined.ends.len()));
+                        joined
+                            .long
+                            .push((start, joined.text.len(), joined.ends.len()));
                     }
                     joined.ends.push((joined.text.len(), leaf.group));
                     joined.text.push(SEPARATOR);
