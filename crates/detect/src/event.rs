@@ -271,7 +271,7 @@ const MAX_DEPTH: usize = 64;
 
 impl<'a> Walk<'_, '_, 'a> {
     fn leaf(&mut self, text: Cow<'a, str>, kind: Kind) {
-        // Checked here too: most leaves are not a raw Windows event's, and this is inlined.
+        // Most leaves are not a raw Windows event's: the prefix is checked inline first.
         let name = if self.path.starts_with("Event.") {
             windows_name(&self.path)
         } else {
