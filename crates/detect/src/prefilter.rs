@@ -239,13 +239,24 @@ impl Literals {
                 if leaf.alias {
                     continue;
                 }
-                // Only a value some automaton reads is prepared (non-ASCII text is lowered).
-                if let Some(p) = self
+                let short = self
                     .short_of
                     .get(leaf.group as usize)
-                    .and_then(|a| self.short.get(*a as usize))
-                {
-                    for m in p.ac.find_overlapping_iter(searchable(leaf)) {
+                    .and_then(|a| self.short.get(*a as usize));
+                let wanted = searching
+                    && (keywords
+                        || self
+                            .in_shared
+                            .get(leaf.group as usize)
+                            .copied()
+                            .unwrap_or(false));
+                if short.is_none() && !wanted {
+                    continue;
+                }
+                // Only a value some automaton reads is prepared (non-ASCII text is lowered).
+                let text = searchable(leaf);
+                if let Some(p) = short {
+                    for m in p.ac.find_overlapping_iter(text) {
                         out.extend(
                             p.needs[m.pattern().as_usize()]
                                 .iter()
@@ -254,14 +265,7 @@ impl Literals {
                         );
                     }
                 }
-                let wanted = keywords
-                    || self
-                        .in_shared
-                        .get(leaf.group as usize)
-                        .copied()
-                        .unwrap_or(false);
-                if wanted && searching {
-                    let text = searchable(leaf);
+                if wanted {
                     if let Some(copy) = joined.copy_of(text.as_bytes()) {
                         joined.copies.push((copy, leaf.group));
                         continue;
@@ -394,19 +398,15 @@ impl Prefilter {
         let unfiltered = (0..needs.len() as u32)
             .filter(|i| needs[*i as usize].is_empty())
             .collect();
-        let route_fields: Vec<FieldId> = sources
+        let depends: Vec<FieldId> = sources
             .iter()
             .flat_map(|s| s.when.iter().map(|(f, _)| *f))
             .chain(source_fields.iter().flat_map(|(p, s, c)| [*p, *s, *c]))
             .collect();
-        let route_fields = route_fields.iter().fold(vec![], |mut by_id, f| {
-            let i = *f as usize;
-            if by_id.len() <= i {
-                by_id.resize(i + 1, false);
-            }
-            by_id[i] = true;
-            by_id
-        });
+        let mut route_fields = vec![false; depends.iter().max().map_or(0, |f| *f as usize + 1)];
+        for f in depends {
+            route_fields[f as usize] = true;
+        }
         Prefilter {
             all: Arc::new(Literals::build(&needs, &groups, |_| true, false)),
             sources,
