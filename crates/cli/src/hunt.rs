@@ -147,8 +147,8 @@ impl<W: Write> Printer<W> {
                 self.out.write_all(b"\"source\":")?;
                 serde_json::to_writer(&mut self.out, source)?;
                 write!(self.out, ",\"record\":{},\"event\":", at.record)?;
-                let text = event.get();
-                if text.contains(['\n', '\r']) {
+                let text = event;
+                if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
                     // Pretty-printed input (a `.json` file): one line per match all the same.
                     let v: serde_json::Value =
                         serde_json::from_str(text).map_err(std::io::Error::other)?;
@@ -305,8 +305,9 @@ pub fn hunt(args: HuntArgs) -> Result<ExitCode> {
                 };
                 match rec {
                     Ok(text) => {
-                        let raw: &RawValue = serde_json::from_str(text)?;
-                        let _ = hunter.feed(at, raw, &mut emit);
+                        if let Err(e) = hunter.feed(at, text, &mut emit) {
+                            problem(format!("{}: record {}: {e}", file.display(), i + 1));
+                        }
                     }
                     Err(e) => problem(format!("{}: record {}: {e}", file.display(), i + 1)),
                 }
@@ -330,7 +331,7 @@ pub fn hunt(args: HuntArgs) -> Result<ExitCode> {
                     input,
                     record: i as u64 + 1,
                 };
-                if let Err(e) = hunter.feed(at, raw, &mut emit) {
+                if let Err(e) = hunter.feed(at, raw.get(), &mut emit) {
                     problem(format!("{}: document {}: {e}", file.display(), i + 1));
                 }
             }
@@ -358,16 +359,14 @@ pub fn hunt(args: HuntArgs) -> Result<ExitCode> {
                     input,
                     record: number,
                 };
-                match serde_json::from_str::<&RawValue>(text) {
-                    Ok(raw) => {
-                        if let Err(e) = hunter.feed(at, raw, &mut emit) {
-                            problem(format!("{}: line {number}: {e}", file.display()));
-                        }
-                    }
-                    Err(e) => {
-                        hunter.stats.unreadable += 1;
-                        problem(format!("{}: line {number}: not JSON: {e}", file.display()));
-                    }
+                // The line is parsed once, as it is flattened for matching.
+                if let Err(e) = hunter.feed(at, text, &mut emit) {
+                    let what = if e.is_syntax() || e.is_eof() {
+                        "not JSON: "
+                    } else {
+                        ""
+                    };
+                    problem(format!("{}: line {number}: {what}{e}", file.display()));
                 }
             }
         }

@@ -164,6 +164,8 @@ fn jsonl_correlations_and_unreadable_lines() {
         err.contains("line 5") || err.contains(":5"),
         "the bad line is named: {err}"
     );
+    assert!(err.contains("not JSON"), "and said to be no JSON: {err}");
+    assert!(err.contains("unreadable 1 "), "and counted once: {err}");
     let found = lines(&out);
     let corr: Vec<&Value> = found
         .iter()

@@ -224,13 +224,20 @@ impl<'a> FlatEvent<'a> {
         self.values(field).next().map(|l| l.text.as_ref())
     }
 
+    /// Sized for a typical log line, so the walk rarely grows it (the path likewise).
+    fn with_room() -> FlatEvent<'a> {
+        FlatEvent {
+            leaves: Vec::with_capacity(48),
+        }
+    }
+
     /// Flattens one JSON document given as text.
     pub fn from_json(schema: &Schema, text: &'a str) -> Result<FlatEvent<'a>, serde_json::Error> {
-        let mut ev = FlatEvent::default();
+        let mut ev = FlatEvent::with_room();
         let mut de = serde_json::Deserializer::from_str(text);
         Walk {
             schema,
-            path: String::new(),
+            path: String::with_capacity(96),
             depth: 0,
             out: &mut ev.leaves,
         }
@@ -242,10 +249,7 @@ impl<'a> FlatEvent<'a> {
 
     /// Flattens a parsed document.
     pub fn from_value(schema: &Schema, value: &'a serde_json::Value) -> FlatEvent<'a> {
-        // Sized for a typical parsed log line, so the walk rarely grows them.
-        let mut ev = FlatEvent {
-            leaves: Vec::with_capacity(48),
-        };
+        let mut ev = FlatEvent::with_room();
         let mut w = Walk {
             schema,
             path: String::with_capacity(96),
@@ -453,16 +457,48 @@ impl<'de> Visitor<'de> for &mut Walk<'_, '_, 'de> {
         }
         let top = self.depth == 0;
         self.depth += 1;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if top && !self.schema.walks(&key) {
+        loop {
+            let mark = self.path.len();
+            if mark > 0 {
+                self.path.push('.');
+            }
+            if map.next_key_seed(KeyOnto(&mut self.path))?.is_none() {
+                self.path.truncate(mark);
+                break;
+            }
+            // At the top the path was empty: it now holds just the key.
+            if top && !self.schema.walks(&self.path) {
+                self.path.truncate(mark);
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
             }
-            let mark = self.enter(&key);
             map.next_value_seed(&mut *self)?;
             self.path.truncate(mark);
         }
         self.depth -= 1;
+        Ok(())
+    }
+}
+
+/// A map key written straight onto the walk's path: keys are many, and reading each into a
+/// `String` of its own (what `Cow<str>` deserialises to) cost an allocation apiece.
+struct KeyOnto<'p>(&'p mut String);
+
+impl<'de> DeserializeSeed<'de> for KeyOnto<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyOnto<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.push_str(v);
         Ok(())
     }
 }

@@ -5,7 +5,6 @@
 use crate::engine::{CorrelationState, Engine};
 use crate::event::FlatEvent;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 /// Where an event came from: which input, which record (from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,8 +39,8 @@ pub enum Finding<'e, 'a> {
         rule: RuleInfo<'e>,
         /// The event.
         at: EventRef,
-        /// The event as given.
-        event: &'a RawValue,
+        /// The event's JSON text as given (it parsed: it is a JSON document).
+        event: &'a str,
     },
     /// A correlation fired.
     Correlation {
@@ -119,16 +118,16 @@ impl<'e> Hunter<'e> {
         }
     }
 
-    /// Evaluates one event (JSON text); an unparseable event is counted and its error
-    /// returned.
+    /// Evaluates one event (JSON text, parsed only here); an unparseable event is counted
+    /// and its error returned.
     pub fn feed<'a>(
         &mut self,
         at: EventRef,
-        event: &'a RawValue,
+        event: &'a str,
         out: &mut impl FnMut(Finding<'e, 'a>),
     ) -> Result<(), serde_json::Error> {
         let engine = self.engine;
-        let ev = match FlatEvent::from_json(engine.schema(), event.get()) {
+        let ev = match FlatEvent::from_json(engine.schema(), event) {
             Ok(ev) => ev,
             Err(e) => {
                 self.stats.unreadable += 1;
@@ -227,19 +226,15 @@ mod tests {
             )
         })
         .collect();
-        let raws: Vec<Box<RawValue>> = lines
-            .iter()
-            .map(|l| RawValue::from_string(l.clone()).unwrap())
-            .collect();
         let mut hunter = Hunter::new(&engine);
         let mut found = vec![];
-        for (i, raw) in raws.iter().enumerate() {
+        for (i, line) in lines.iter().enumerate() {
             let at = EventRef {
                 input: 0,
                 record: i as u64 + 1,
             };
             hunter
-                .feed(at, raw, &mut |f| found.push(format!("{f:?}")))
+                .feed(at, line, &mut |f| found.push(format!("{f:?}")))
                 .unwrap();
         }
         hunter.finish(&mut |f| found.push(format!("{f:?}")));
