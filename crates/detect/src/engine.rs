@@ -6,7 +6,7 @@ use crate::event::{FieldId, FlatEvent, Schema};
 use crate::mapping::Mapping;
 use crate::prefilter::{CompiledSource, Prefilter};
 use crate::sigma::correlation::{Correlation, Correlator, Fired, Hit, Kind};
-use crate::sigma::matcher::{compile_with, Compiled};
+use crate::sigma::matcher::{compile_with, Clauses, Compiled};
 use crate::sigma::{LoadError, Loaded, Rule};
 use rustc_hash::FxHashMap;
 
@@ -241,14 +241,14 @@ impl Engine {
         }
 
         // The literal prefilter.
-        let needs: Vec<Vec<(FieldId, String)>> = rules
+        let needs: Vec<Clauses> = rules
             .iter_mut()
             .map(|r| match r.compiled.necessary() {
-                Some(lits) if !lits.is_empty() => {
+                Some(clauses) if !clauses.is_empty() && clauses.iter().all(|c| !c.is_empty()) => {
                     r.prefiltered = true;
-                    lits
+                    clauses
                 }
-                // An empty set means the rule can never match; evaluate it anyway (cheap).
+                // An empty clause means the rule can never match; evaluate it anyway (cheap).
                 _ => vec![],
             })
             .collect();

@@ -16,7 +16,7 @@
 //! rules' few hundred literals, not for the thousands of every Windows rule.
 
 use crate::event::{FieldId, FlatEvent};
-use crate::sigma::matcher::ANY_FIELD;
+use crate::sigma::matcher::{Clauses, ANY_FIELD, MAX_CLAUSES};
 use crate::sigma::LogSource;
 use aho_corasick::AhoCorasick;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -63,25 +63,64 @@ pub(crate) fn admits(rule: &LogSource, ev: &EventSource) -> bool {
 /// would be found all over other fields.
 const SHARED_MIN_LEN: usize = 3;
 
-/// An automaton over some literals, with the (field, rule) pairs that need each pattern
+/// Bits of a [`Clause`] that number the clause within its rule.
+const CLAUSE_BITS: u32 = 2;
+const _: () = assert!(MAX_CLAUSES <= 1 << CLAUSE_BITS);
+
+/// One clause of one rule's necessary literals: the rule's index shifted left by
+/// [`CLAUSE_BITS`], the clause's number in the low bits.
+type Clause = u32;
+
+fn clause(rule: u32, number: usize) -> Clause {
+    rule << CLAUSE_BITS | number as u32
+}
+
+fn rule_of(clause: Clause) -> u32 {
+    clause >> CLAUSE_BITS
+}
+
+/// An automaton over some literals, with the (field, clause) pairs that need each pattern
 /// (the field is [`ANY_FIELD`] for a keyword search's literal).
 struct Patterns {
     ac: AhoCorasick,
-    needs: Vec<Vec<(FieldId, u32)>>,
+    needs: Vec<Vec<(FieldId, Clause)>>,
 }
 
 impl Patterns {
-    fn build(lits: &[(&str, FieldId, u32)], dfa: bool) -> Patterns {
+    /// Adds to `out` the clauses needing pattern `p` in a field that a value of schema group
+    /// `group` answers to (asked once per field: the needs are sorted by field), of rules
+    /// `keep` accepts.
+    fn found(
+        &self,
+        p: usize,
+        group: u32,
+        answers: &impl Fn(u32, FieldId) -> bool,
+        keep: &impl Fn(u32) -> bool,
+        out: &mut Vec<Clause>,
+    ) {
+        for same_field in self.needs[p].chunk_by(|a, b| a.0 == b.0) {
+            if answers(group, same_field[0].0) {
+                out.extend(
+                    same_field
+                        .iter()
+                        .map(|(_, c)| *c)
+                        .filter(|c| keep(rule_of(*c))),
+                );
+            }
+        }
+    }
+
+    fn build(lits: &[(&str, FieldId, Clause)], dfa: bool) -> Patterns {
         let mut pats: Vec<&str> = vec![];
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut needs: Vec<Vec<(FieldId, u32)>> = vec![];
-        for (lit, field, rule) in lits {
+        let mut needs: Vec<Vec<(FieldId, Clause)>> = vec![];
+        for (lit, field, clause) in lits {
             let p = *index.entry(lit).or_insert_with(|| {
                 pats.push(lit);
                 needs.push(vec![]);
                 pats.len() - 1
             });
-            needs[p].push((*field, *rule));
+            needs[p].push((*field, *clause));
         }
         for n in &mut needs {
             n.sort_unstable();
@@ -149,24 +188,26 @@ impl Literals {
     /// Automata over the literals of the rules `include` accepts, for the schema's path
     /// `groups`.
     fn build(
-        needs: &[Vec<(FieldId, String)>],
+        needs: &[Clauses],
         groups: &[Vec<FieldId>],
         include: impl Fn(u32) -> bool,
         dfa: bool,
     ) -> Self {
-        let mut shared: Vec<(&str, FieldId, u32)> = vec![];
-        let mut short: FxHashMap<FieldId, Vec<(&str, FieldId, u32)>> = FxHashMap::default();
-        for (i, lits) in needs.iter().enumerate() {
+        let mut shared: Vec<(&str, FieldId, Clause)> = vec![];
+        let mut short: FxHashMap<FieldId, Vec<(&str, FieldId, Clause)>> = FxHashMap::default();
+        for (i, clauses) in needs.iter().enumerate() {
             let rule = i as u32;
-            if lits.is_empty() || !include(rule) {
+            if clauses.is_empty() || !include(rule) {
                 continue;
             }
-            for (field, lit) in lits {
-                let lit = (lit.as_str(), *field, rule);
-                if *field == ANY_FIELD || lit.0.len() >= SHARED_MIN_LEN {
-                    shared.push(lit);
-                } else {
-                    short.entry(*field).or_default().push(lit);
+            for (number, lits) in clauses.iter().enumerate() {
+                for (field, lit) in lits {
+                    let lit = (lit.as_str(), *field, clause(rule, number));
+                    if *field == ANY_FIELD || lit.0.len() >= SHARED_MIN_LEN {
+                        shared.push(lit);
+                    } else {
+                        short.entry(*field).or_default().push(lit);
+                    }
                 }
             }
         }
@@ -190,7 +231,7 @@ impl Literals {
             }
             fields.sort_unstable();
             let a = *by_fields.entry(fields).or_insert_with_key(|fields| {
-                let lits: Vec<(&str, FieldId, u32)> = fields
+                let lits: Vec<(&str, FieldId, Clause)> = fields
                     .iter()
                     .flat_map(|f| short[f].iter().copied())
                     .collect();
@@ -208,8 +249,8 @@ impl Literals {
         }
     }
 
-    /// Adds to `out` the rules (that `keep` accepts) whose literals are in the event; with
-    /// `keywords`, keyword searches' literals count too.
+    /// Adds to `out` the clauses (of rules `keep` accepts) whose literals are in the event,
+    /// each as often as found; with `keywords`, keyword searches' literals count too.
     fn scan(
         &self,
         ev: &FlatEvent,
@@ -257,12 +298,7 @@ impl Literals {
                 let text = searchable(leaf);
                 if let Some(p) = short {
                     for m in p.ac.find_overlapping_iter(text) {
-                        out.extend(
-                            p.needs[m.pattern().as_usize()]
-                                .iter()
-                                .filter(|(f, r)| answers(leaf.group, *f) && keep(*r))
-                                .map(|(_, r)| *r),
-                        );
+                        p.found(m.pattern().as_usize(), leaf.group, &answers, &keep, out);
                     }
                 }
                 if wanted {
@@ -289,12 +325,7 @@ impl Literals {
                 let at = joined.ends.partition_point(|(end, _)| *end < m.end());
                 let copies = joined.copies.iter().filter(|(of, _)| *of == at);
                 for group in std::iter::once(joined.ends[at].1).chain(copies.map(|(_, g)| *g)) {
-                    out.extend(
-                        p.needs[m.pattern().as_usize()]
-                            .iter()
-                            .filter(|(f, r)| answers(group, *f) && keep(*r))
-                            .map(|(_, r)| *r),
-                    );
+                    p.found(m.pattern().as_usize(), group, &answers, &keep, out);
                 }
             }
         });
@@ -326,8 +357,11 @@ fn searchable<'l>(leaf: &'l crate::event::Leaf<'_>) -> &'l str {
 
 /// A route used this often gets automata of its own.
 const NARROW_AFTER: u32 = 256;
-/// A route is narrowed when it keeps at most one in this many literals.
-const NARROW_SHARE: usize = 4;
+/// A route is narrowed when it keeps at most one in this many literals. Two narrows Windows
+/// process creation (1,420 of 3,755 fixture rules, 40 % of the literals): its own DFA over
+/// those made the hunt over the regression events 1.07× faster for 90 MB more memory
+/// (docs/benchmarks.md); routes keeping more share the full automata.
+const NARROW_SHARE: usize = 2;
 /// At most this many distinct narrowed rule sets are kept (events can claim arbitrary
 /// sources through fields; beyond it, routes share the full automata).
 const MAX_NARROWED: usize = 64;
@@ -377,8 +411,8 @@ pub(crate) struct Prefilter {
 
 /// What routes' own automata are built from, shared with the threads that build them.
 struct Corpus {
-    /// Literals per rule (empty: none, always evaluated).
-    needs: Vec<Vec<(FieldId, String)>>,
+    /// Necessary literals per rule (no clause: none, always evaluated).
+    needs: Vec<Clauses>,
     /// The schema's path groups.
     groups: Vec<Vec<FieldId>>,
     /// Narrowed automata by the rule set they cover.
@@ -390,7 +424,7 @@ impl Prefilter {
     /// cannot match without) for a schema's path `groups`.
     pub fn build(
         logsources: Vec<LogSource>,
-        needs: Vec<Vec<(FieldId, String)>>,
+        needs: Vec<Clauses>,
         groups: Vec<Vec<FieldId>>,
         sources: Vec<CompiledSource>,
         source_fields: Option<(FieldId, FieldId, FieldId)>,
@@ -462,19 +496,29 @@ impl Prefilter {
         if route.closed {
             return vec![];
         }
-        let mut out = route.unfiltered.clone();
+        let mut found = Vec::with_capacity(64);
         match self.narrowed(&route) {
-            Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, &mut out),
+            Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, &mut found),
             None => self.all.scan(
                 ev,
                 &self.corpus.groups,
                 route.keywords,
                 |r| route.allows(r),
-                &mut out,
+                &mut found,
             ),
         }
+        found.sort_unstable();
+        found.dedup();
+        // A rule is a candidate when every one of its clauses was found.
+        let mut out = route.unfiltered.clone();
+        for same_rule in found.chunk_by(|a, b| rule_of(*a) == rule_of(*b)) {
+            let rule = rule_of(same_rule[0]);
+            if same_rule.len() == self.corpus.needs[rule as usize].len() {
+                out.push(rule);
+            }
+        }
+        // Rules without literals and rules found by them are two sets: one sort joins them.
         out.sort_unstable();
-        out.dedup();
         out
     }
 
@@ -521,12 +565,9 @@ impl Prefilter {
             }
         }
         let allowed = |i: u32| compatible[i as usize / 64] & (1 << (i % 64)) != 0;
-        let keywords = self
-            .corpus
-            .needs
-            .iter()
-            .enumerate()
-            .any(|(r, lits)| allowed(r as u32) && lits.iter().any(|(f, _)| *f == ANY_FIELD));
+        let keywords = self.corpus.needs.iter().enumerate().any(|(r, clauses)| {
+            allowed(r as u32) && clauses.iter().flatten().any(|(f, _)| *f == ANY_FIELD)
+        });
         Route {
             closed: compatible.iter().all(|w| *w == 0),
             unfiltered: self
@@ -582,8 +623,8 @@ impl Corpus {
                     self.needs
                         .iter()
                         .enumerate()
-                        .fold((0, 0), |(kept, all), (r, lits)| {
-                            let n = lits.len();
+                        .fold((0, 0), |(kept, all), (r, clauses)| {
+                            let n = clauses.iter().map(Vec::len).sum::<usize>();
                             (kept + if route.allows(r as u32) { n } else { 0 }, all + n)
                         });
                 if !room || kept * NARROW_SHARE > all {

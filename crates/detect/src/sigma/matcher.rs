@@ -451,9 +451,10 @@ impl FieldTest {
         pass != self.negate
     }
 
-    /// Literals (field, lower-cased text) one of which any passing event contains; a
-    /// keyword search's literals may be in any field ([`ANY_FIELD`]).
-    fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
+    /// Literals (field, lower-cased text) any passing event contains, as clauses (one per
+    /// value of an `all` test, else one); a keyword search's literals may be in any field
+    /// ([`ANY_FIELD`]).
+    fn necessary(&self) -> Option<Clauses> {
         if self.negate {
             return None;
         }
@@ -474,21 +475,53 @@ impl FieldTest {
             Some(out)
         };
         if self.all {
-            best(self.values.iter().filter_map(group))
+            let clauses: Clauses = self.values.iter().filter_map(group).collect();
+            (!clauses.is_empty()).then_some(clauses)
         } else {
-            union(self.values.iter().map(group))
+            union(self.values.iter().map(group)).map(|any| vec![any])
         }
     }
 }
 
-/// The most selective of several necessary sets: the one whose shortest literal is longest.
-fn best(sets: impl Iterator<Item = Vec<(FieldId, String)>>) -> Option<Vec<(FieldId, String)>> {
-    sets.max_by_key(|s| {
-        (
-            s.iter().map(|(_, l)| rarity(l)).min().unwrap_or(usize::MAX),
-            usize::MAX - s.len(),
-        )
-    })
+/// Literals a rule cannot match without, in conjunctive form: for every clause, a matching
+/// event holds one of its literals in that literal's field. Several clauses let the
+/// prefilter pass a rule only when all of them are found: a rule needing
+/// `ParentImage|contains: \AppData\` and `User|contains: ANONYMOUS` is not evaluated for
+/// every process started from a user's profile.
+pub type Clauses = Vec<Vec<(FieldId, String)>>;
+
+/// At most this many clauses per rule are kept, the most selective: each costs the
+/// prefilter its literals' matches. Two beat one by 1.02–1.03× on the hunt over the regression
+/// events (27 candidate rules per process creation, for 1.6 matches); three lost 1.06× to
+/// two (docs/benchmarks.md).
+pub const MAX_CLAUSES: usize = 2;
+
+/// How selective a clause is: the rarity of its commonest literal, then fewer literals.
+fn selectivity(clause: &[(FieldId, String)]) -> (usize, usize) {
+    (
+        clause
+            .iter()
+            .map(|(_, l)| rarity(l))
+            .min()
+            .unwrap_or(usize::MAX),
+        usize::MAX - clause.len(),
+    )
+}
+
+/// The clauses of parts that must all hold (`None`: no part has any).
+fn conjunction(parts: impl Iterator<Item = Clauses>) -> Option<Clauses> {
+    let clauses: Clauses = parts.flatten().collect();
+    (!clauses.is_empty()).then_some(clauses)
+}
+
+/// The clause of parts one of which must hold: each part's most selective clause, joined
+/// (`None`: some part has none, so nothing is necessary).
+fn disjunction(parts: impl Iterator<Item = Option<Clauses>>) -> Option<Clauses> {
+    let mut any = vec![];
+    for clauses in parts {
+        any.extend(clauses?.into_iter().max_by_key(|c| selectivity(c))?);
+    }
+    Some(vec![any])
 }
 
 /// How seldom a literal is likely to occur in values: longer is rarer, and punctuation is
@@ -522,10 +555,10 @@ impl Search {
         }
     }
 
-    fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
+    fn necessary(&self) -> Option<Clauses> {
         match self {
-            Search::AllOf(lines) => best(lines.iter().filter_map(FieldTest::necessary)),
-            Search::AnyOf(alts) => union(alts.iter().map(Search::necessary)),
+            Search::AllOf(lines) => conjunction(lines.iter().filter_map(FieldTest::necessary)),
+            Search::AnyOf(alts) => disjunction(alts.iter().map(Search::necessary)),
         }
     }
 }
@@ -543,22 +576,27 @@ impl Compiled {
         }
     }
 
-    fn necessary_of(&self, c: &Cond) -> Option<Vec<(FieldId, String)>> {
+    fn necessary_of(&self, c: &Cond) -> Option<Clauses> {
         let search = |i: &usize| self.searches.get(*i).and_then(Search::necessary);
         match c {
             Cond::Search(i) => search(i),
-            Cond::Any(v) => union(v.iter().map(search)),
-            Cond::All(v) => best(v.iter().filter_map(search)),
+            Cond::Any(v) => disjunction(v.iter().map(search)),
+            Cond::All(v) => conjunction(v.iter().filter_map(search)),
             Cond::Not(_) => None,
-            Cond::And(v) => best(v.iter().filter_map(|c| self.necessary_of(c))),
-            Cond::Or(v) => union(v.iter().map(|c| self.necessary_of(c))),
+            Cond::And(v) => conjunction(v.iter().filter_map(|c| self.necessary_of(c))),
+            Cond::Or(v) => disjunction(v.iter().map(|c| self.necessary_of(c))),
         }
     }
 
-    /// Literals (field, lower-cased text) at least one of which every matching event holds
-    /// in that field; `None` when the rule has no such literal (it is always evaluated).
-    pub fn necessary(&self) -> Option<Vec<(FieldId, String)>> {
-        self.necessary_of(&self.condition)
+    /// Literals (field, lower-cased text) every matching event holds, as clauses: one
+    /// literal of each in its field; the [`MAX_CLAUSES`] most selective, most selective
+    /// first. `None` when the rule has no such literal (it is always evaluated).
+    pub fn necessary(&self) -> Option<Clauses> {
+        let mut clauses = self.necessary_of(&self.condition)?;
+        clauses.sort_by(|a, b| selectivity(b).cmp(&selectivity(a)).then_with(|| a.cmp(b)));
+        clauses.dedup();
+        clauses.truncate(MAX_CLAUSES);
+        Some(clauses)
     }
 
     /// Whether the event matches the rule's condition.
@@ -701,17 +739,28 @@ mod tests {
     #[test]
     fn necessary_literals() {
         let r = rule("  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: ['/c', 'whoami']\n  filter:\n    User: SYSTEM\n  condition: sel and not filter\n");
-        let lits: Vec<String> =
+        let texts = |r: &R| -> Vec<Vec<String>> {
             r.0.necessary()
                 .unwrap()
                 .into_iter()
-                .map(|(_, l)| l)
-                .collect();
-        assert_eq!(lits, vec!["\\cmd.exe".to_string()]);
+                .map(|c| c.into_iter().map(|(_, l)| l).collect())
+                .collect()
+        };
+        // Both lines of the selection are needed: two clauses, the rarer first.
+        assert_eq!(texts(&r), [vec!["\\cmd.exe"], vec!["/c", "whoami"]]);
         let none = rule("  sel:\n    Count|gt: 3\n  condition: sel\n");
         assert!(none.0.necessary().is_none());
+        // Either selection: one clause holding each one's literal.
         let either = rule("  a: {X: foo}\n  b: {Y: Bar}\n  condition: a or b\n");
-        assert_eq!(either.0.necessary().unwrap().len(), 2);
+        assert_eq!(texts(&either), [vec!["foo", "bar"]]);
+        // Of an alternative, its most selective clause stands for it.
+        let alternatives =
+            rule("  a: {X: foo, Z: rarevalue}\n  b: {Y: Bar}\n  condition: a or b\n");
+        assert_eq!(texts(&alternatives), [vec!["rarevalue", "bar"]]);
+        // `all`: each value its own clause; at most MAX_CLAUSES, the rarest kept.
+        let all = rule("  sel:\n    CommandLine|contains|all: ['-w', 'hidden', 'net.webclient', 'downloadstring']\n  condition: sel and sel\n");
+        assert_eq!(MAX_CLAUSES, 2);
+        assert_eq!(texts(&all), [vec!["net.webclient"], vec!["downloadstring"]]);
         assert!(rule("  a: {X: foo}\n  condition: not a\n")
             .0
             .necessary()
