@@ -147,14 +147,13 @@ impl<W: Write> Printer<W> {
                 self.out.write_all(b"\"source\":")?;
                 serde_json::to_writer(&mut self.out, source)?;
                 write!(self.out, ",\"record\":{},\"event\":", at.record)?;
-                let text = event;
-                if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+                if memchr::memchr2(b'\n', b'\r', event.as_bytes()).is_some() {
                     // Pretty-printed input (a `.json` file): one line per match all the same.
                     let v: serde_json::Value =
-                        serde_json::from_str(text).map_err(std::io::Error::other)?;
+                        serde_json::from_str(event).map_err(std::io::Error::other)?;
                     serde_json::to_writer(&mut self.out, &v)?;
                 } else {
-                    self.out.write_all(text.as_bytes())?;
+                    self.out.write_all(event.as_bytes())?;
                 }
                 self.out.write_all(b"}\n")
             }

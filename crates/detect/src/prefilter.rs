@@ -10,7 +10,9 @@
 //!
 //! **Literals**: most rules need a literal in one field (`Image|endswith: \cmd.exe`); an
 //! Aho-Corasick automaton over all such literals finds, in one pass over an event's values,
-//! the rules worth evaluating. Rules with no such literal are always evaluated. A route that
+//! the rules worth evaluating. A rule needing literals in two fields (`Image|endswith:
+//! \csi.exe` and `Company: Microsoft Corporation`) is worth it only when one of each clause is
+//! found. Rules with no such literal are always evaluated. A route that
 //! keeps being used gets automata of its own over only the literals of the rules it allows
 //! (built on a thread of their own): a web server's access log is then searched for the web
 //! rules' few hundred literals, not for the thousands of every Windows rule.
