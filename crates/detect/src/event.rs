@@ -540,6 +540,24 @@ mod tests {
     }
 
     #[test]
+    fn keys_escaped_skipped_and_nested_leave_the_path_as_it_was() {
+        let mut s = Schema::default();
+        let ip = s.field("source.ip");
+        let user = s.field("user.name");
+        // An escaped key (`\u0073ource` is `source`) is read unborrowed; a skipped top-level
+        // key, an empty key and a nested object before the named ones must leave no trace
+        // on the path.
+        let text = r#"{"skip":{"a":{"b":1}},"":{"x":1},"\u0073ource":{"port":22,"ip":"10.0.0.9"},"user":{"name":"ops","id":{"n":1}},"source":{"ip":"10.0.0.8"}}"#;
+        let ev = FlatEvent::from_json(&s, text).unwrap();
+        let texts =
+            |ev: &FlatEvent, f| ev.values(f).map(|l| l.text.to_string()).collect::<Vec<_>>();
+        assert_eq!(texts(&ev, ip), ["10.0.0.9", "10.0.0.8"]);
+        assert_eq!(texts(&ev, user), ["ops"]);
+        // A key that is not text is no JSON object.
+        assert!(FlatEvent::from_json(&s, r#"{1:"a"}"#).is_err());
+    }
+
+    #[test]
     fn leaves_sort_by_field_in_document_order() {
         let mut s = Schema::default();
         let a = s.field("a");
