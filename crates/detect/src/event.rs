@@ -325,12 +325,13 @@ impl<'a> Walk<'_, '_, 'a> {
         }
     }
 
-    fn enter(&mut self, key: &str) -> usize {
+    /// Starts a key's segment of the path (the key is written next) and returns where the
+    /// path is cut back to after its value.
+    fn open_segment(&mut self) -> usize {
         let mark = self.path.len();
-        if !self.path.is_empty() {
+        if mark > 0 {
             self.path.push('.');
         }
-        self.path.push_str(key);
         mark
     }
 
@@ -355,7 +356,8 @@ impl<'a> Walk<'_, '_, 'a> {
                     if top && !self.schema.walks(k) {
                         continue;
                     }
-                    let mark = self.enter(k);
+                    let mark = self.open_segment();
+                    self.path.push_str(k);
                     self.value(x);
                     self.path.truncate(mark);
                 }
@@ -458,10 +460,7 @@ impl<'de> Visitor<'de> for &mut Walk<'_, '_, 'de> {
         let top = self.depth == 0;
         self.depth += 1;
         loop {
-            let mark = self.path.len();
-            if mark > 0 {
-                self.path.push('.');
-            }
+            let mark = self.open_segment();
             if map.next_key_seed(KeyOnto(&mut self.path))?.is_none() {
                 self.path.truncate(mark);
                 break;

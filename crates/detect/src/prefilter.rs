@@ -184,6 +184,8 @@ const SEPARATOR: u8 = 0xff;
 
 thread_local! {
     static JOINED: std::cell::RefCell<Joined> = Default::default();
+    /// The clauses one event's scan found (kept between events, like `JOINED`).
+    static FOUND: std::cell::RefCell<Vec<Clause>> = Default::default();
 }
 
 impl Literals {
@@ -498,27 +500,29 @@ impl Prefilter {
         if route.closed {
             return vec![];
         }
-        let mut found = Vec::with_capacity(64);
-        match self.narrowed(&route) {
-            Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, &mut found),
-            None => self.all.scan(
-                ev,
-                &self.corpus.groups,
-                route.keywords,
-                |r| route.allows(r),
-                &mut found,
-            ),
-        }
-        found.sort_unstable();
-        found.dedup();
-        // A rule is a candidate when every one of its clauses was found.
         let mut out = route.unfiltered.clone();
-        for same_rule in found.chunk_by(|a, b| rule_of(*a) == rule_of(*b)) {
-            let rule = rule_of(same_rule[0]);
-            if same_rule.len() == self.corpus.needs[rule as usize].len() {
-                out.push(rule);
+        FOUND.with_borrow_mut(|found| {
+            found.clear();
+            match self.narrowed(&route) {
+                Some(own) => own.scan(ev, &self.corpus.groups, true, |_| true, found),
+                None => self.all.scan(
+                    ev,
+                    &self.corpus.groups,
+                    route.keywords,
+                    |r| route.allows(r),
+                    found,
+                ),
             }
-        }
+            found.sort_unstable();
+            found.dedup();
+            // A rule is a candidate when every one of its clauses was found.
+            for same_rule in found.chunk_by(|a, b| rule_of(*a) == rule_of(*b)) {
+                let rule = rule_of(same_rule[0]);
+                if same_rule.len() == self.corpus.needs[rule as usize].len() {
+                    out.push(rule);
+                }
+            }
+        });
         // Rules without literals and rules found by them are two sets: one sort joins them.
         out.sort_unstable();
         out
