@@ -5,7 +5,9 @@
 //! thread, so a batch is read and written a few hundred rows per statement: the open alerts
 //! its detections may fold into are read in one query per chunk, folded in memory in the
 //! batch's order (a later detection folds into an alert an earlier one raised, as if they had
-//! been recorded one by one), then written back as multi-row inserts and updates.
+//! been recorded one by one), then written back as multi-row inserts and updates. An alert's
+//! events live in a table of their own (`alert_events`): a busy alert's count moves on every
+//! flush, and SQLite rewrites the whole row for any update, events and all.
 
 use crate::alerts::{
     attack_from_tags, NewDetection, NewTrigger, RecordOutcome, Severity, MAX_ALERT_EVENTS,
@@ -42,7 +44,6 @@ const ALERT_INSERT: &[&str] = &[
     "first_seen",
     "last_seen",
     "status",
-    "events",
     "created_at",
     "updated_at",
 ];
@@ -213,33 +214,59 @@ impl Store {
         }
 
         let mut inserts = Batch::new("alerts", ALERT_INSERT);
+        let mut event_rows = Batch::new("alert_events", &["alert_id", "events"]);
         for (at, d) in &raised {
-            inserts
-                .rows
-                .push(insert_row(tenant_id, &alerts[*at], d, &now));
+            let alert = &alerts[*at];
+            inserts.rows.push(insert_row(tenant_id, alert, d, &now));
+            event_rows.rows.push(vec![
+                Val::Text(Some(alert.id.clone())),
+                Val::Text(Some(alert.events_text().unwrap_or_else(|| "[]".into()))),
+            ]);
             if inserts.rows.len() == BATCH_ROWS {
                 inserts.flush(&mut w.tx).await?;
+                event_rows.flush(&mut w.tx).await?;
             }
         }
         inserts.flush(&mut w.tx).await?;
+        event_rows.flush(&mut w.tx).await?;
         let raised_ids: Vec<&str> = raised
             .iter()
             .map(|(at, _)| alerts[*at].id.as_str())
             .collect();
-        let updates: Vec<Vec<Val>> = alerts
-            .iter()
-            .filter(|a| a.changed && !a.raised)
-            .map(|a| {
-                vec![
-                    Val::Text(Some(a.id.clone())),
-                    Val::Int(Some(a.count)),
-                    Val::Text(a.events_text()),
-                    Val::Text(Some(a.first_seen.clone())),
-                    Val::Text(Some(a.last_seen.clone())),
-                ]
-            })
-            .collect();
-        update_alerts(&mut w.tx, updates, &now).await?;
+        let folded = || alerts.iter().filter(|a| a.changed && !a.raised);
+        let updates = folded().map(|a| {
+            vec![
+                Val::Text(Some(a.id.clone())),
+                Val::Int(Some(a.count)),
+                Val::Text(Some(a.first_seen.clone())),
+                Val::Text(Some(a.last_seen.clone())),
+            ]
+        });
+        update_rows(
+            &mut w.tx,
+            "UPDATE alerts SET count = v.column2, first_seen = v.column3, \
+             last_seen = v.column4, updated_at = ? FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
+            4,
+            Some(&now),
+            updates,
+        )
+        .await?;
+        // Only alerts that took events in have theirs written back.
+        let event_updates = folded().filter_map(|a| {
+            Some(vec![
+                Val::Text(Some(a.id.clone())),
+                Val::Text(Some(a.events_text()?)),
+            ])
+        });
+        update_rows(
+            &mut w.tx,
+            "UPDATE alert_events SET events = v.column2 FROM (VALUES {}) AS v \
+             WHERE alert_events.alert_id = v.column1",
+            2,
+            None,
+            event_updates,
+        )
+        .await?;
 
         let actor = Actor {
             user_id: None,
@@ -296,7 +323,6 @@ fn insert_row(tenant_id: &str, alert: &OpenAlert, d: &NewDetection, now: &str) -
         text(&alert.first_seen),
         text(&alert.last_seen),
         text("new"),
-        Val::Text(Some(alert.events_text().unwrap_or_else(|| "[]".into()))),
         text(now),
         text(now),
     ]
@@ -335,7 +361,7 @@ async fn open_alerts(
         let sql = format!(
             "WITH k (rule_id, entity_key) AS (VALUES {}) \
              SELECT a.id, a.rule_id, a.entity_key, a.count, a.first_seen, a.last_seen, \
-             CASE WHEN a.count < ? THEN a.events END \
+             CASE WHEN a.count < ? THEN (SELECT e.events FROM alert_events e WHERE e.alert_id = a.id) END \
              FROM k CROSS JOIN alerts a ON a.tenant_id = ? AND a.rule_id = k.rule_id \
              AND a.entity_key = k.entity_key \
              WHERE a.status <> 'closed' AND +a.last_seen >= ?",
@@ -373,20 +399,24 @@ async fn open_alerts(
     Ok(open)
 }
 
-/// Writes folded alerts back: (id, count, events or NULL to keep them, first, last seen).
-async fn update_alerts(tx: &mut Tx, rows: Vec<Vec<Val>>, now: &str) -> Result<()> {
-    let mut rows = rows.into_iter().peekable();
+/// Runs `sql` (an `UPDATE … FROM (VALUES {})`, with `first` bound to a placeholder before
+/// the values when given) over `rows` of `width` values, `BATCH_ROWS` at a time.
+async fn update_rows(
+    tx: &mut Tx,
+    sql: &str,
+    width: usize,
+    first: Option<&str>,
+    rows: impl Iterator<Item = Vec<Val>>,
+) -> Result<()> {
+    let mut rows = rows.peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH_ROWS).collect();
-        let sql = format!(
-            "UPDATE alerts SET count = v.column2, events = coalesce(v.column3, alerts.events), \
-             first_seen = v.column4, last_seen = v.column5, updated_at = ? \
-             FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
-            value_rows(chunk.len(), 5)
-        );
-        bind_rows(sqlx::query(&sql).bind(now), chunk)
-            .execute(&mut **tx)
-            .await?;
+        let sql = sql.replace("{}", &value_rows(chunk.len(), width));
+        let mut q = sqlx::query(&sql);
+        if let Some(first) = first {
+            q = q.bind(first);
+        }
+        bind_rows(q, chunk).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -463,4 +493,105 @@ async fn webhooks_of(tx: &mut Tx, tenant_id: &str) -> Result<Vec<(String, Severi
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{DetectionKind, Entities};
+
+    fn detection(seq: u64) -> NewDetection {
+        let time = Utc::now();
+        NewDetection {
+            seq,
+            rule_id: "rule-ssh".into(),
+            title: "SSH failure".into(),
+            kind: DetectionKind::Rule,
+            severity: Severity::High,
+            author: None,
+            tags: vec![],
+            entities: Entities {
+                source_ip: Some("203.0.113.7".into()),
+                ..Default::default()
+            },
+            time,
+            last_time: time,
+            count: 1,
+            events: vec![NewTrigger::new(
+                Some(seq),
+                crate::time_text(time),
+                &serde_json::json!({ "seq": seq }),
+            )],
+        }
+    }
+
+    async fn seqs(store: &Store, scope: &crate::TenantScope, id: &str) -> Vec<u64> {
+        let detail = store.alert(scope, id).await.unwrap();
+        detail
+            .events
+            .iter()
+            .map(|e| e.event["seq"].as_u64().unwrap())
+            .collect()
+    }
+
+    /// Migration 16 moves every alert's events into `alert_events`: an alert raised before it
+    /// still shows them, and takes more in as before, up to the limit.
+    #[tokio::test]
+    async fn migration_16_keeps_alert_events_and_they_still_grow_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let window = chrono::Duration::hours(1);
+        let store = Store::open_to(dir.path(), 15).await.unwrap();
+        store.bootstrap(Some("Test-Admin-Passw0rd")).await.unwrap();
+        let (tenant, _) = store.operator_scope("default").await.unwrap();
+        let before = [detection(1), detection(2)];
+        // Recorded the way the store did before migration 16: events in the row.
+        sqlx::query(
+            "INSERT INTO alerts (id, tenant_id, rule_id, title, kind, severity, severity_rank, \
+             tactics, techniques, entity_key, entities, entity_text, count, first_seen, \
+             last_seen, status, events, created_at, updated_at) \
+             VALUES ('a1', $1, 'rule-ssh', 'SSH failure', 'rule', 'high', 3, '[]', '[]', \
+             $2, '{}', '', 2, $3, $3, 'new', $4, $3, $3)",
+        )
+        .bind(&tenant.id)
+        .bind(detection(1).entities.key())
+        .bind(crate::time_text(Utc::now()))
+        .bind(
+            serde_json::to_string(&before.iter().map(|d| &d.events[0]).collect::<Vec<_>>())
+                .unwrap(),
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.pool.close().await;
+        drop(store);
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let (_, scope) = store.operator_scope("default").await.unwrap();
+        assert_eq!(seqs(&store, &scope, "a1").await, [1, 2]);
+        let more: Vec<NewDetection> = (3..=MAX_ALERT_EVENTS as u64 + 5).map(detection).collect();
+        let out = store
+            .record_detections(&tenant.id, &more, MAX_ALERT_EVENTS as u64 + 5, window)
+            .await
+            .unwrap();
+        assert_eq!((out.raised, out.folded), (0, more.len()));
+        let (list, _) = store
+            .alerts(&scope, &Default::default(), crate::Page::default())
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].count, 2 + more.len() as i64);
+        let kept: Vec<u64> = (1..=MAX_ALERT_EVENTS as u64).collect();
+        assert_eq!(seqs(&store, &scope, "a1").await, kept);
+        // Full: the count moves on, the events stay as they are.
+        store
+            .record_detections(&tenant.id, &[detection(99)], 99, window)
+            .await
+            .unwrap();
+        assert_eq!(seqs(&store, &scope, "a1").await, kept);
+        let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(check, ["ok"]);
+    }
 }

@@ -565,7 +565,8 @@ impl Store {
     /// One alert with its events and comments.
     pub async fn alert(&self, scope: &TenantScope, id: &str) -> Result<AlertDetail> {
         let row = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS}, events FROM alerts WHERE tenant_id = $1 AND id = $2"
+            "SELECT {ALERT_COLUMNS}, (SELECT events FROM alert_events WHERE alert_id = alerts.id) \
+             FROM alerts WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(scope.tenant_id())
         .bind(id)

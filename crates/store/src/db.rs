@@ -93,6 +93,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "import_keys_at_commit",
         sql: include_str!("../migrations/sqlite/0015_import_keys_at_commit.sql"),
     },
+    Migration {
+        version: 16,
+        name: "alert_events",
+        sql: include_str!("../migrations/sqlite/0016_alert_events.sql"),
+    },
 ];
 
 /// The schema version this build migrates to.
