@@ -82,13 +82,14 @@ fn rule_of(clause: Clause) -> u32 {
 }
 
 /// An automaton over some literals, with the (field, clause) pairs that need each pattern
-/// (the field is [`ANY_FIELD`] for a keyword search's literal).
-struct Patterns {
-    ac: AhoCorasick,
+/// (the field is [`ANY_FIELD`] for a keyword search's literal). `S` is how it searches:
+/// [`AhoCorasick`] for one value at a time, [`Joint`] for all of an event's values at once.
+struct Patterns<S> {
+    search: S,
     needs: Vec<Vec<(FieldId, Clause)>>,
 }
 
-impl Patterns {
+impl<S> Patterns<S> {
     /// Adds to `out` the clauses needing pattern `p` in a field that a value of schema group
     /// `group` answers to (asked once per field: the needs are sorted by field), of rules
     /// `keep` accepts.
@@ -112,7 +113,9 @@ impl Patterns {
         }
     }
 
-    fn build(lits: &[(&str, FieldId, Clause)], dfa: bool) -> Patterns {
+    /// The automaton `make` builds over `lits`' distinct literals (lower case; ASCII case
+    /// is ignored when searching).
+    fn build(lits: &[(&str, FieldId, Clause)], make: impl FnOnce(&[&str]) -> S) -> Self {
         let mut pats: Vec<&str> = vec![];
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut needs: Vec<Vec<(FieldId, Clause)>> = vec![];
@@ -129,20 +132,123 @@ impl Patterns {
             n.dedup();
         }
         Patterns {
-            // A route's own automaton is a full DFA (1.13–1.28× the stream benchmark's rate
-            // against the crate's choice); for the full automata the crate chooses, as DFAs
-            // over every literal were 4 % faster on the hunt benchmark for 2.6× the memory
-            // (docs/benchmarks.md).
-            ac: AhoCorasick::builder()
-                // Patterns are lower case; ASCII values are searched as they are.
-                .ascii_case_insensitive(true)
-                .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&pats)
-                .expect("literal patterns build an automaton"),
+            search: make(&pats),
             needs,
         }
     }
 }
+
+/// The crate's choice of automaton (with its prefilter): for short literals, searched a value
+/// at a time, and for the full automata.
+fn per_value(pats: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        // Patterns are lower case; ASCII values are searched as they are.
+        .ascii_case_insensitive(true)
+        .build(pats)
+        .expect("literal patterns build an automaton")
+}
+
+/// An automaton searching an event's joined values. A route's own automaton is a full DFA
+/// (1.13–1.28× the stream benchmark's rate against the crate's choice), walked in lanes;
+/// the full automata are the crate's choice, as DFAs over every literal were 4 % faster on
+/// the hunt benchmark for 2.6× the memory (docs/benchmarks.md).
+enum Joint {
+    Dfa(Box<aho_corasick::dfa::DFA>),
+    Chosen(AhoCorasick),
+}
+
+impl Joint {
+    fn build(pats: &[&str], dfa: bool) -> Joint {
+        if dfa {
+            let built = aho_corasick::dfa::Builder::new()
+                .ascii_case_insensitive(true)
+                // A prefilter would make the start state special, stopping the walk there.
+                .prefilter(false)
+                .build(pats);
+            if let Ok(d) = built {
+                return Joint::Dfa(Box::new(d));
+            }
+        }
+        Joint::Chosen(per_value(pats))
+    }
+
+    /// Calls `report(pattern, end)` for every occurrence of every pattern in `text`, as an
+    /// overlapping search does (not necessarily in the same order).
+    fn each_match(&self, text: &[u8], mut report: impl FnMut(usize, usize)) {
+        match self {
+            Joint::Dfa(a) => walk_in_lanes(a.as_ref(), text, report),
+            Joint::Chosen(a) => {
+                for m in a.find_overlapping_iter(text) {
+                    report(m.pattern().as_usize(), m.end());
+                }
+            }
+        }
+    }
+}
+
+/// Walks `aut` over [`LANES`] parts of `text` at once, each part ending with a
+/// [`SEPARATOR`].
+///
+/// Each step of an automaton waits for the load of the state the previous one chose, so a
+/// single walk leaves the core mostly idle: independent walks interleaved overlap their
+/// loads. Splitting after a separator loses nothing, as no literal holds that byte: past
+/// it, the automaton is back in its start state either way.
+fn walk_in_lanes<A: aho_corasick::automaton::Automaton>(
+    aut: &A,
+    text: &[u8],
+    mut report: impl FnMut(usize, usize),
+) {
+    use aho_corasick::Anchored::No;
+    let start = aut
+        .start_state(No)
+        .expect("an unanchored automaton has an unanchored start");
+    // Where each lane starts: just after the first separator from its share of the text on.
+    let mut begins = [text.len(); LANES];
+    begins[0] = 0;
+    for lane in 1..LANES {
+        let from = (text.len() * lane / LANES).max(begins[lane - 1]);
+        begins[lane] =
+            memchr::memchr(SEPARATOR, &text[from..]).map_or(text.len(), |at| from + at + 1);
+    }
+    let parts: [&[u8]; LANES] = std::array::from_fn(|lane| {
+        let end = begins.get(lane + 1).copied().unwrap_or(text.len());
+        &text[begins[lane]..end]
+    });
+    let mut matched = |sid, end| {
+        if aut.is_match(sid) {
+            for i in 0..aut.match_len(sid) {
+                report(aut.match_pattern(sid, i).as_usize(), end);
+            }
+        }
+    };
+    let mut states = [start; LANES];
+    let together = parts.iter().map(|p| p.len()).min().unwrap_or(0);
+    // Every lane at the same offset: indexing reads better than zipping the lanes' iterators.
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..together {
+        for lane in 0..LANES {
+            states[lane] = aut.next_state(No, states[lane], parts[lane][i]);
+        }
+        for lane in 0..LANES {
+            if aut.is_special(states[lane]) {
+                matched(states[lane], begins[lane] + i + 1);
+            }
+        }
+    }
+    for lane in 0..LANES {
+        let mut s = states[lane];
+        for (i, x) in parts[lane][together..].iter().enumerate() {
+            s = aut.next_state(No, s, *x);
+            if aut.is_special(s) {
+                matched(s, begins[lane] + together + i + 1);
+            }
+        }
+    }
+}
+
+/// Walks interleaved over one event's joined values (two gave the stream benchmark the same
+/// rate as four; one, 4 % less).
+const LANES: usize = 4;
 
 /// Automata over a set of rules' literals. Every literal of [`SHARED_MIN_LEN`] bytes or more
 /// is in one automaton that searches all of an event's values in a single pass (the values
@@ -152,13 +258,13 @@ impl Patterns {
 /// fewer), and for a busy route one automaton small enough to be a full DFA. Shorter
 /// literals keep an automaton per group of fields, run only over those fields' values.
 struct Literals {
-    shared: Option<Patterns>,
+    shared: Option<Patterns<Joint>>,
     /// Schema group → it answers to a field with a shared literal.
     in_shared: Vec<bool>,
     /// Some shared literal is a keyword search's (every value is then searched).
     keywords: bool,
     /// Automata for short literals, and schema group → its automaton (`u32::MAX`: none).
-    short: Vec<Patterns>,
+    short: Vec<Patterns<AhoCorasick>>,
     short_of: Vec<u32>,
 }
 
@@ -239,14 +345,15 @@ impl Literals {
                     .iter()
                     .flat_map(|f| short[f].iter().copied())
                     .collect();
-                automata.push(Patterns::build(&lits, false));
+                automata.push(Patterns::build(&lits, per_value));
                 automata.len() as u32 - 1
             });
             short_of[group] = a;
         }
         Literals {
             keywords: shared_fields.contains(&ANY_FIELD),
-            shared: (!shared.is_empty()).then(|| Patterns::build(&shared, dfa)),
+            shared: (!shared.is_empty())
+                .then(|| Patterns::build(&shared, |pats| Joint::build(pats, dfa))),
             in_shared,
             short: automata,
             short_of,
@@ -301,7 +408,7 @@ impl Literals {
                 // Only a value some automaton reads is prepared (non-ASCII text is lowered).
                 let text = searchable(leaf);
                 if let Some(p) = short {
-                    for m in p.ac.find_overlapping_iter(text) {
+                    for m in p.search.find_overlapping_iter(text) {
                         p.found(m.pattern().as_usize(), leaf.group, &answers, &keep, out);
                     }
                 }
@@ -325,13 +432,15 @@ impl Literals {
             if joined.text.is_empty() {
                 return;
             }
-            for m in p.ac.find_overlapping_iter(joined.text.as_slice()) {
-                let at = joined.ends.partition_point(|(end, _)| *end < m.end());
+            p.search.each_match(&joined.text, |pattern, end| {
+                let at = joined
+                    .ends
+                    .partition_point(|(value_end, _)| *value_end < end);
                 let copies = joined.copies.iter().filter(|(of, _)| *of == at);
                 for group in std::iter::once(joined.ends[at].1).chain(copies.map(|(_, g)| *g)) {
-                    p.found(m.pattern().as_usize(), group, &answers, &keep, out);
+                    p.found(pattern, group, &answers, &keep, out);
                 }
-            }
+            });
         });
     }
 }
@@ -657,5 +766,70 @@ impl Corpus {
             }
         };
         let _ = route.narrowed.set(own);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every walk in lanes finds what the crate's overlapping search finds, at the same
+    /// places, for each kind of automaton, wherever the separators fall.
+    #[test]
+    fn lanes_find_every_overlapping_match() {
+        let pats = ["abc", "bc", "c", "cab", "x\u{0416}y", "aaaa", "ab"];
+        let reference = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(pats)
+            .unwrap();
+        // A small generator (xorshift), so the texts are the same on every run.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet: Vec<Vec<u8>> = ["a", "b", "c", "A", "B", "C", "x", "\u{0416}", "y"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .chain([vec![SEPARATOR]])
+            .collect();
+        for dfa in [true, false] {
+            let joint = Joint::build(&pats, dfa);
+            assert_eq!(matches!(joint, Joint::Dfa(_)), dfa);
+            for len in 0..60 {
+                let mut text: Vec<u8> = (0..len)
+                    .flat_map(|_| alphabet[next() as usize % alphabet.len()].clone())
+                    .collect();
+                text.push(SEPARATOR);
+                let mut want: Vec<(usize, usize)> = reference
+                    .find_overlapping_iter(text.as_slice())
+                    .map(|m| (m.pattern().as_usize(), m.end()))
+                    .collect();
+                let mut got = vec![];
+                joint.each_match(&text, |p, end| got.push((p, end)));
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&text));
+            }
+        }
+        let mut got = vec![];
+        Joint::build(&pats, true).each_match(b"zabcab\xffcab\xff", |p, end| got.push((p, end)));
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [
+                (0, 4),
+                (1, 4),
+                (2, 4),
+                (2, 8),
+                (3, 6),
+                (3, 10),
+                (6, 3),
+                (6, 6),
+                (6, 10)
+            ]
+        );
     }
 }
