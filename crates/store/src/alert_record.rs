@@ -214,59 +214,47 @@ impl Store {
         }
 
         let mut inserts = Batch::new("alerts", ALERT_INSERT);
-        let mut event_rows = Batch::new("alert_events", &["alert_id", "events"]);
         for (at, d) in &raised {
-            let alert = &alerts[*at];
-            inserts.rows.push(insert_row(tenant_id, alert, d, &now));
-            event_rows.rows.push(vec![
-                Val::Text(Some(alert.id.clone())),
-                Val::Text(Some(alert.events_text().unwrap_or_else(|| "[]".into()))),
-            ]);
+            inserts
+                .rows
+                .push(insert_row(tenant_id, &alerts[*at], d, &now));
             if inserts.rows.len() == BATCH_ROWS {
                 inserts.flush(&mut w.tx).await?;
-                event_rows.flush(&mut w.tx).await?;
             }
         }
         inserts.flush(&mut w.tx).await?;
-        event_rows.flush(&mut w.tx).await?;
         let raised_ids: Vec<&str> = raised
             .iter()
             .map(|(at, _)| alerts[*at].id.as_str())
             .collect();
-        let folded = || alerts.iter().filter(|a| a.changed && !a.raised);
-        let updates = folded().map(|a| {
-            vec![
-                Val::Text(Some(a.id.clone())),
-                Val::Int(Some(a.count)),
-                Val::Text(Some(a.first_seen.clone())),
-                Val::Text(Some(a.last_seen.clone())),
-            ]
-        });
-        update_rows(
-            &mut w.tx,
-            "UPDATE alerts SET count = v.column2, first_seen = v.column3, \
-             last_seen = v.column4, updated_at = ? FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
-            4,
-            Some(&now),
-            updates,
-        )
-        .await?;
-        // Only alerts that took events in have theirs written back.
-        let event_updates = folded().filter_map(|a| {
-            Some(vec![
-                Val::Text(Some(a.id.clone())),
-                Val::Text(Some(a.events_text()?)),
-            ])
-        });
-        update_rows(
-            &mut w.tx,
-            "UPDATE alert_events SET events = v.column2 FROM (VALUES {}) AS v \
-             WHERE alert_events.alert_id = v.column1",
-            2,
-            None,
-            event_updates,
-        )
-        .await?;
+        let updates: Vec<Vec<Val>> = alerts
+            .iter()
+            .filter(|a| a.changed && !a.raised)
+            .map(|a| {
+                vec![
+                    Val::Text(Some(a.id.clone())),
+                    Val::Int(Some(a.count)),
+                    Val::Text(Some(a.first_seen.clone())),
+                    Val::Text(Some(a.last_seen.clone())),
+                ]
+            })
+            .collect();
+        update_alerts(&mut w.tx, updates, &now).await?;
+        // Events are written as an alert is raised and as it takes more in; a full alert's
+        // stay as they are (`events` is `None`).
+        let mut events = Batch::new("alert_events", &["alert_id", "events"]);
+        events.upsert = " ON CONFLICT (alert_id) DO UPDATE SET events = excluded.events";
+        for a in alerts.iter().filter(|a| a.changed) {
+            if let Some(text) = a.events_text() {
+                events
+                    .rows
+                    .push(vec![Val::Text(Some(a.id.clone())), Val::Text(Some(text))]);
+            }
+            if events.rows.len() == BATCH_ROWS {
+                events.flush(&mut w.tx).await?;
+            }
+        }
+        events.flush(&mut w.tx).await?;
 
         let actor = Actor {
             user_id: None,
@@ -399,24 +387,20 @@ async fn open_alerts(
     Ok(open)
 }
 
-/// Runs `sql` (an `UPDATE … FROM (VALUES {})`, with `first` bound to a placeholder before
-/// the values when given) over `rows` of `width` values, `BATCH_ROWS` at a time.
-async fn update_rows(
-    tx: &mut Tx,
-    sql: &str,
-    width: usize,
-    first: Option<&str>,
-    rows: impl Iterator<Item = Vec<Val>>,
-) -> Result<()> {
-    let mut rows = rows.peekable();
+/// Writes folded alerts back: (id, count, first, last seen).
+async fn update_alerts(tx: &mut Tx, rows: Vec<Vec<Val>>, now: &str) -> Result<()> {
+    let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Val>> = rows.by_ref().take(BATCH_ROWS).collect();
-        let sql = sql.replace("{}", &value_rows(chunk.len(), width));
-        let mut q = sqlx::query(&sql);
-        if let Some(first) = first {
-            q = q.bind(first);
-        }
-        bind_rows(q, chunk).execute(&mut **tx).await?;
+        let sql = format!(
+            "UPDATE alerts SET count = v.column2, first_seen = v.column3, \
+             last_seen = v.column4, updated_at = ? \
+             FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
+            value_rows(chunk.len(), 4)
+        );
+        bind_rows(sqlx::query(&sql).bind(now), chunk)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
