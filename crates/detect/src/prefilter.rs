@@ -20,6 +20,7 @@
 use crate::event::{FieldId, FlatEvent};
 use crate::sigma::matcher::{Clauses, ANY_FIELD, MAX_CLAUSES};
 use crate::sigma::LogSource;
+use aho_corasick::automaton::Automaton;
 use aho_corasick::AhoCorasick;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -186,18 +187,14 @@ impl Joint {
     }
 }
 
-/// Walks `aut` over [`LANES`] parts of `text` at once, each part ending with a
-/// [`SEPARATOR`].
+/// Walks `dfa` over [`LANES`] parts of `text` at once, each part ending with a
+/// [`SEPARATOR`], through the crate's public [`Automaton`] trait.
 ///
 /// Each step of an automaton waits for the load of the state the previous one chose, so a
 /// single walk leaves the core mostly idle: independent walks interleaved overlap their
 /// loads. Splitting after a separator loses nothing, as no literal holds that byte: past
 /// it, the automaton is back in its start state either way.
-fn walk_in_lanes<A: aho_corasick::automaton::Automaton>(
-    aut: &A,
-    text: &[u8],
-    mut report: impl FnMut(usize, usize),
-) {
+fn walk_in_lanes(aut: &aho_corasick::dfa::DFA, text: &[u8], mut report: impl FnMut(usize, usize)) {
     use aho_corasick::Anchored::No;
     let start = aut
         .start_state(No)
